@@ -1,0 +1,11 @@
+export const projectionCheckpointsSchema = `
+CREATE TABLE hub_projection_checkpoints (
+  projection text PRIMARY KEY,
+  -- Opaque event-store position of the last event applied; NULL means "from the start".
+  position text,
+  events_applied bigint NOT NULL DEFAULT 0,
+  last_event_recorded_at timestamptz,
+  rebuilt_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`;

@@ -1,0 +1,60 @@
+import { SqlDatabase } from '../sql-database';
+import { eventStoreSchema } from './001-event-store';
+import { projectionCheckpointsSchema } from './002-projection-checkpoints';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Ordered, append-only: a released migration is never edited, a change is a new version. */
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'event-store', sql: eventStoreSchema },
+  { version: 2, name: 'projection-checkpoints', sql: projectionCheckpointsSchema },
+];
+
+// Any fixed key: it serialises concurrent hub start-ups on one database.
+const MIGRATION_LOCK_KEY = 7_204_551_913;
+
+export interface MigrationReport {
+  applied: number[];
+  current: number;
+}
+
+/**
+ * Applies the migrations the database lacks, each in its own transaction, holding a session
+ * advisory lock so two hubs starting together do not both apply one.
+ */
+export const runMigrations = async (db: SqlDatabase): Promise<MigrationReport> => {
+  const session = await db.session();
+  try {
+    await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await session.exec(`CREATE TABLE IF NOT EXISTS hub_schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const done = await session.query<{ version: number }>('SELECT version FROM hub_schema_migrations');
+      const appliedBefore = new Set(done.rows.map((row) => Number(row.version)));
+      const applied: number[] = [];
+      for (const migration of migrations) {
+        if (appliedBefore.has(migration.version)) continue;
+        await db.transaction(async (tx) => {
+          await tx.exec(migration.sql);
+          await tx.query('INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)', [
+            migration.version,
+            migration.name,
+          ]);
+        });
+        applied.push(migration.version);
+      }
+      return { applied, current: migrations[migrations.length - 1]?.version ?? 0 };
+    } finally {
+      await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await session.release();
+  }
+};

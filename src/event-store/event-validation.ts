@@ -1,0 +1,48 @@
+import { InvalidInputError } from '../errors/hub-error';
+import { EventToAppend, ExpectedRevision } from './event-store.port';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const MAX_STREAM_NAME_LENGTH = 512;
+export const MAX_EVENT_TYPE_LENGTH = 256;
+
+/** Checks an append request the same way for every adapter, before anything is written. */
+export const validateAppend = (
+  stream: string,
+  events: readonly EventToAppend[],
+  expected: ExpectedRevision,
+): void => {
+  if (typeof stream !== 'string' || stream.length === 0 || stream.length > MAX_STREAM_NAME_LENGTH)
+    throw new InvalidInputError(`Stream name must be 1 to ${MAX_STREAM_NAME_LENGTH} characters`, [], 'invalid_stream_name');
+  if (stream.startsWith('$'))
+    throw new InvalidInputError('Stream names starting with "$" are reserved', [], 'invalid_stream_name');
+  if (typeof expected === 'bigint' && expected < 0n)
+    throw new InvalidInputError('Expected revision must not be negative', [], 'invalid_expected_revision');
+  if (events.length === 0) throw new InvalidInputError('An append needs at least one event', [], 'no_events');
+  const seen = new Set<string>();
+  events.forEach((event, index) => {
+    if (typeof event.id !== 'string' || !UUID.test(event.id))
+      throw new InvalidInputError(`Event ${index} has no UUID id`, [], 'invalid_event_id');
+    const id = event.id.toLowerCase();
+    if (seen.has(id)) throw new InvalidInputError(`Event id ${event.id} appears twice in one append`, [], 'duplicate_event_id');
+    seen.add(id);
+    if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > MAX_EVENT_TYPE_LENGTH)
+      throw new InvalidInputError(`Event ${index} needs a type of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`, [], 'invalid_event_type');
+    if (event.type.startsWith('$'))
+      throw new InvalidInputError('Event types starting with "$" are reserved', [], 'invalid_event_type');
+    if (event.data === undefined) throw new InvalidInputError(`Event ${index} has no data`, [], 'invalid_event_data');
+  });
+};
+
+/** JSON text for a jsonb column; PostgreSQL refuses the NUL character in jsonb strings. */
+export const toJsonText = (value: unknown, what: string): string => {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
+  }
+  if (text === undefined) throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
+  if (text.includes('\\u0000'))
+    throw new InvalidInputError(`${what} contains a NUL character, which cannot be stored`, [], 'invalid_event_data');
+  return text;
+};

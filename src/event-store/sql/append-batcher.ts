@@ -1,0 +1,157 @@
+import { SqlDatabase, SqlExecutor } from '../../database/sql-database';
+
+export interface AppendRequest {
+  stream: string;
+  /** 'any' | 'no_stream' | 'stream_exists' | a revision as decimal text. */
+  expected: string;
+  ids: string[];
+  types: string[];
+  data: string[];
+  metadata: string[];
+}
+
+export type AppendOutcome =
+  | { outcome: 'ok' | 'idempotent'; revision: bigint; transactionId: string; globalPosition: string }
+  | { outcome: 'conflict'; actual: bigint | null };
+
+interface Pending {
+  request: AppendRequest;
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface AppendBatcherOptions {
+  /** Transactions that may run at once. 1 disables overlap; each still batches. */
+  lanes: number;
+  /** Most events one transaction carries. 0 disables coalescing: every append is its own transaction. */
+  maxEventsPerBatch: number;
+}
+
+interface AppendRow {
+  request: number;
+  outcome: 'ok' | 'idempotent' | 'conflict';
+  revision: string | number | null;
+  last_txid: string | null;
+  last_gpos: string | null;
+}
+
+const APPEND_SQL = 'SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])';
+
+/** Runs a set of requests in one transaction through hub_append. */
+export const appendInTransaction = async (
+  executor: SqlExecutor,
+  requests: readonly AppendRequest[],
+): Promise<AppendOutcome[]> => {
+  const { rows } = await executor.query<AppendRow & Record<string, unknown>>(APPEND_SQL, [
+    requests.map((r) => r.stream),
+    requests.map((r) => r.expected),
+    requests.map((r) => r.ids.length),
+    requests.flatMap((r) => r.ids),
+    requests.flatMap((r) => r.types),
+    requests.flatMap((r) => r.data),
+    requests.flatMap((r) => r.metadata),
+  ]);
+  const outcomes = new Array<AppendOutcome>(requests.length);
+  for (const row of rows) {
+    const index = Number(row.request) - 1;
+    outcomes[index] =
+      row.outcome === 'conflict'
+        ? { outcome: 'conflict', actual: row.revision === null ? null : BigInt(row.revision) }
+        : {
+            outcome: row.outcome,
+            revision: BigInt(row.revision as string | number),
+            transactionId: String(row.last_txid),
+            globalPosition: String(row.last_gpos),
+          };
+  }
+  return outcomes;
+};
+
+/**
+ * Coalesces concurrent appends into shared transactions: while a transaction is in flight, new
+ * requests queue and the next free lane takes them all at once. Each request keeps its own
+ * expected-revision check inside hub_append, so one conflict never fails its neighbours.
+ * Requests are applied in stream-name order so overlapping lanes lock streams in one order and
+ * cannot deadlock; requests of the same stream keep their arrival order.
+ */
+export class AppendBatcher {
+  private readonly queue: Pending[] = [];
+  private activeLanes = 0;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly options: AppendBatcherOptions,
+  ) {}
+
+  submit(request: AppendRequest): Promise<AppendOutcome> {
+    if (this.options.maxEventsPerBatch <= 0) return this.runAlone(request);
+    return new Promise<AppendOutcome>((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.activeLanes < this.options.lanes && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.activeLanes++;
+      void this.runBatch(batch).finally(() => {
+        this.activeLanes--;
+        this.dispatch();
+      });
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    let events = 0;
+    let count = 0;
+    while (count < this.queue.length) {
+      const size = this.queue[count]!.request.ids.length;
+      if (count > 0 && events + size > this.options.maxEventsPerBatch) break;
+      events += size;
+      count++;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const ordered = batch
+      .map((pending, arrival) => ({ pending, arrival }))
+      .sort((a, b) =>
+        a.pending.request.stream < b.pending.request.stream
+          ? -1
+          : a.pending.request.stream > b.pending.request.stream
+            ? 1
+            : a.arrival - b.arrival,
+      )
+      .map(({ pending }) => pending);
+    try {
+      const outcomes = await this.db.transaction((tx) =>
+        appendInTransaction(
+          tx,
+          ordered.map((p) => p.request),
+        ),
+      );
+      ordered.forEach((pending, index) => pending.resolve(outcomes[index]!));
+    } catch (batchError) {
+      if (ordered.length === 1) {
+        ordered[0]!.reject(batchError);
+        return;
+      }
+      // One bad request (or a deadlock with another writer) aborts the shared transaction:
+      // retry each request on its own so only the culprit fails.
+      for (const pending of ordered) {
+        try {
+          pending.resolve(await this.runAlone(pending.request));
+        } catch (error) {
+          pending.reject(error);
+        }
+      }
+    }
+  }
+
+  private async runAlone(request: AppendRequest): Promise<AppendOutcome> {
+    const [outcome] = await this.db.transaction((tx) => appendInTransaction(tx, [request]));
+    return outcome!;
+  }
+}

@@ -1,0 +1,311 @@
+import { runMigrations } from '../../database/migrations/migrations';
+import { SqlDatabase } from '../../database/sql-database';
+import { expectedRevisionLabel, InvalidInputError, WrongExpectedRevisionError } from '../../errors/hub-error';
+import {
+  AppendResult,
+  END,
+  EventFilter,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  START,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionMessage,
+} from '../event-store.port';
+import { toJsonText, validateAppend } from '../event-validation';
+import { AppendBatcher, AppendBatcherOptions } from './append-batcher';
+import { mapSqlError } from './sql-errors';
+import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sql-position';
+import { WakeSignal } from './wake-signal';
+
+export interface SqlEventStoreOptions {
+  append?: Partial<AppendBatcherOptions>;
+  /** How long a live subscription waits for a notification before polling anyway. */
+  pollIntervalMs?: number;
+  /** Default events per catch-up round trip. */
+  subscriptionBatchSize?: number;
+}
+
+const NOTIFY_CHANNEL = 'hub_events';
+const MAX_READ_COUNT = 10_000;
+
+interface EventRow {
+  txid: string;
+  gpos: string;
+  stream_name: string;
+  revision: string | number;
+  id: string;
+  event_type: string;
+  data: unknown;
+  metadata: unknown;
+  recorded_at: Date | string;
+  matched?: boolean;
+  [column: string]: unknown;
+}
+
+const EVENT_COLUMNS = `transaction_id::text AS txid, global_position::text AS gpos, stream_name,
+  stream_revision::text AS revision, event_id::text AS id, event_type, data, metadata, recorded_at`;
+
+// Rows of transactions that may still commit are invisible to log readers: see 001-event-store.
+const STABLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+const AFTER = '(transaction_id, global_position) > ($1::text::xid8, $2::bigint)';
+const FILTER = `(cardinality($3::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(stream_name, p)))
+  AND (cardinality($4::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($4::text[]) p WHERE starts_with(event_type, p)))`;
+
+/**
+ * The event store on PostgreSQL, for a server (`pg`) and for embedded PGlite alike: same
+ * schema, same SQL. Appends are coalesced into shared transactions; subscriptions page through
+ * the stable part of the log and wait on LISTEN/NOTIFY (or an in-process signal) with polling
+ * as the fallback.
+ */
+export class SqlEventStore implements EventStore {
+  readonly kind: 'postgres' | 'pglite';
+  private readonly batcher: AppendBatcher;
+  private readonly wake = new WakeSignal();
+  private readonly pollIntervalMs: number;
+  private readonly subscriptionBatchSize: number;
+  private stopListening: Promise<() => Promise<void>> | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    options: SqlEventStoreOptions,
+  ) {
+    this.kind = db.kind;
+    this.batcher = new AppendBatcher(db, {
+      lanes: options.append?.lanes ?? (db.kind === 'pglite' ? 1 : 4),
+      maxEventsPerBatch: options.append?.maxEventsPerBatch ?? 2_000,
+    });
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.subscriptionBatchSize = options.subscriptionBatchSize ?? 1_000;
+  }
+
+  /** Opens the store on a database, applying pending migrations first. */
+  static async open(db: SqlDatabase, options: SqlEventStoreOptions = {}): Promise<SqlEventStore> {
+    await runMigrations(db);
+    return new SqlEventStore(db, options);
+  }
+
+  async appendToStream(
+    stream: string,
+    events: readonly EventToAppend[],
+    options: { expectedRevision?: ExpectedRevision } = {},
+  ): Promise<AppendResult> {
+    const expected = options.expectedRevision ?? 'any';
+    validateAppend(stream, events, expected);
+    const request = {
+      stream,
+      expected: typeof expected === 'bigint' ? expected.toString() : expected,
+      ids: events.map((e) => e.id.toLowerCase()),
+      types: events.map((e) => e.type),
+      data: events.map((e, i) => toJsonText(e.data, `Data of event ${i}`)),
+      metadata: events.map((e, i) => toJsonText(e.metadata ?? {}, `Metadata of event ${i}`)),
+    };
+    let outcome;
+    try {
+      outcome = await this.batcher.submit(request);
+    } catch (error) {
+      throw mapSqlError(error);
+    }
+    if (outcome.outcome === 'conflict')
+      throw new WrongExpectedRevisionError(stream, expectedRevisionLabel(expected), outcome.actual);
+    if (outcome.outcome === 'ok') this.wake.notify();
+    return {
+      nextExpectedRevision: outcome.revision,
+      position: encodeSqlPosition(outcome.transactionId, outcome.globalPosition),
+    };
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const limit = clampCount(options.maxCount ?? MAX_READ_COUNT);
+    const from = options.fromRevision;
+    if (from !== undefined && from < 0n)
+      throw new InvalidInputError('fromRevision must not be negative', [], 'invalid_revision');
+    const { rows } = await this.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM hub_events
+        WHERE stream_name = $1 AND ($2::bigint IS NULL OR stream_revision ${backwards ? '<=' : '>='} $2::bigint)
+        ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $3`,
+      [stream, from === undefined ? null : from.toString(), limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async streamRevision(stream: string): Promise<bigint | null> {
+    const { rows } = await this.query<{ revision: string | number }>(
+      'SELECT revision::text AS revision FROM hub_streams WHERE stream_name = $1',
+      [stream],
+    );
+    return rows[0] ? BigInt(rows[0].revision) : null;
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const after = options.from === undefined || options.from === START ? LOG_START : decodeSqlPosition(options.from);
+    const limit = clampCount(options.maxCount ?? MAX_READ_COUNT);
+    const result: RecordedEvent[] = [];
+    let cursor = after;
+    // Filtered pages may hold fewer matches than asked for: keep scanning until full or at the end.
+    for (;;) {
+      const page = await this.readPage(cursor, options.filter, limit);
+      for (const row of page.rows) if (row.matched !== false) result.push(toRecordedEvent(row));
+      if (page.last) cursor = page.last;
+      if (result.length >= limit || page.rows.length < limit) return result.slice(0, limit);
+    }
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Subscription {
+    const abort = new AbortController();
+    const messages = this.pump(options, abort.signal);
+    return {
+      [Symbol.asyncIterator]: () => messages,
+      close: async () => {
+        abort.abort();
+        this.wake.notify();
+      },
+    };
+  }
+
+  async headPosition(): Promise<Position | null> {
+    const { rows } = await this.query<{ txid: string; gpos: string }>(
+      `SELECT transaction_id::text AS txid, global_position::text AS gpos FROM hub_events
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+    );
+    return rows[0] ? encodeSqlPosition(rows[0].txid, rows[0].gpos) : null;
+  }
+
+  async countEventsAfter(from: Position | null, filter: EventFilter | undefined, cap: number): Promise<number> {
+    const key = from === null ? LOG_START : decodeSqlPosition(from);
+    const { rows } = await this.query<{ n: string | number }>(
+      `SELECT count(*)::text AS n FROM (SELECT 1 FROM hub_events WHERE ${AFTER} AND ${FILTER} LIMIT $5) behind`,
+      [key.transactionId, key.globalPosition, [...(filter?.streamNamePrefixes ?? [])], [...(filter?.eventTypePrefixes ?? [])], cap],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 FROM hub_streams LIMIT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake.notify();
+    const stop = await this.stopListening?.catch(() => null);
+    await stop?.();
+  }
+
+  private async *pump(options: SubscribeOptions, signal: AbortSignal): AsyncGenerator<SubscriptionMessage> {
+    const batchSize = clampCount(options.batchSize ?? this.subscriptionBatchSize);
+    this.ensureListening();
+    let cursor: SqlLogKey;
+    if (options.from === END) {
+      const head = await this.stableHead();
+      cursor = head ?? LOG_START;
+    } else {
+      cursor = options.from === undefined || options.from === START ? LOG_START : decodeSqlPosition(options.from);
+    }
+    let caughtUp = false;
+    let lastDelivered: Position | null = null;
+    while (!signal.aborted && !this.closed) {
+      const generation = this.wake.generation;
+      const page = await this.readPage(cursor, options.filter, batchSize);
+      if (signal.aborted) return;
+      let delivered = false;
+      for (const row of page.rows) {
+        if (row.matched === false) continue;
+        const event = toRecordedEvent(row);
+        lastDelivered = event.position;
+        delivered = true;
+        yield { kind: 'event', event };
+        if (signal.aborted) return;
+      }
+      if (page.last) {
+        cursor = page.last;
+        if (delivered || page.rows.length > 0) yield { kind: 'checkpoint', position: encodeKey(cursor) };
+      }
+      if (page.rows.length < batchSize) {
+        if (!caughtUp) {
+          caughtUp = true;
+          yield { kind: 'caught-up', position: lastDelivered ?? (page.last ? encodeKey(page.last) : startPositionOf(options.from)) };
+        }
+        await this.wake.wait(generation, this.pollIntervalMs, signal);
+      }
+    }
+  }
+
+  private async readPage(
+    after: SqlLogKey,
+    filter: EventFilter | undefined,
+    limit: number,
+  ): Promise<{ rows: EventRow[]; last: SqlLogKey | null }> {
+    const filtered = Boolean(filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length);
+    const { rows } = filtered
+      ? await this.query<EventRow>(
+          // Events the filter rejects still advance the cursor, but their payload stays on the server.
+          `SELECT txid, gpos, stream_name, revision, id, event_type, recorded_at, matched,
+                  CASE WHEN matched THEN data END AS data, CASE WHEN matched THEN metadata END AS metadata
+             FROM (SELECT ${EVENT_COLUMNS}, (${FILTER}) AS matched
+                     FROM hub_events WHERE ${AFTER} AND ${STABLE}
+                    ORDER BY transaction_id, global_position LIMIT $5) page`,
+          [after.transactionId, after.globalPosition, [...(filter?.streamNamePrefixes ?? [])], [...(filter?.eventTypePrefixes ?? [])], limit],
+        )
+      : await this.query<EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM hub_events WHERE ${AFTER} AND ${STABLE}
+            ORDER BY transaction_id, global_position LIMIT $3`,
+          [after.transactionId, after.globalPosition, limit],
+        );
+    const lastRow = rows[rows.length - 1];
+    return { rows, last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null };
+  }
+
+  private async stableHead(): Promise<SqlLogKey | null> {
+    const { rows } = await this.query<{ txid: string; gpos: string }>(
+      `SELECT transaction_id::text AS txid, global_position::text AS gpos FROM hub_events WHERE ${STABLE}
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+    );
+    return rows[0] ? { transactionId: rows[0].txid, globalPosition: rows[0].gpos } : null;
+  }
+
+  private ensureListening(): void {
+    if (this.stopListening || this.db.kind !== 'postgres') return;
+    // Other processes append too: their commits arrive as notifications. A failed LISTEN only
+    // costs latency, because subscriptions poll anyway.
+    this.stopListening = this.db.listen(NOTIFY_CHANNEL, () => this.wake.notify());
+    this.stopListening.catch(() => undefined);
+  }
+
+  private async query<Row extends Record<string, unknown>>(text: string, params: readonly unknown[] = []) {
+    try {
+      return await this.db.query<Row>(text, params);
+    } catch (error) {
+      throw mapSqlError(error);
+    }
+  }
+}
+
+const clampCount = (count: number): number => {
+  if (!Number.isInteger(count) || count < 1)
+    throw new InvalidInputError('maxCount must be a positive integer', [], 'invalid_max_count');
+  return Math.min(count, MAX_READ_COUNT);
+};
+
+const encodeKey = (key: SqlLogKey): Position => encodeSqlPosition(key.transactionId, key.globalPosition);
+
+const startPositionOf = (from: SubscribeOptions['from']): Position | null =>
+  from === undefined || from === START || from === END ? null : from;
+
+const toRecordedEvent = (row: EventRow): RecordedEvent => ({
+  id: row.id,
+  type: row.event_type,
+  data: row.data,
+  metadata: (row.metadata ?? {}) as RecordedEvent['metadata'],
+  stream: row.stream_name,
+  revision: BigInt(row.revision),
+  position: encodeSqlPosition(row.txid, row.gpos),
+  recordedAt: row.recorded_at instanceof Date ? row.recorded_at : new Date(row.recorded_at),
+});
