@@ -12,7 +12,11 @@ const transform = {
     },
   ],
 };
-const common = { transform, testEnvironment: 'node', roots: ['<rootDir>/src', '<rootDir>/projections', '<rootDir>/test'] };
+const common = {
+  transform,
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src', '<rootDir>/projections', '<rootDir>/test'],
+};
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },

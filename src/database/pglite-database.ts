@@ -36,7 +36,10 @@ export class PgliteDatabase implements SqlDatabase {
     }
   }
 
-  async query<Row extends SqlRow = SqlRow>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
+  async query<Row extends SqlRow = SqlRow>(
+    text: string,
+    params: readonly unknown[] = [],
+  ): Promise<SqlResult<Row>> {
     const result = await this.db.query<Row>(text, params as unknown[]);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   }

@@ -31,7 +31,10 @@ export class PostgresDatabase implements SqlDatabase {
     this.pool.on('error', () => undefined);
   }
 
-  async query<Row extends SqlRow = SqlRow>(text: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
+  async query<Row extends SqlRow = SqlRow>(
+    text: string,
+    params: readonly unknown[] = [],
+  ): Promise<SqlResult<Row>> {
     const result = await this.pool.query<Row>(text, params as unknown[]);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   }
@@ -62,7 +65,10 @@ export class PostgresDatabase implements SqlDatabase {
 
   async session(): Promise<SqlSession> {
     // A client outside the pool, so a long-held session never starves request traffic.
-    const client = new Client({ connectionString: this.connectionString, application_name: 'learning-hub-session' });
+    const client = new Client({
+      connectionString: this.connectionString,
+      application_name: 'learning-hub-session',
+    });
     client.on('error', () => undefined);
     await client.connect();
     return {
@@ -74,7 +80,10 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    const client = new Client({ connectionString: this.connectionString, application_name: 'learning-hub-listen' });
+    const client = new Client({
+      connectionString: this.connectionString,
+      application_name: 'learning-hub-listen',
+    });
     client.on('error', () => undefined);
     await client.connect();
     client.on('notification', (message) => {

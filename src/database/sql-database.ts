@@ -12,7 +12,10 @@ export interface SqlResult<Row extends SqlRow = SqlRow> {
 }
 
 export interface SqlExecutor {
-  query<Row extends SqlRow = SqlRow>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>>;
+  query<Row extends SqlRow = SqlRow>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<SqlResult<Row>>;
   /** Runs a script of several statements without parameters (migrations, schemas). */
   exec(script: string): Promise<void>;
 }

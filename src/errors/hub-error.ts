@@ -33,7 +33,11 @@ export class HubError extends Error {
 }
 
 export class InvalidInputError extends HubError {
-  constructor(message: string, readonly issues: FieldIssue[] = [], code = 'invalid_input') {
+  constructor(
+    message: string,
+    readonly issues: FieldIssue[] = [],
+    code = 'invalid_input',
+  ) {
     super('invalid_input', code, message, issues.length ? { issues } : {});
   }
 }
@@ -72,5 +76,6 @@ export class StoreUnavailableError extends HubError {
   }
 }
 
-export const expectedRevisionLabel = (expected: 'no_stream' | 'stream_exists' | 'any' | bigint): string =>
-  typeof expected === 'bigint' ? expected.toString() : expected;
+export const expectedRevisionLabel = (
+  expected: 'no_stream' | 'stream_exists' | 'any' | bigint,
+): string => (typeof expected === 'bigint' ? expected.toString() : expected);

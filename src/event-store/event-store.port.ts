@@ -130,7 +130,11 @@ export interface EventStore {
    * How many events matching `filter` lie after `from`, counting at most `cap`; null when the
    * adapter cannot count cheaply (EventStoreDB).
    */
-  countEventsAfter(from: Position | null, filter: EventFilter | undefined, cap: number): Promise<number | null>;
+  countEventsAfter(
+    from: Position | null,
+    filter: EventFilter | undefined,
+    cap: number,
+  ): Promise<number | null>;
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

@@ -12,24 +12,55 @@ export const validateAppend = (
   expected: ExpectedRevision,
 ): void => {
   if (typeof stream !== 'string' || stream.length === 0 || stream.length > MAX_STREAM_NAME_LENGTH)
-    throw new InvalidInputError(`Stream name must be 1 to ${MAX_STREAM_NAME_LENGTH} characters`, [], 'invalid_stream_name');
+    throw new InvalidInputError(
+      `Stream name must be 1 to ${MAX_STREAM_NAME_LENGTH} characters`,
+      [],
+      'invalid_stream_name',
+    );
   if (stream.startsWith('$'))
-    throw new InvalidInputError('Stream names starting with "$" are reserved', [], 'invalid_stream_name');
+    throw new InvalidInputError(
+      'Stream names starting with "$" are reserved',
+      [],
+      'invalid_stream_name',
+    );
   if (typeof expected === 'bigint' && expected < 0n)
-    throw new InvalidInputError('Expected revision must not be negative', [], 'invalid_expected_revision');
-  if (events.length === 0) throw new InvalidInputError('An append needs at least one event', [], 'no_events');
+    throw new InvalidInputError(
+      'Expected revision must not be negative',
+      [],
+      'invalid_expected_revision',
+    );
+  if (events.length === 0)
+    throw new InvalidInputError('An append needs at least one event', [], 'no_events');
   const seen = new Set<string>();
   events.forEach((event, index) => {
     if (typeof event.id !== 'string' || !UUID.test(event.id))
       throw new InvalidInputError(`Event ${index} has no UUID id`, [], 'invalid_event_id');
     const id = event.id.toLowerCase();
-    if (seen.has(id)) throw new InvalidInputError(`Event id ${event.id} appears twice in one append`, [], 'duplicate_event_id');
+    if (seen.has(id))
+      throw new InvalidInputError(
+        `Event id ${event.id} appears twice in one append`,
+        [],
+        'duplicate_event_id',
+      );
     seen.add(id);
-    if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > MAX_EVENT_TYPE_LENGTH)
-      throw new InvalidInputError(`Event ${index} needs a type of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`, [], 'invalid_event_type');
+    if (
+      typeof event.type !== 'string' ||
+      event.type.length === 0 ||
+      event.type.length > MAX_EVENT_TYPE_LENGTH
+    )
+      throw new InvalidInputError(
+        `Event ${index} needs a type of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`,
+        [],
+        'invalid_event_type',
+      );
     if (event.type.startsWith('$'))
-      throw new InvalidInputError('Event types starting with "$" are reserved', [], 'invalid_event_type');
-    if (event.data === undefined) throw new InvalidInputError(`Event ${index} has no data`, [], 'invalid_event_data');
+      throw new InvalidInputError(
+        'Event types starting with "$" are reserved',
+        [],
+        'invalid_event_type',
+      );
+    if (event.data === undefined)
+      throw new InvalidInputError(`Event ${index} has no data`, [], 'invalid_event_data');
   });
 };
 
@@ -41,8 +72,13 @@ export const toJsonText = (value: unknown, what: string): string => {
   } catch {
     throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
   }
-  if (text === undefined) throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
+  if (text === undefined)
+    throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
   if (text.includes('\\u0000'))
-    throw new InvalidInputError(`${what} contains a NUL character, which cannot be stored`, [], 'invalid_event_data');
+    throw new InvalidInputError(
+      `${what} contains a NUL character, which cannot be stored`,
+      [],
+      'invalid_event_data',
+    );
   return text;
 };

@@ -44,7 +44,12 @@ interface Collected {
 
 /** Consumes a subscription in the background with for-await, as the projection engine does. */
 const collect = (subscription: Subscription): Collected => {
-  const collected: Collected = { events: [], caughtUp: false, checkpoints: [], done: Promise.resolve() };
+  const collected: Collected = {
+    events: [],
+    caughtUp: false,
+    checkpoints: [],
+    done: Promise.resolve(),
+  };
   collected.done = (async () => {
     for await (const message of subscription) {
       if (message.kind === 'event') collected.events.push(message.event);
@@ -55,7 +60,11 @@ const collect = (subscription: Subscription): Collected => {
   return collected;
 };
 
-const waitFor = async (condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
+const waitFor = async (
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
@@ -63,7 +72,10 @@ const waitFor = async (condition: () => boolean, what: string, timeoutMs = 30_00
   }
 };
 
-export const describeEventStoreConformance = (name: string, target: () => Promise<ConformanceTarget | { skip: string }>) => {
+export const describeEventStoreConformance = (
+  name: string,
+  target: () => Promise<ConformanceTarget | { skip: string }>,
+) => {
   describe(`event store conformance: ${name}`, () => {
     let store: EventStore;
     let resolved: ConformanceTarget | { skip: string };
@@ -101,9 +113,13 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
     describe('append and expected revision', () => {
       it_('creates a stream with no_stream and numbers revisions from 0', async () => {
         const stream = uniqueStream('order');
-        const result = await store.appendToStream(stream, [event('Placed', { n: 1 }), event('Paid', { n: 2 })], {
-          expectedRevision: 'no_stream',
-        });
+        const result = await store.appendToStream(
+          stream,
+          [event('Placed', { n: 1 }), event('Paid', { n: 2 })],
+          {
+            expectedRevision: 'no_stream',
+          },
+        );
         expect(result.nextExpectedRevision).toBe(1n);
         const events = await store.readStream(stream);
         expect(events.map((e) => [e.type, e.revision, e.data])).toEqual([
@@ -118,12 +134,16 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
       it_('keeps data, metadata, stream, id and recorded time', async () => {
         const stream = uniqueStream('meta');
         const before = Date.now();
-        const appended = event('Noted', { nested: { list: [1, 'two', null], text: 'é ✓' } }, {
-          correlationId: 'c-1',
-          causationId: 'k-1',
-          principal: 'user-1',
-          tenant: 'org-1',
-        });
+        const appended = event(
+          'Noted',
+          { nested: { list: [1, 'two', null], text: 'é ✓' } },
+          {
+            correlationId: 'c-1',
+            causationId: 'k-1',
+            principal: 'user-1',
+            tenant: 'org-1',
+          },
+        );
         await store.appendToStream(stream, [appended]);
         const [read] = await store.readStream(stream);
         expect(read).toMatchObject({
@@ -153,12 +173,12 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
       it_('accepts an exact revision only when it is the current one', async () => {
         const stream = uniqueStream('order');
         await store.appendToStream(stream, [event('A'), event('B')]);
-        await expect(store.appendToStream(stream, [event('C')], { expectedRevision: 0n })).rejects.toBeInstanceOf(
-          WrongExpectedRevisionError,
-        );
-        await expect(store.appendToStream(stream, [event('C')], { expectedRevision: 5n })).rejects.toBeInstanceOf(
-          WrongExpectedRevisionError,
-        );
+        await expect(
+          store.appendToStream(stream, [event('C')], { expectedRevision: 0n }),
+        ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        await expect(
+          store.appendToStream(stream, [event('C')], { expectedRevision: 5n }),
+        ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
         const ok = await store.appendToStream(stream, [event('C')], { expectedRevision: 1n });
         expect(ok.nextExpectedRevision).toBe(2n);
         const missing = await store
@@ -170,25 +190,36 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
 
       it_('distinguishes stream_exists and any', async () => {
         const stream = uniqueStream('order');
-        await expect(store.appendToStream(stream, [event('A')], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(
-          WrongExpectedRevisionError,
-        );
-        expect((await store.appendToStream(stream, [event('A')], { expectedRevision: 'any' })).nextExpectedRevision).toBe(0n);
-        expect((await store.appendToStream(stream, [event('B')], { expectedRevision: 'stream_exists' })).nextExpectedRevision).toBe(1n);
+        await expect(
+          store.appendToStream(stream, [event('A')], { expectedRevision: 'stream_exists' }),
+        ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+        expect(
+          (await store.appendToStream(stream, [event('A')], { expectedRevision: 'any' }))
+            .nextExpectedRevision,
+        ).toBe(0n);
+        expect(
+          (await store.appendToStream(stream, [event('B')], { expectedRevision: 'stream_exists' }))
+            .nextExpectedRevision,
+        ).toBe(1n);
         expect((await store.appendToStream(stream, [event('C')])).nextExpectedRevision).toBe(2n);
       });
 
-      it_('lets exactly one of two racing writers with the same expected revision win', async () => {
-        const stream = uniqueStream('race');
-        await store.appendToStream(stream, [event('Opened')]);
-        const attempts = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => store.appendToStream(stream, [event('Raced', { i })], { expectedRevision: 0n })),
-        );
-        expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
-        for (const failed of attempts.filter((a) => a.status === 'rejected'))
-          expect((failed as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
-        expect(await store.readStream(stream)).toHaveLength(2);
-      });
+      it_(
+        'lets exactly one of two racing writers with the same expected revision win',
+        async () => {
+          const stream = uniqueStream('race');
+          await store.appendToStream(stream, [event('Opened')]);
+          const attempts = await Promise.allSettled(
+            Array.from({ length: 8 }, (_, i) =>
+              store.appendToStream(stream, [event('Raced', { i })], { expectedRevision: 0n }),
+            ),
+          );
+          expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+          for (const failed of attempts.filter((a) => a.status === 'rejected'))
+            expect(failed.reason).toBeInstanceOf(WrongExpectedRevisionError);
+          expect(await store.readStream(stream)).toHaveLength(2);
+        },
+      );
 
       it_('treats a re-append of the same event ids as already done', async () => {
         const stream = uniqueStream('idem');
@@ -207,20 +238,30 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
         const tail = [event('E')];
         await store.appendToStream(stream, tail, { expectedRevision: 'any' });
         await store.appendToStream(stream, tail, { expectedRevision: 'any' });
-        expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['A', 'B', 'C', 'D', 'E']);
+        expect((await store.readStream(stream)).map((e) => e.type)).toEqual([
+          'A',
+          'B',
+          'C',
+          'D',
+          'E',
+        ]);
       });
 
       it_('refuses invalid appends and writes nothing', async () => {
         const stream = uniqueStream('bad');
         await expect(store.appendToStream(stream, [])).rejects.toBeInstanceOf(InvalidInputError);
-        await expect(store.appendToStream(stream, [{ id: 'not-a-uuid', type: 'A', data: {} }])).rejects.toBeInstanceOf(
+        await expect(
+          store.appendToStream(stream, [{ id: 'not-a-uuid', type: 'A', data: {} }]),
+        ).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.appendToStream('', [event('A')])).rejects.toBeInstanceOf(
           InvalidInputError,
         );
-        await expect(store.appendToStream('', [event('A')])).rejects.toBeInstanceOf(InvalidInputError);
-        await expect(store.appendToStream(stream, [event('')])).rejects.toBeInstanceOf(InvalidInputError);
-        await expect(store.appendToStream(stream, [event('A', { text: 'nul\u0000' })])).rejects.toBeInstanceOf(
+        await expect(store.appendToStream(stream, [event('')])).rejects.toBeInstanceOf(
           InvalidInputError,
         );
+        await expect(
+          store.appendToStream(stream, [event('A', { text: 'nul\u0000' })]),
+        ).rejects.toBeInstanceOf(InvalidInputError);
         expect(await store.readStream(stream)).toEqual([]);
       });
     });
@@ -230,7 +271,10 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
       beforeAll(async () => {
         if ('skip' in resolved) return;
         stream = uniqueStream('read');
-        await store.appendToStream(stream, Array.from({ length: 10 }, (_, i) => event(`E${i}`, { i })));
+        await store.appendToStream(
+          stream,
+          Array.from({ length: 10 }, (_, i) => event(`E${i}`, { i })),
+        );
       });
 
       it_('reads a stream forwards from a revision', async () => {
@@ -239,13 +283,15 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
       });
 
       it_('reads a stream backwards from the end and from a revision', async () => {
-        expect((await store.readStream(stream, { direction: 'backwards', maxCount: 3 })).map((e) => e.revision)).toEqual([
-          9n,
-          8n,
-          7n,
-        ]);
         expect(
-          (await store.readStream(stream, { direction: 'backwards', fromRevision: 2n })).map((e) => e.revision),
+          (await store.readStream(stream, { direction: 'backwards', maxCount: 3 })).map(
+            (e) => e.revision,
+          ),
+        ).toEqual([9n, 8n, 7n]);
+        expect(
+          (await store.readStream(stream, { direction: 'backwards', fromRevision: 2n })).map(
+            (e) => e.revision,
+          ),
         ).toEqual([2n, 1n, 0n]);
       });
 
@@ -262,9 +308,15 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
         await store.appendToStream(b, [event('Kept.Two')]);
         const all = await store.readAll({ from: head ?? START });
         expect(all.map((e) => e.stream)).toEqual([a, a, b]);
-        const catA = await store.readAll({ from: head ?? START, filter: { streamNamePrefixes: [a.split('-')[0]!] } });
+        const catA = await store.readAll({
+          from: head ?? START,
+          filter: { streamNamePrefixes: [a.split('-')[0]!] },
+        });
         expect(catA.map((e) => e.type)).toEqual(['Kept.One', 'Dropped']);
-        const kept = await store.readAll({ from: head ?? START, filter: { eventTypePrefixes: ['Kept.'] } });
+        const kept = await store.readAll({
+          from: head ?? START,
+          filter: { eventTypePrefixes: ['Kept.'] },
+        });
         expect(kept.map((e) => e.type)).toEqual(['Kept.One', 'Kept.Two']);
         const afterFirst = await store.readAll({ from: all[0]!.position });
         expect(afterFirst.map((e) => e.id)).toEqual(all.slice(1).map((e) => e.id));
@@ -279,7 +331,10 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
         const s1 = `${category}-1`;
         await store.appendToStream(s1, [event('Created'), event('Changed')]);
         await store.appendToStream(`${other}-1`, [event('Created')]);
-        const subscription = store.subscribeToAll({ from: START, filter: { streamNamePrefixes: [`${category}-`] } });
+        const subscription = store.subscribeToAll({
+          from: START,
+          filter: { streamNamePrefixes: [`${category}-`] },
+        });
         const seen = collect(subscription);
         await waitFor(() => seen.caughtUp, 'caught-up');
         expect(seen.events.map((e) => [e.stream, e.type])).toEqual([
@@ -325,7 +380,10 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
         const category = `end${ulid().toLowerCase()}`;
         await store.appendToStream(`${category}-old`, [event('Old')]);
         const from: ReadFrom = 'end';
-        const subscription = store.subscribeToAll({ from, filter: { streamNamePrefixes: [category] } });
+        const subscription = store.subscribeToAll({
+          from,
+          filter: { streamNamePrefixes: [category] },
+        });
         const seen = collect(subscription);
         await waitFor(() => seen.caughtUp, 'caught-up');
         await store.appendToStream(`${category}-new`, [event('New')]);
@@ -344,13 +402,18 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
         const writerStore = variant === 'default' ? store : await open(variant);
         const category = `ord${round}x${ulid().toLowerCase()}`;
         const head = await writerStore.headPosition();
-        const subscription = store.subscribeToAll({ from: head ?? START, filter: { streamNamePrefixes: [`${category}-`] } });
+        const subscription = store.subscribeToAll({
+          from: head ?? START,
+          filter: { streamNamePrefixes: [`${category}-`] },
+        });
         const seen = collect(subscription);
         const writers = Array.from({ length: WRITERS }, async (_, writer) => {
           const stream = `${category}-${writer}`;
           for (let i = 0; i < EVENTS_PER_WRITER; i++) {
             // Single-event appends, each its own transaction, with jitter so commits interleave.
-            await writerStore.appendToStream(stream, [event('Ordered', { writer, i })], { expectedRevision: i === 0 ? 'no_stream' : BigInt(i - 1) });
+            await writerStore.appendToStream(stream, [event('Ordered', { writer, i })], {
+              expectedRevision: i === 0 ? 'no_stream' : BigInt(i - 1),
+            });
             if (Math.random() < 0.3) await sleep(Math.floor(Math.random() * 3));
           }
         });
@@ -365,7 +428,9 @@ export const describeEventStoreConformance = (name: string, target: () => Promis
         expect(new Set(seen.events.map((e) => e.id)).size).toBe(total);
         for (let i = 1; i < seen.events.length; i++)
           if (!(seen.events[i - 1]!.position <= seen.events[i]!.position))
-            throw new Error(`Position order broken at ${i}: ${seen.events[i - 1]!.position} > ${seen.events[i]!.position}`);
+            throw new Error(
+              `Position order broken at ${i}: ${seen.events[i - 1]!.position} > ${seen.events[i]!.position}`,
+            );
         const nextRevision = new Map<string, bigint>();
         for (const e of seen.events) {
           expect(e.revision).toBe(nextRevision.get(e.stream) ?? 0n);

@@ -12,7 +12,10 @@ describeEventStoreConformance('PostgreSQL server', async () => {
   const server = await postgresServer();
   if ('unavailable' in server) return { skip: server.unavailable };
   const scratch = await createScratchDatabase(server.url, 'conformance');
-  cleanups.push(() => server.stop(), () => scratch.drop());
+  cleanups.push(
+    () => server.stop(),
+    () => scratch.drop(),
+  );
   return {
     orderingRounds: 10,
     open: async (variant) => {

@@ -35,7 +35,10 @@ export const postgresServer = async (): Promise<PostgresServer | { unavailable: 
   const fromEnv = process.env.TEST_DATABASE_URL;
   if (fromEnv) return { url: fromEnv, source: 'TEST_DATABASE_URL', stop: async () => undefined };
   const noDocker = await whyNoDocker();
-  if (noDocker !== null) return { unavailable: `TEST_DATABASE_URL is not set and no Docker engine answers (${noDocker})` };
+  if (noDocker !== null)
+    return {
+      unavailable: `TEST_DATABASE_URL is not set and no Docker engine answers (${noDocker})`,
+    };
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer('postgres:16-alpine')
     .withEnvironment({ POSTGRES_PASSWORD: 'hub', POSTGRES_USER: 'hub', POSTGRES_DB: 'hub' })
@@ -57,8 +60,12 @@ export interface ScratchDatabase {
 }
 
 /** A new, empty database on the server, so test files never see each other's data. */
-export const createScratchDatabase = async (serverUrl: string, label: string): Promise<ScratchDatabase> => {
-  const name = `hub_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${ulid().toLowerCase()}`.slice(0, 63);
+export const createScratchDatabase = async (
+  serverUrl: string,
+  label: string,
+): Promise<ScratchDatabase> => {
+  const name =
+    `hub_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${ulid().toLowerCase()}`.slice(0, 63);
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
@@ -85,7 +92,10 @@ export interface TestSqlDatabase {
 }
 
 /** A read-model database: a scratch database on the PostgreSQL server when there is one, else PGlite in memory. */
-export const openTestSqlDatabase = async (label: string, options: { maxConnections?: number } = {}): Promise<TestSqlDatabase> => {
+export const openTestSqlDatabase = async (
+  label: string,
+  options: { maxConnections?: number } = {},
+): Promise<TestSqlDatabase> => {
   const server = await postgresServer();
   if ('unavailable' in server) {
     const db = await PgliteDatabase.open(null);
@@ -105,11 +115,16 @@ export const openTestSqlDatabase = async (label: string, options: { maxConnectio
   };
 };
 
-export const eventStoreDbServer = async (): Promise<{ url: string; stop(): Promise<void> } | { unavailable: string }> => {
+export const eventStoreDbServer = async (): Promise<
+  { url: string; stop(): Promise<void> } | { unavailable: string }
+> => {
   const fromEnv = process.env.TEST_EVENTSTORE_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => undefined };
   const noDocker = await whyNoDocker();
-  if (noDocker !== null) return { unavailable: `TEST_EVENTSTORE_URL is not set and no Docker engine answers (${noDocker})` };
+  if (noDocker !== null)
+    return {
+      unavailable: `TEST_EVENTSTORE_URL is not set and no Docker engine answers (${noDocker})`,
+    };
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer('eventstore/eventstore:24.10')
     .withEnvironment({

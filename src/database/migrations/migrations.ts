@@ -36,7 +36,9 @@ export const runMigrations = async (db: SqlDatabase): Promise<MigrationReport> =
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const done = await session.query<{ version: number }>('SELECT version FROM hub_schema_migrations');
+      const done = await session.query<{ version: number }>(
+        'SELECT version FROM hub_schema_migrations',
+      );
       const appliedBefore = new Set(done.rows.map((row) => Number(row.version)));
       const applied: number[] = [];
       for (const migration of migrations) {

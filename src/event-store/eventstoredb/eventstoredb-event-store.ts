@@ -1,3 +1,4 @@
+import { toJsonText, validateAppend } from '../event-validation';
 import {
   ANY,
   AccessDeniedError,
@@ -38,7 +39,6 @@ import {
   StoreUnavailableError,
   WrongExpectedRevisionError,
   expectedRevisionLabel,
-  type FieldIssue,
 } from '../../errors/hub-error';
 import {
   START,
@@ -72,8 +72,6 @@ export interface EventStoreDbLogger {
 export interface EventStoreDbEventStoreOptions {
   logger?: EventStoreDbLogger;
 }
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Reads always pass a bounded maxCount: an unbounded read of a large stream or of $all makes
 // the client buffer without limit (EventStore-Client-NodeJS#169).
@@ -276,7 +274,8 @@ export class EventStoreDbEventStore implements EventStore {
     options: { expectedRevision?: ExpectedRevision } = {},
   ): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
-    this.validateAppend(events, expected);
+    validateAppend(stream, events, expected);
+    events.forEach((event, i) => toJsonText(event.data, `Data of event ${i}`));
     const proposed = events.map((event) =>
       jsonEvent({
         id: event.id,
@@ -493,31 +492,6 @@ export class EventStoreDbEventStore implements EventStore {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
     await this.client.dispose();
-  }
-
-  private validateAppend(events: readonly EventToAppend[], expected: ExpectedRevision): void {
-    if (events.length === 0) {
-      throw new InvalidInputError('At least one event is required', [
-        { field: 'events', message: 'must not be empty' },
-      ]);
-    }
-    const issues: FieldIssue[] = [];
-    events.forEach((event, index) => {
-      if (typeof event.id !== 'string' || !UUID_PATTERN.test(event.id)) {
-        issues.push({ field: `events[${index}].id`, message: 'must be a UUID' });
-      }
-      if (typeof event.type !== 'string' || event.type.length === 0) {
-        issues.push({ field: `events[${index}].type`, message: 'must be a non-empty string' });
-      }
-      // JSON.stringify(undefined) yields undefined, which the client cannot turn into bytes.
-      if (event.data === undefined) {
-        issues.push({ field: `events[${index}].data`, message: 'is required' });
-      }
-    });
-    if (typeof expected === 'bigint' && expected < 0n) {
-      issues.push({ field: 'expectedRevision', message: 'must be >= 0' });
-    }
-    if (issues.length > 0) throw new InvalidInputError('Invalid events to append', issues);
   }
 
   /**

@@ -39,8 +39,8 @@ export const encodeEsdbPosition = (position: EsdbPosition): Position =>
 export const decodeEsdbPosition = (position: string): EsdbPosition => {
   const match = POSITION_PATTERN.exec(position);
   if (match) {
-    const commit = BigInt(match[1]);
-    const prepare = BigInt(match[2]);
+    const commit = BigInt(match[1]!);
+    const prepare = BigInt(match[2]!);
     if (commit <= U64_MAX && prepare <= U64_MAX) return { commit, prepare };
   }
   throw new InvalidInputError(

@@ -11,7 +11,12 @@ export interface AppendRequest {
 }
 
 export type AppendOutcome =
-  | { outcome: 'ok' | 'idempotent'; revision: bigint; transactionId: string; globalPosition: string }
+  | {
+      outcome: 'ok' | 'idempotent';
+      revision: bigint;
+      transactionId: string;
+      globalPosition: string;
+    }
   | { outcome: 'conflict'; actual: bigint | null };
 
 interface Pending {
@@ -35,7 +40,8 @@ interface AppendRow {
   last_gpos: string | null;
 }
 
-const APPEND_SQL = 'SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])';
+const APPEND_SQL =
+  'SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])';
 
 /** Runs a set of requests in one transaction through hub_append. */
 export const appendInTransaction = async (

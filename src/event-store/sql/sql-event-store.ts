@@ -1,6 +1,10 @@
 import { runMigrations } from '../../database/migrations/migrations';
 import { SqlDatabase } from '../../database/sql-database';
-import { expectedRevisionLabel, InvalidInputError, WrongExpectedRevisionError } from '../../errors/hub-error';
+import {
+  expectedRevisionLabel,
+  InvalidInputError,
+  WrongExpectedRevisionError,
+} from '../../errors/hub-error';
 import {
   AppendResult,
   END,
@@ -145,7 +149,10 @@ export class SqlEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const after = options.from === undefined || options.from === START ? LOG_START : decodeSqlPosition(options.from);
+    const after =
+      options.from === undefined || options.from === START
+        ? LOG_START
+        : decodeSqlPosition(options.from);
     const limit = clampCount(options.maxCount ?? MAX_READ_COUNT);
     const result: RecordedEvent[] = [];
     let cursor = after;
@@ -178,11 +185,21 @@ export class SqlEventStore implements EventStore {
     return rows[0] ? encodeSqlPosition(rows[0].txid, rows[0].gpos) : null;
   }
 
-  async countEventsAfter(from: Position | null, filter: EventFilter | undefined, cap: number): Promise<number> {
+  async countEventsAfter(
+    from: Position | null,
+    filter: EventFilter | undefined,
+    cap: number,
+  ): Promise<number> {
     const key = from === null ? LOG_START : decodeSqlPosition(from);
     const { rows } = await this.query<{ n: string | number }>(
       `SELECT count(*)::text AS n FROM (SELECT 1 FROM hub_events WHERE ${AFTER} AND ${FILTER} LIMIT $5) behind`,
-      [key.transactionId, key.globalPosition, [...(filter?.streamNamePrefixes ?? [])], [...(filter?.eventTypePrefixes ?? [])], cap],
+      [
+        key.transactionId,
+        key.globalPosition,
+        [...(filter?.streamNamePrefixes ?? [])],
+        [...(filter?.eventTypePrefixes ?? [])],
+        cap,
+      ],
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -199,7 +216,10 @@ export class SqlEventStore implements EventStore {
     await stop?.();
   }
 
-  private async *pump(options: SubscribeOptions, signal: AbortSignal): AsyncGenerator<SubscriptionMessage> {
+  private async *pump(
+    options: SubscribeOptions,
+    signal: AbortSignal,
+  ): AsyncGenerator<SubscriptionMessage> {
     const batchSize = clampCount(options.batchSize ?? this.subscriptionBatchSize);
     this.ensureListening();
     let cursor: SqlLogKey;
@@ -207,7 +227,10 @@ export class SqlEventStore implements EventStore {
       const head = await this.stableHead();
       cursor = head ?? LOG_START;
     } else {
-      cursor = options.from === undefined || options.from === START ? LOG_START : decodeSqlPosition(options.from);
+      cursor =
+        options.from === undefined || options.from === START
+          ? LOG_START
+          : decodeSqlPosition(options.from);
     }
     let caughtUp = false;
     let lastDelivered: Position | null = null;
@@ -226,12 +249,17 @@ export class SqlEventStore implements EventStore {
       }
       if (page.last) {
         cursor = page.last;
-        if (delivered || page.rows.length > 0) yield { kind: 'checkpoint', position: encodeKey(cursor) };
+        if (delivered || page.rows.length > 0)
+          yield { kind: 'checkpoint', position: encodeKey(cursor) };
       }
       if (page.rows.length < batchSize) {
         if (!caughtUp) {
           caughtUp = true;
-          yield { kind: 'caught-up', position: lastDelivered ?? (page.last ? encodeKey(page.last) : startPositionOf(options.from)) };
+          yield {
+            kind: 'caught-up',
+            position:
+              lastDelivered ?? (page.last ? encodeKey(page.last) : startPositionOf(options.from)),
+          };
         }
         await this.wake.wait(generation, this.pollIntervalMs, signal);
       }
@@ -243,7 +271,9 @@ export class SqlEventStore implements EventStore {
     filter: EventFilter | undefined,
     limit: number,
   ): Promise<{ rows: EventRow[]; last: SqlLogKey | null }> {
-    const filtered = Boolean(filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length);
+    const filtered = Boolean(
+      filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length,
+    );
     const { rows } = filtered
       ? await this.query<EventRow>(
           // Events the filter rejects still advance the cursor, but their payload stays on the server.
@@ -252,7 +282,13 @@ export class SqlEventStore implements EventStore {
              FROM (SELECT ${EVENT_COLUMNS}, (${FILTER}) AS matched
                      FROM hub_events WHERE ${AFTER} AND ${STABLE}
                     ORDER BY transaction_id, global_position LIMIT $5) page`,
-          [after.transactionId, after.globalPosition, [...(filter?.streamNamePrefixes ?? [])], [...(filter?.eventTypePrefixes ?? [])], limit],
+          [
+            after.transactionId,
+            after.globalPosition,
+            [...(filter?.streamNamePrefixes ?? [])],
+            [...(filter?.eventTypePrefixes ?? [])],
+            limit,
+          ],
         )
       : await this.query<EventRow>(
           `SELECT ${EVENT_COLUMNS} FROM hub_events WHERE ${AFTER} AND ${STABLE}
@@ -260,7 +296,10 @@ export class SqlEventStore implements EventStore {
           [after.transactionId, after.globalPosition, limit],
         );
     const lastRow = rows[rows.length - 1];
-    return { rows, last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null };
+    return {
+      rows,
+      last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null,
+    };
   }
 
   private async stableHead(): Promise<SqlLogKey | null> {
@@ -279,7 +318,10 @@ export class SqlEventStore implements EventStore {
     this.stopListening.catch(() => undefined);
   }
 
-  private async query<Row extends Record<string, unknown>>(text: string, params: readonly unknown[] = []) {
+  private async query<Row extends Record<string, unknown>>(
+    text: string,
+    params: readonly unknown[] = [],
+  ) {
     try {
       return await this.db.query<Row>(text, params);
     } catch (error) {
@@ -294,7 +336,8 @@ const clampCount = (count: number): number => {
   return Math.min(count, MAX_READ_COUNT);
 };
 
-const encodeKey = (key: SqlLogKey): Position => encodeSqlPosition(key.transactionId, key.globalPosition);
+const encodeKey = (key: SqlLogKey): Position =>
+  encodeSqlPosition(key.transactionId, key.globalPosition);
 
 const startPositionOf = (from: SubscribeOptions['from']): Position | null =>
   from === undefined || from === START || from === END ? null : from;

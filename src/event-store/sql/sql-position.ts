@@ -20,6 +20,14 @@ export const encodeSqlPosition = (transactionId: string, globalPosition: string)
 
 export const decodeSqlPosition = (position: string): SqlLogKey => {
   const match = PATTERN.exec(position);
-  if (!match) throw new InvalidInputError(`"${position}" is not a position of this event store`, [], 'invalid_position');
-  return { transactionId: BigInt(match[1]!).toString(), globalPosition: BigInt(match[2]!).toString() };
+  if (!match)
+    throw new InvalidInputError(
+      `"${position}" is not a position of this event store`,
+      [],
+      'invalid_position',
+    );
+  return {
+    transactionId: BigInt(match[1]!).toString(),
+    globalPosition: BigInt(match[2]!).toString(),
+  };
 };
