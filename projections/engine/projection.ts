@@ -1,0 +1,20 @@
+import { SqlExecutor } from '../../src/database/sql-database';
+import { RecordedEvent } from '../../src/event-store/event-store.port';
+
+/** Applies one event to the read model inside the batch's transaction. Must be idempotent. */
+export type ProjectionHandler = (event: RecordedEvent, tx: SqlExecutor) => Promise<void>;
+
+export interface Projection {
+  /** Stable name: the checkpoint key and the CLI's argument. */
+  name: string;
+  /** Bump when handlers or schema change meaning: the engine then rebuilds from the start. */
+  version: number;
+  /** Idempotent DDL creating the read-model tables (CREATE ... IF NOT EXISTS). */
+  schema: string;
+  /** Tables a rebuild empties. */
+  tables: readonly string[];
+  /** One handler per event type the projection handles; other events are never delivered. */
+  handlers: Readonly<Record<string, ProjectionHandler>>;
+  /** Narrows delivery further to streams with these prefixes (categories). */
+  streamNamePrefixes?: readonly string[];
+}
