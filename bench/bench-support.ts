@@ -48,7 +48,12 @@ let sequence = 0;
 export const makeEvents = (count: number): EventToAppend[] => {
   const events = new Array<EventToAppend>(count);
   for (let i = 0; i < count; i++)
-    events[i] = { id: randomUUID(), type: EVENT_TYPE, data: payload(sequence++), metadata: metadata() };
+    events[i] = {
+      id: randomUUID(),
+      type: EVENT_TYPE,
+      data: payload(sequence++),
+      metadata: metadata(),
+    };
   return events;
 };
 
@@ -82,7 +87,10 @@ export const drive = async (
 };
 
 /** A plain-text table with right-aligned numeric columns. */
-export const renderTable = (header: readonly string[], rows: readonly (readonly string[])[]): string => {
+export const renderTable = (
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;

@@ -1,0 +1,60 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HUB_CONFIG, HubConfig } from '../src/config/hub-config';
+import { SQL_DATABASE, SqlDatabase } from '../src/database/sql-database';
+import { EVENT_STORE, EventStore } from '../src/event-store/event-store.port';
+import { Projection } from './engine/projection';
+import { ProjectionRunner, RunnerStatus } from './engine/projection-runner';
+import { ProjectionLag, projectionLag } from './engine/projection-status';
+import { PROJECTIONS } from './registry';
+
+export type ProjectionReport = RunnerStatus & { lag: ProjectionLag | null; lagError?: string };
+
+/** Runs every registered projection in the background for the life of the hub. */
+@Injectable()
+export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Projections');
+  private readonly runners: ProjectionRunner[];
+
+  constructor(
+    @Inject(PROJECTIONS) projections: readonly Projection[],
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(HUB_CONFIG) config: HubConfig,
+  ) {
+    const logger = {
+      log: (message: string, context?: Record<string, unknown>) => this.logger.log(message, context),
+      warn: (message: string, context?: Record<string, unknown>) => this.logger.warn(message, context),
+      error: (message: string, context?: Record<string, unknown>) => this.logger.error(message, context),
+    };
+    this.runners = projections.map(
+      (projection) =>
+        new ProjectionRunner(projection, { db, store, logger }, {
+          batchSize: config.projectionBatchSize,
+          standbyRetryMs: 2_000,
+          failureBackoffMs: 5_000,
+        }),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  /** Graceful shutdown: each runner commits the batch in hand, then lets go of its lock. */
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+
+  async report(): Promise<ProjectionReport[]> {
+    return Promise.all(
+      this.runners.map(async (runner) => {
+        const status = runner.status();
+        try {
+          return { ...status, lag: await projectionLag(this.db, this.store, runner.projection) };
+        } catch (error) {
+          return { ...status, lag: null, lagError: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import { AppModule } from './app.module';
+import { HubConfig } from './config/hub-config';
+import { ProblemDetailsFilter, sendProblem } from './errors/problem-details.filter';
+import { createValidationPipe } from './errors/validation';
+import { JsonLogger } from './logging/json-logger';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the HTTP application (not yet listening): used by main.ts and by the e2e tests. */
+export const createHubApp = async (
+  config: HubConfig,
+  logger: Logger,
+  extraModules: Type[] = [],
+): Promise<NestFastifyApplication> => {
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    // A caller's own request id is kept when it is sane, so logs correlate across services.
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : ulid();
+    },
+    return503OnClosing: true,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, extraModules), adapter, {
+    logger: new JsonLogger(logger),
+    bufferLogs: false,
+    abortOnError: false,
+  });
+  // Body parsing and other Fastify-level failures happen before Nest's filters see the request.
+  fastify.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(createValidationPipe());
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Learning Hub')
+      .setDescription('Event-sourced learning-record hub. Errors are RFC 9457 application/problem+json with a stable `code`.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  return app;
+};
