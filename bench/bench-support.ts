@@ -79,7 +79,10 @@ export const drive = async (
   let events = 0;
   await Promise.all(
     steps.map(async (step) => {
-      for (let i = 0; i < opsPerWriter && performance.now() < deadline; i++) events += await step();
+      for (let i = 0; i < opsPerWriter && performance.now() < deadline; i++) {
+        const written = await step();
+        events += written;
+      }
     }),
   );
   const seconds = (performance.now() - start) / 1000;
