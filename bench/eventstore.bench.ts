@@ -70,6 +70,8 @@ const configured: StoreConfig = {
 };
 const subscriptionBatches = envIntList('BENCH_SUB_BATCH') ?? [DEFAULT_SUBSCRIPTION_BATCH];
 const sweep = process.env.BENCH_SWEEP === '1';
+/** BENCH_ONLY=a1,a8,b,c runs just those cases (for quick experiments). */
+const only = new Set((process.env.BENCH_ONLY ?? 'a1,a8,b,c').split(',').map((part) => part.trim()));
 
 const describeConfig = (c: StoreConfig): string =>
   `lanes=${c.lanes} maxEventsPerBatch=${c.maxEventsPerBatch} maxConnections=${c.maxConnections}`;
@@ -387,7 +389,10 @@ const machine = async (db: PostgresDatabase): Promise<string[]> => {
   return [
     `cores: ${cpus.length} (${cpus[0]?.model ?? 'unknown cpu'}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `os: ${os.type()} ${os.release()} ${os.arch()}`,
-    `node: ${process.version}`,
+    `node: ${process.version}; load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     `postgres: ${await setting('server_version')}; synchronous_commit=${await setting('synchronous_commit')}, fsync=${await setting('fsync')}, wal_sync_method=${await setting('wal_sync_method')}, shared_buffers=${await setting('shared_buffers')}, autovacuum=${await setting('autovacuum')}`,
   ];
 };
@@ -425,7 +430,7 @@ const standardRun = async (url: string): Promise<void> => {
     await db.exec(FLOOR_TABLE);
 
     const rows: Row[] = [];
-    for (const spec of APPEND_CASES) {
+    for (const spec of APPEND_CASES.filter((c) => only.has(c.key))) {
       await checkpoint(db);
       progress(`${spec.label}: floor (plain INSERTs, ${spec.writers} clients)`);
       const floor = await runFloorCase(url, spec);
@@ -443,12 +448,13 @@ const standardRun = async (url: string): Promise<void> => {
       collectGarbage();
     }
 
-    await loadLog(url, db, CATCH_UP_EVENTS);
+    const readBatches = only.has('c') ? subscriptionBatches : [];
+    if (readBatches.length > 0) await loadLog(url, db, CATCH_UP_EVENTS);
     const total = await countEvents(db);
-    if (total !== CATCH_UP_EVENTS)
+    if (readBatches.length > 0 && total !== CATCH_UP_EVENTS)
       throw new Error(`log holds ${total} events, wanted ${CATCH_UP_EVENTS}`);
     const memoryLines: string[] = [];
-    for (const batchSize of subscriptionBatches) {
+    for (const batchSize of readBatches) {
       progress(`(c) catch-up, batchSize ${batchSize}: warm-up`);
       await catchUp(store, batchSize, total, 50_000);
       const floor = await catchUpFloor(url, batchSize, total);
@@ -511,47 +517,100 @@ const standardRun = async (url: string): Promise<void> => {
   }
 };
 
-/** Shorter cases over a grid of store options, to choose defaults. */
+const DEFAULT_SWEEP_GRID: readonly StoreConfig[] = [
+  { lanes: 1, maxEventsPerBatch: 2_000, maxConnections: 20 },
+  { lanes: 2, maxEventsPerBatch: 2_000, maxConnections: 20 },
+  { lanes: 3, maxEventsPerBatch: 2_000, maxConnections: 20 },
+  { lanes: 4, maxEventsPerBatch: 2_000, maxConnections: 20 },
+  { lanes: 8, maxEventsPerBatch: 2_000, maxConnections: 20 },
+  { lanes: 2, maxEventsPerBatch: 200, maxConnections: 20 },
+  { lanes: 4, maxEventsPerBatch: 200, maxConnections: 20 },
+  { lanes: 4, maxEventsPerBatch: 0, maxConnections: 20 },
+];
+
+/** BENCH_SWEEP_GRID="lanes/maxEventsPerBatch/maxConnections,..." replaces the default grid. */
+const sweepGrid = (): readonly StoreConfig[] => {
+  const raw = process.env.BENCH_SWEEP_GRID;
+  if (!raw) return DEFAULT_SWEEP_GRID;
+  return raw.split(',').map((entry) => {
+    const [lanes, maxEventsPerBatch, maxConnections] = entry.split('/').map(Number);
+    if (![lanes, maxEventsPerBatch, maxConnections].every((n) => Number.isInteger(n)))
+      throw new Error(`BENCH_SWEEP_GRID entry "${entry}" is not lanes/maxEventsPerBatch/pool`);
+    return {
+      lanes: lanes!,
+      maxEventsPerBatch: maxEventsPerBatch!,
+      maxConnections: maxConnections!,
+    };
+  });
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * Shorter cases over a grid of store options, repeated (BENCH_SWEEP_REPS, default 2) with the
+ * grid order rotating, to choose defaults on a noisy machine. Then catch-up per batchSize.
+ */
 const sweepRun = async (url: string): Promise<void> => {
   const { db, store, close } = await openStore(url, STORE_DEFAULTS);
   try {
     for (const line of await machine(db)) progress(line);
-    const grid: StoreConfig[] = [
-      { lanes: 1, maxEventsPerBatch: 2_000, maxConnections: 20 },
-      { lanes: 2, maxEventsPerBatch: 2_000, maxConnections: 20 },
-      { lanes: 4, maxEventsPerBatch: 2_000, maxConnections: 20 },
-      { lanes: 8, maxEventsPerBatch: 2_000, maxConnections: 20 },
-      { lanes: 2, maxEventsPerBatch: 500, maxConnections: 20 },
-      { lanes: 2, maxEventsPerBatch: 10_000, maxConnections: 20 },
-      { lanes: 4, maxEventsPerBatch: 0, maxConnections: 20 },
-      { lanes: 4, maxEventsPerBatch: 0, maxConnections: 4 },
-      { lanes: 2, maxEventsPerBatch: 2_000, maxConnections: 2 },
-    ];
-    const cases = APPEND_CASES.filter((c) => c.key !== 'a1');
-    const rows: string[][] = [];
-    for (const [index, config] of grid.entries()) {
-      const opened = await openStore(url, config);
-      try {
-        const cells = [describeConfig(config)];
-        for (const spec of cases) {
-          await checkpoint(db);
-          const m = await runHubCase(opened.store, spec, `sweep${index}`, 0.4);
-          progress(`${describeConfig(config)} ${spec.key}: ${fmtRate(m.rate)}/s`);
-          cells.push(fmtRate(m.rate));
+    await db.exec(FLOOR_TABLE);
+    const grid = sweepGrid();
+    const reps = envInt('BENCH_SWEEP_REPS') ?? 2;
+    const scale = 0.4;
+    const cases = APPEND_CASES.filter((c) => c.key !== 'a1' && only.has(c.key));
+    const rates = new Map<string, number[]>();
+    const record = (key: string, rate: number) => rates.set(key, [...(rates.get(key) ?? []), rate]);
+    for (let rep = 0; rep < reps; rep++) {
+      for (const spec of cases) {
+        await checkpoint(db);
+        const floor = await runFloorCase(url, {
+          ...spec,
+          appendsPerWriter: spec.appendsPerWriter * scale,
+        });
+        progress(`rep ${rep + 1} floor ${spec.key}: ${fmtRate(floor.rate)}/s`);
+        record(`floor ${spec.key}`, floor.rate);
+      }
+      for (let i = 0; i < grid.length; i++) {
+        const index = (i + rep) % grid.length;
+        const config = grid[index]!;
+        const opened = await openStore(url, config);
+        try {
+          for (const spec of cases) {
+            await checkpoint(db);
+            const m = await runHubCase(opened.store, spec, `sweep${index}r${rep}`, scale);
+            progress(`rep ${rep + 1} ${describeConfig(config)} ${spec.key}: ${fmtRate(m.rate)}/s`);
+            record(`${index} ${spec.key}`, m.rate);
+          }
+        } finally {
+          await opened.close();
         }
-        rows.push(cells);
-      } finally {
-        await opened.close();
       }
     }
+    const cell = (values: readonly number[] | undefined) =>
+      values
+        ? `${fmtRate(median(values))} (${fmtRate(Math.min(...values))}..${fmtRate(Math.max(...values))})`
+        : '-';
+    const rows = [
+      ['floor (plain INSERTs)', ...cases.map((c) => cell(rates.get(`floor ${c.key}`)))],
+      ...grid.map((config, index) => [
+        describeConfig(config),
+        ...cases.map((c) => cell(rates.get(`${index} ${c.key}`))),
+      ]),
+    ];
     process.stdout.write(
-      `${renderTable(['append options', ...cases.map((c) => `${c.key} events/s`)], rows)}\n\n`,
+      `${renderTable(['append options', ...cases.map((c) => `${c.key} events/s median (min..max)`)], rows)}\n\n`,
     );
 
+    if (!only.has('c')) return;
     await loadLog(url, db, CATCH_UP_EVENTS);
     const total = await countEvents(db);
     const readRows: string[][] = [];
-    for (const batchSize of [500, 1_000, 2_000, 5_000, 10_000]) {
+    for (const batchSize of envIntList('BENCH_SUB_BATCH') ?? [500, 1_000, 2_000, 5_000, 10_000]) {
       await catchUp(store, batchSize, total, 50_000);
       const floor = await catchUpFloor(url, batchSize, total);
       const hub = await catchUp(store, batchSize, total);

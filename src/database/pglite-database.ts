@@ -45,10 +45,12 @@ export class PgliteDatabase implements SqlDatabase {
   }
 
   async exec(script: string): Promise<void> {
+    await yieldToEventLoop();
     await this.db.exec(script);
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    await yieldToEventLoop();
     return this.db.transaction((tx) => work(executorFor(tx)));
   }
 
@@ -75,6 +77,13 @@ export class PgliteDatabase implements SqlDatabase {
     if (this.lockPath) rmSync(this.lockPath, { force: true });
   }
 }
+
+/**
+ * PGlite executes in WebAssembly on the main thread and its promises settle as microtasks, so a
+ * loop of queries (a projection catching up) would never let timers or sockets run. Each
+ * top-level call first waits for the next turn of the event loop.
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const executorFor = (tx: Transaction): SqlExecutor => ({
   query: async <Row extends SqlRow = SqlRow>(text: string, params: readonly unknown[] = []) => {

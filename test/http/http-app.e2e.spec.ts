@@ -4,7 +4,8 @@ import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import pino from 'pino';
 import { createHubApp } from '../../src/app';
 import { NotFoundError, RuleViolatedError } from '../../src/errors/hub-error';
-import { openTestSqlDatabase, TestSqlDatabase } from '../support/test-databases';
+import { createScratchDatabase, postgresServer, ScratchDatabase } from '../support/test-databases';
+import { HubConfig } from '../../src/config/hub-config';
 import { tempDataDir, testConfig } from '../support/hub-config';
 
 class EchoRequest {
@@ -48,17 +49,14 @@ class ProbeModule {}
 describe('HTTP application', () => {
   let app: NestFastifyApplication;
   let base: string;
-  let database: TestSqlDatabase | null = null;
+  let scratch: ScratchDatabase | null = null;
 
   beforeAll(async () => {
-    database = await openTestSqlDatabase('http');
-    const storage =
-      database.url === null
-        ? ({ kind: 'embedded', dataDir: tempDataDir('http') } as const)
-        : ({ kind: 'postgres', databaseUrl: database.url } as const);
-    if (database.url === null) {
-      await database.dispose();
-      database = null;
+    const server = await postgresServer();
+    let storage: HubConfig['storage'] = { kind: 'embedded', dataDir: tempDataDir('http') };
+    if (!('unavailable' in server)) {
+      scratch = await createScratchDatabase(server.url, 'http');
+      storage = { kind: 'postgres', databaseUrl: scratch.url };
     }
     app = await createHubApp(testConfig(storage), pino({ level: 'silent' }), [ProbeModule]);
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -67,7 +65,7 @@ describe('HTTP application', () => {
 
   afterAll(async () => {
     await app.close();
-    await database?.dispose();
+    await scratch?.drop();
   });
 
   const post = (path: string, body: string, contentType = 'application/json') =>
