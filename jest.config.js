@@ -1,5 +1,8 @@
 /** Test tiers by suffix: unit (pure), int (PostgreSQL, adapters, projections), e2e (the HTTP app and the process). */
-const swcJs = ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const swcJs = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+];
 // Jest on Node 20 cannot require() ES modules, so the few ESM-only dependencies are compiled to CommonJS.
 const esmOnly = ['content-disposition'];
 const transform = {

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { HUB_CONFIG, HubConfig } from '../src/config/hub-config';
 import { SQL_DATABASE, SqlDatabase } from '../src/database/sql-database';
 import { EVENT_STORE, EventStore } from '../src/event-store/event-store.port';
@@ -22,17 +28,24 @@ export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy
     @Inject(HUB_CONFIG) config: HubConfig,
   ) {
     const logger = {
-      log: (message: string, context?: Record<string, unknown>) => this.logger.log(message, context),
-      warn: (message: string, context?: Record<string, unknown>) => this.logger.warn(message, context),
-      error: (message: string, context?: Record<string, unknown>) => this.logger.error(message, context),
+      log: (message: string, context?: Record<string, unknown>) =>
+        this.logger.log(message, context),
+      warn: (message: string, context?: Record<string, unknown>) =>
+        this.logger.warn(message, context),
+      error: (message: string, context?: Record<string, unknown>) =>
+        this.logger.error(message, context),
     };
     this.runners = projections.map(
       (projection) =>
-        new ProjectionRunner(projection, { db, store, logger }, {
-          batchSize: config.projectionBatchSize,
-          standbyRetryMs: 2_000,
-          failureBackoffMs: 5_000,
-        }),
+        new ProjectionRunner(
+          projection,
+          { db, store, logger },
+          {
+            batchSize: config.projectionBatchSize,
+            standbyRetryMs: 2_000,
+            failureBackoffMs: 5_000,
+          },
+        ),
     );
   }
 
@@ -52,7 +65,11 @@ export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy
         try {
           return { ...status, lag: await projectionLag(this.db, this.store, runner.projection) };
         } catch (error) {
-          return { ...status, lag: null, lagError: error instanceof Error ? error.message : String(error) };
+          return {
+            ...status,
+            lag: null,
+            lagError: error instanceof Error ? error.message : String(error),
+          };
         }
       }),
     );

@@ -34,11 +34,15 @@ export const createHubApp = async (
     void reply.header('x-request-id', request.id);
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, extraModules), adapter, {
-    logger: new JsonLogger(logger),
-    bufferLogs: false,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, extraModules),
+    adapter,
+    {
+      logger: new JsonLogger(logger),
+      bufferLogs: false,
+      abortOnError: false,
+    },
+  );
   // Body parsing and other Fastify-level failures happen before Nest's filters see the request.
   fastify.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -48,7 +52,9 @@ export const createHubApp = async (
     app,
     new DocumentBuilder()
       .setTitle('Learning Hub')
-      .setDescription('Event-sourced learning-record hub. Errors are RFC 9457 application/problem+json with a stable `code`.')
+      .setDescription(
+        'Event-sourced learning-record hub. Errors are RFC 9457 application/problem+json with a stable `code`.',
+      )
       .setVersion('0.1.0')
       .addBearerAuth()
       .build(),

@@ -24,7 +24,10 @@ const main = async (): Promise<void> => {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'Shutting down: no new requests, projections finish their batch, pools close');
+    logger.info(
+      { signal },
+      'Shutting down: no new requests, projections finish their batch, pools close',
+    );
     const deadline = setTimeout(() => {
       logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'Shutdown took too long; exiting');
       process.exit(1);

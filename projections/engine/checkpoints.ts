@@ -40,17 +40,29 @@ const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
 /** Another instance moved the checkpoint under us: this one must stop writing. */
 export class CheckpointMovedError extends HubError {
   constructor(projection: string) {
-    super('conflict', 'checkpoint_moved', `The checkpoint of projection "${projection}" was moved by another instance`);
+    super(
+      'conflict',
+      'checkpoint_moved',
+      `The checkpoint of projection "${projection}" was moved by another instance`,
+    );
   }
 }
 
-export const readCheckpoint = async (db: SqlExecutor, projection: string): Promise<Checkpoint | null> => {
-  const { rows } = await db.query<CheckpointRow>('SELECT * FROM hub_projection_checkpoints WHERE projection = $1', [projection]);
+export const readCheckpoint = async (
+  db: SqlExecutor,
+  projection: string,
+): Promise<Checkpoint | null> => {
+  const { rows } = await db.query<CheckpointRow>(
+    'SELECT * FROM hub_projection_checkpoints WHERE projection = $1',
+    [projection],
+  );
   return rows[0] ? toCheckpoint(rows[0]) : null;
 };
 
 export const readAllCheckpoints = async (db: SqlExecutor): Promise<Checkpoint[]> => {
-  const { rows } = await db.query<CheckpointRow>('SELECT * FROM hub_projection_checkpoints ORDER BY projection');
+  const { rows } = await db.query<CheckpointRow>(
+    'SELECT * FROM hub_projection_checkpoints ORDER BY projection',
+  );
   return rows.map(toCheckpoint);
 };
 
@@ -58,7 +70,10 @@ export const readAllCheckpoints = async (db: SqlExecutor): Promise<Checkpoint[]>
  * Creates the read model's tables and checkpoint row. When the stored version differs from the
  * code's, the read model is emptied and the checkpoint reset: it will be replayed from the start.
  */
-export const prepareProjection = async (tx: SqlExecutor, projection: Projection): Promise<Checkpoint> => {
+export const prepareProjection = async (
+  tx: SqlExecutor,
+  projection: Projection,
+): Promise<Checkpoint> => {
   await tx.exec(projection.schema);
   await tx.query(
     `INSERT INTO hub_projection_checkpoints (projection, projection_version) VALUES ($1, $2)
@@ -66,13 +81,18 @@ export const prepareProjection = async (tx: SqlExecutor, projection: Projection)
     [projection.name, projection.version],
   );
   const current = await readCheckpoint(tx, projection.name);
-  if (current && current.projectionVersion !== projection.version) return resetProjection(tx, projection);
+  if (current && current.projectionVersion !== projection.version)
+    return resetProjection(tx, projection);
   return current!;
 };
 
 /** Empties the read model and moves its checkpoint back to the start, in the caller's transaction. */
-export const resetProjection = async (tx: SqlExecutor, projection: Projection): Promise<Checkpoint> => {
-  if (projection.tables.length > 0) await tx.exec(`TRUNCATE ${projection.tables.map((t) => `"${t}"`).join(', ')}`);
+export const resetProjection = async (
+  tx: SqlExecutor,
+  projection: Projection,
+): Promise<Checkpoint> => {
+  if (projection.tables.length > 0)
+    await tx.exec(`TRUNCATE ${projection.tables.map((t) => `"${t}"`).join(', ')}`);
   const { rows } = await tx.query<CheckpointRow>(
     `UPDATE hub_projection_checkpoints
         SET position = NULL, events_applied = 0, last_event_recorded_at = NULL, projection_version = $2,

@@ -24,9 +24,10 @@ export const tryLead = async (db: SqlDatabase, projection: string): Promise<Lead
   let session: SqlSession | null = null;
   try {
     session = await db.session();
-    const { rows } = await session.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
-      LOCK_NAMESPACE + projection,
-    ]);
+    const { rows } = await session.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      [LOCK_NAMESPACE + projection],
+    );
     if (!rows[0]?.locked) {
       await session.release();
       heldInProcess.delete(key);
@@ -53,7 +54,9 @@ export const tryLead = async (db: SqlDatabase, projection: string): Promise<Lead
       if (released) return;
       released = true;
       heldInProcess.delete(key);
-      await held.query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_NAMESPACE + projection]).catch(() => undefined);
+      await held
+        .query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_NAMESPACE + projection])
+        .catch(() => undefined);
       await held.release();
     },
   };

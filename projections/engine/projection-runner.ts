@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqlDatabase } from '../../src/database/sql-database';
-import { EventFilter, EventStore, Position, RecordedEvent, START, Subscription } from '../../src/event-store/event-store.port';
+import {
+  EventFilter,
+  EventStore,
+  Position,
+  RecordedEvent,
+  START,
+  Subscription,
+} from '../../src/event-store/event-store.port';
 import { advanceCheckpoint, prepareProjection } from './checkpoints';
 import { tryLead } from './leadership';
 import { Projection } from './projection';
@@ -30,7 +37,11 @@ export interface RunnerOptions {
   failureBackoffMs: number;
 }
 
-export const defaultRunnerOptions: RunnerOptions = { batchSize: 500, standbyRetryMs: 2_000, failureBackoffMs: 5_000 };
+export const defaultRunnerOptions: RunnerOptions = {
+  batchSize: 500,
+  standbyRetryMs: 2_000,
+  failureBackoffMs: 5_000,
+};
 
 export const projectionFilter = (projection: Projection): EventFilter => ({
   eventTypePrefixes: Object.keys(projection.handlers),
@@ -74,7 +85,14 @@ export const runProjection = async (
     const to: Position = pendingPosition;
     await deps.db.transaction(async (tx) => {
       for (const event of batch) await projection.handlers[event.type]!(event, tx);
-      await advanceCheckpoint(tx, projection.name, committed, to, batch.length, batch.at(-1)?.recordedAt ?? null);
+      await advanceCheckpoint(
+        tx,
+        projection.name,
+        committed,
+        to,
+        batch.length,
+        batch.at(-1)?.recordedAt ?? null,
+      );
     });
     if (batch.length === 0) lastCheckpointOnlyWrite = Date.now();
     committed = to;
@@ -171,7 +189,8 @@ export class ProjectionRunner {
       try {
         leadership = await tryLead(this.deps.db, name);
         if (!leadership) {
-          if (this.state !== 'standby') this.deps.logger.log(`Projection ${name} is led by another instance; standing by`);
+          if (this.state !== 'standby')
+            this.deps.logger.log(`Projection ${name} is led by another instance; standing by`);
           this.state = 'standby';
           await sleep(this.options.standbyRetryMs, undefined, { signal }).catch(() => undefined);
           continue;

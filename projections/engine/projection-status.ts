@@ -19,7 +19,11 @@ export interface ProjectionLag {
 const COUNT_CAP = 10_000_000;
 
 /** Lag of a projection from its stored checkpoint, so any process (hub, CLI) can report it. */
-export const projectionLag = async (db: SqlExecutor, store: EventStore, projection: Projection): Promise<ProjectionLag> => {
+export const projectionLag = async (
+  db: SqlExecutor,
+  store: EventStore,
+  projection: Projection,
+): Promise<ProjectionLag> => {
   const checkpoint = await readCheckpoint(db, projection.name);
   const position = checkpoint?.position ?? null;
   const filter = projectionFilter(projection);
@@ -33,7 +37,9 @@ export const projectionLag = async (db: SqlExecutor, store: EventStore, projecti
     position,
     eventsApplied: checkpoint?.eventsApplied ?? 0,
     eventsBehind,
-    secondsBehind: oldestUnapplied ? Math.max(0, (Date.now() - oldestUnapplied.recordedAt.getTime()) / 1000) : 0,
+    secondsBehind: oldestUnapplied
+      ? Math.max(0, (Date.now() - oldestUnapplied.recordedAt.getTime()) / 1000)
+      : 0,
     updatedAt: checkpoint?.updatedAt ?? null,
   };
 };

@@ -31,7 +31,11 @@ export class ProjectionBusyError extends HubError {
 export const rebuildProjection = async (
   projection: Projection,
   deps: { db: SqlDatabase; store: EventStore },
-  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void; signal?: AbortSignal } = {},
+  options: {
+    batchSize?: number;
+    onProgress?: (progress: RebuildProgress) => void;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<RebuildProgress> => {
   const leadership = await tryLead(deps.db, projection.name);
   if (!leadership) throw new ProjectionBusyError(projection.name);
@@ -41,7 +45,11 @@ export const rebuildProjection = async (
       await prepareProjection(tx, projection);
       await resetProjection(tx, projection);
     });
-    const total = await deps.store.countEventsAfter(null, projectionFilter(projection), Number.MAX_SAFE_INTEGER);
+    const total = await deps.store.countEventsAfter(
+      null,
+      projectionFilter(projection),
+      Number.MAX_SAFE_INTEGER,
+    );
     let applied = 0;
     const report = () => ({ applied, total, elapsedMs: Date.now() - started });
     options.onProgress?.(report());

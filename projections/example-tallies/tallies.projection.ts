@@ -69,7 +69,9 @@ export const listTallies = async (db: SqlExecutor): Promise<TallyView[]> => {
     increments: number;
     status: 'open' | 'closed';
     revision: string | number;
-  }>('SELECT tally_id, name, total, increments, status, revision FROM example_tallies ORDER BY tally_id');
+  }>(
+    'SELECT tally_id, name, total, increments, status, revision FROM example_tallies ORDER BY tally_id',
+  );
   return rows.map((row) => ({
     tallyId: row.tally_id,
     name: row.name,

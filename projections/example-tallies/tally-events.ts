@@ -4,8 +4,14 @@ import { DomainEvent } from '../../src/event-sourcing/decider';
  * A deliberately small domain, a named counter, that exercises the engine end to end until
  * the real read models arrive: tests and the crash-recovery check append these events.
  */
-export type TallyOpened = DomainEvent<'TallyOpened', { tallyId: string; name: string; openedAt: string }>;
-export type TallyIncremented = DomainEvent<'TallyIncremented', { tallyId: string; by: number; at: string }>;
+export type TallyOpened = DomainEvent<
+  'TallyOpened',
+  { tallyId: string; name: string; openedAt: string }
+>;
+export type TallyIncremented = DomainEvent<
+  'TallyIncremented',
+  { tallyId: string; by: number; at: string }
+>;
 export type TallyClosed = DomainEvent<'TallyClosed', { tallyId: string; closedAt: string }>;
 export type TallyEvent = TallyOpened | TallyIncremented | TallyClosed;
 

@@ -26,7 +26,8 @@ const main = async (argv: string[]): Promise<void> => {
     if (area !== 'projections' || !command) process.exitCode = 2;
     return;
   }
-  if (command !== 'status' && command !== 'rebuild') fail(`Unknown command "${command}".\n\n${USAGE}`, 2);
+  if (command !== 'status' && command !== 'rebuild')
+    fail(`Unknown command "${command}".\n\n${USAGE}`, 2);
   const selected =
     command === 'rebuild'
       ? target === '--all'
@@ -46,7 +47,9 @@ const main = async (argv: string[]): Promise<void> => {
   const store = await openEventStore(config, db);
   const abort = new AbortController();
   process.once('SIGINT', () => {
-    process.stderr.write('\nStopping after the current batch; the projection resumes from there on the next start.\n');
+    process.stderr.write(
+      '\nStopping after the current batch; the projection resumes from there on the next start.\n',
+    );
     abort.abort();
   });
   try {
@@ -68,11 +71,15 @@ const main = async (argv: string[]): Promise<void> => {
     }
     for (const projection of selected) {
       const bar = new ProgressBar(`Rebuilding ${projection.name}`);
-      const result = await rebuildProjection(projection, { db, store }, {
-        batchSize: 1_000,
-        signal: abort.signal,
-        onProgress: (progress) => bar.update(progress.applied, progress.total),
-      });
+      const result = await rebuildProjection(
+        projection,
+        { db, store },
+        {
+          batchSize: 1_000,
+          signal: abort.signal,
+          onProgress: (progress) => bar.update(progress.applied, progress.total),
+        },
+      );
       bar.finish(
         abort.signal.aborted
           ? `Stopped ${projection.name} at ${result.applied} events`

@@ -56,7 +56,9 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     try {
       parsed = new URL(raw);
     } catch {
-      problems.push(`${name} must be a URL such as ${protocols[0]}//host:port/..., got "${redact(raw)}"`);
+      problems.push(
+        `${name} must be a URL such as ${protocols[0]}//host:port/..., got "${redact(raw)}"`,
+      );
       return undefined;
     }
     if (!protocols.includes(parsed.protocol)) {
@@ -68,18 +70,28 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
 
   const port = integer('PORT', 3000, 1, 65535);
   const logLevelRaw = text('LOG_LEVEL')?.toLowerCase() ?? 'info';
-  const logLevel = LOG_LEVELS.includes(logLevelRaw as LogLevel) ? (logLevelRaw as LogLevel) : 'info';
+  const logLevel = LOG_LEVELS.includes(logLevelRaw as LogLevel)
+    ? (logLevelRaw as LogLevel)
+    : 'info';
   if (!LOG_LEVELS.includes(logLevelRaw as LogLevel))
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
 
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
-  const eventStoreUrl = url('EVENTSTORE_URL', ['esdb:', 'esdb+discover:', 'kurrentdb:', 'kurrentdb+discover:']);
+  const eventStoreUrl = url('EVENTSTORE_URL', [
+    'esdb:',
+    'esdb+discover:',
+    'kurrentdb:',
+    'kurrentdb+discover:',
+  ]);
   const dataDir = resolve(text('DATA_DIR') ?? './data');
   let storage: StorageMode = { kind: 'embedded', dataDir };
   if (text('EVENTSTORE_URL') !== undefined) {
     if (text('DATABASE_URL') === undefined)
-      problems.push('EVENTSTORE_URL needs DATABASE_URL too: read models, checkpoints and jobs live in PostgreSQL');
-    else if (eventStoreUrl && databaseUrl) storage = { kind: 'eventstoredb', eventStoreUrl, databaseUrl };
+      problems.push(
+        'EVENTSTORE_URL needs DATABASE_URL too: read models, checkpoints and jobs live in PostgreSQL',
+      );
+    else if (eventStoreUrl && databaseUrl)
+      storage = { kind: 'eventstoredb', eventStoreUrl, databaseUrl };
   } else if (databaseUrl) {
     storage = { kind: 'postgres', databaseUrl };
   }

@@ -14,7 +14,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 export const sendProblem = (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
   const { problem, internal } = toProblem(error);
   if (internal) request.log.error({ err: error }, 'Unhandled error');
-  else if (problem.status >= 500) request.log.warn({ code: problem.code, detail: problem.detail }, 'Request failed');
+  else if (problem.status >= 500)
+    request.log.warn({ code: problem.code, detail: problem.detail }, 'Request failed');
   problem.instance = request.url;
   problem.requestId = String(request.id);
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);

@@ -56,7 +56,12 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_BAD_URL: 'malformed_url',
 };
 
-const problem = (status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): ProblemDetails => ({
+const problem = (
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+): ProblemDetails => ({
   type: `urn:problem:learning-hub:${code}`,
   title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),
   status,
@@ -72,27 +77,54 @@ const problem = (status: number, code: string, detail: string, extensions: Recor
 export const toProblem = (error: unknown): { problem: ProblemDetails; internal: boolean } => {
   if (error instanceof HubError) {
     const status = STATUS_BY_KIND[error.kind];
-    return { problem: problem(status, error.code, error.message, error.details), internal: status >= 500 && error.kind === 'internal' };
+    return {
+      problem: problem(status, error.code, error.message, error.details),
+      internal: status >= 500 && error.kind === 'internal',
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const body = error.getResponse();
-    if (status === 503 && typeof body === 'object' && body !== null && 'status' in body && 'details' in body)
-      return { problem: problem(503, 'not_ready', 'A dependency of the hub is not ready', { checks: body }), internal: false };
+    if (
+      status === 503 &&
+      typeof body === 'object' &&
+      body !== null &&
+      'status' in body &&
+      'details' in body
+    )
+      return {
+        problem: problem(503, 'not_ready', 'A dependency of the hub is not ready', {
+          checks: body,
+        }),
+        internal: false,
+      };
     const detail =
       typeof body === 'object' && body !== null && 'message' in body
         ? [body.message].flat().map(String).join('; ')
         : error.message;
-    const code = status === 404 ? 'route_not_found' : (TITLES[status] ?? 'http_error').toLowerCase().replace(/\W+/g, '_');
+    const code =
+      status === 404
+        ? 'route_not_found'
+        : (TITLES[status] ?? 'http_error').toLowerCase().replace(/\W+/g, '_');
     return { problem: problem(status, code, detail), internal: status >= 500 };
   }
   const fastifyCode = (error as { code?: unknown }).code;
   const statusCode = (error as { statusCode?: unknown }).statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    const code = typeof fastifyCode === 'string' ? (FASTIFY_CODES[fastifyCode] ?? 'bad_request') : 'bad_request';
+    const code =
+      typeof fastifyCode === 'string'
+        ? (FASTIFY_CODES[fastifyCode] ?? 'bad_request')
+        : 'bad_request';
     const message = error instanceof Error ? error.message : 'The request could not be read';
     return { problem: problem(statusCode, code, message), internal: false };
   }
-  if (error instanceof SyntaxError) return { problem: problem(400, 'malformed_json', 'The body is not valid JSON'), internal: false };
-  return { problem: problem(500, 'internal_error', 'An unexpected error occurred; it has been logged'), internal: true };
+  if (error instanceof SyntaxError)
+    return {
+      problem: problem(400, 'malformed_json', 'The body is not valid JSON'),
+      internal: false,
+    };
+  return {
+    problem: problem(500, 'internal_error', 'An unexpected error occurred; it has been logged'),
+    internal: true,
+  };
 };

@@ -15,5 +15,6 @@ export const createValidationPipe = (): ValidationPipe =>
     forbidNonWhitelisted: true,
     transform: true,
     stopAtFirstError: false,
-    exceptionFactory: (errors) => new InvalidInputError('The request is not valid', flatten(errors), 'validation_failed'),
+    exceptionFactory: (errors) =>
+      new InvalidInputError('The request is not valid', flatten(errors), 'validation_failed'),
   });

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { WrongExpectedRevisionError } from '../errors/hub-error';
-import { AppendResult, EventMetadata, EventStore, ExpectedRevision } from '../event-store/event-store.port';
+import {
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedRevision,
+} from '../event-store/event-store.port';
 import { Decider, DomainEvent } from './decider';
 
 export interface CommandContext {

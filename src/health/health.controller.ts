@@ -10,7 +10,12 @@ const TIMEOUT_MS = 3_000;
 const withTimeout = <T>(work: Promise<T>, what: string): Promise<T> =>
   Promise.race([
     work,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`${what} did not answer within ${TIMEOUT_MS} ms`)),
+        TIMEOUT_MS,
+      ).unref(),
+    ),
   ]);
 
 @ApiTags('health')
@@ -26,7 +31,10 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: database and event store reachable; projection lag in the details. No credential needed.' })
+  @ApiOperation({
+    summary:
+      'Readiness: database and event store reachable; projection lag in the details. No credential needed.',
+  })
   check() {
     return this.health.check([
       async () => {
@@ -35,7 +43,10 @@ export class HealthController {
           await withTimeout(this.db.query('SELECT 1'), 'The database');
           return indicator.up({ kind: this.db.kind });
         } catch (error) {
-          return indicator.down({ kind: this.db.kind, message: error instanceof Error ? error.message : String(error) });
+          return indicator.down({
+            kind: this.db.kind,
+            message: error instanceof Error ? error.message : String(error),
+          });
         }
       },
       async () => {
@@ -44,12 +55,17 @@ export class HealthController {
           await withTimeout(this.store.ping(), 'The event store');
           return indicator.up({ kind: this.store.kind });
         } catch (error) {
-          return indicator.down({ kind: this.store.kind, message: error instanceof Error ? error.message : String(error) });
+          return indicator.down({
+            kind: this.store.kind,
+            message: error instanceof Error ? error.message : String(error),
+          });
         }
       },
       async () => {
         // Lag is information, not readiness: a hub catching up still serves writes.
-        const reports = await withTimeout(this.projections.report(), 'Projection status').catch(() => []);
+        const reports = await withTimeout(this.projections.report(), 'Projection status').catch(
+          () => [],
+        );
         return this.indicators.check('projections').up({
           projections: reports.map((r) => ({
             name: r.projection,

@@ -24,21 +24,46 @@ describe('generic command handler', () => {
 
   it('reads, folds, decides and appends with the revision it read', async () => {
     const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, { type: 'OpenTally', tallyId: id, name: 'n', now });
-    const outcome = await handleCommand(store, tallyStream(id), tallyDecider, { type: 'IncrementTally', tallyId: id, by: 2, now }, {
-      metadata: { correlationId: 'corr-1', principal: 'user-1', tenant: 'org-1' },
+    await handleCommand(store, tallyStream(id), tallyDecider, {
+      type: 'OpenTally',
+      tallyId: id,
+      name: 'n',
+      now,
     });
+    const outcome = await handleCommand(
+      store,
+      tallyStream(id),
+      tallyDecider,
+      { type: 'IncrementTally', tallyId: id, by: 2, now },
+      {
+        metadata: { correlationId: 'corr-1', principal: 'user-1', tenant: 'org-1' },
+      },
+    );
     expect(outcome.state).toEqual({ status: 'open', total: 2 });
     expect(outcome.appended?.nextExpectedRevision).toBe(1n);
     const events = await store.readStream(tallyStream(id));
     expect(events.map((e) => e.type)).toEqual(['TallyOpened', 'TallyIncremented']);
-    expect(events[1]!.metadata).toEqual({ correlationId: 'corr-1', principal: 'user-1', tenant: 'org-1' });
+    expect(events[1]!.metadata).toEqual({
+      correlationId: 'corr-1',
+      principal: 'user-1',
+      tenant: 'org-1',
+    });
   });
 
   it('appends nothing when the decider decides nothing', async () => {
     const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, { type: 'OpenTally', tallyId: id, name: 'n', now });
-    const again = await handleCommand(store, tallyStream(id), tallyDecider, { type: 'OpenTally', tallyId: id, name: 'n', now });
+    await handleCommand(store, tallyStream(id), tallyDecider, {
+      type: 'OpenTally',
+      tallyId: id,
+      name: 'n',
+      now,
+    });
+    const again = await handleCommand(store, tallyStream(id), tallyDecider, {
+      type: 'OpenTally',
+      tallyId: id,
+      name: 'n',
+      now,
+    });
     expect(again.appended).toBeNull();
     expect(await store.readStream(tallyStream(id))).toHaveLength(1);
   });
@@ -46,7 +71,12 @@ describe('generic command handler', () => {
   it('lets domain errors through and writes nothing', async () => {
     const id = ulid();
     await expect(
-      handleCommand(store, tallyStream(id), tallyDecider, { type: 'IncrementTally', tallyId: id, by: 1, now }),
+      handleCommand(store, tallyStream(id), tallyDecider, {
+        type: 'IncrementTally',
+        tallyId: id,
+        by: 1,
+        now,
+      }),
     ).rejects.toBeInstanceOf(RuleViolatedError);
     expect(await store.readStream(tallyStream(id))).toEqual([]);
   });
@@ -55,12 +85,17 @@ describe('generic command handler', () => {
   const racingStore = (racesLeft: { n: number }): EventStore =>
     new Proxy(store, {
       get(target, property, receiver) {
-        if (property !== 'appendToStream') return Reflect.get(target, property, receiver) as unknown;
+        if (property !== 'appendToStream')
+          return Reflect.get(target, property, receiver) as unknown;
         return async (...args: Parameters<EventStore['appendToStream']>) => {
           if (racesLeft.n > 0) {
             racesLeft.n--;
             await target.appendToStream(args[0], [
-              { id: randomUUID(), type: 'TallyIncremented', data: { tallyId: 'x', by: 10, at: now } },
+              {
+                id: randomUUID(),
+                type: 'TallyIncremented',
+                data: { tallyId: 'x', by: 10, at: now },
+              },
             ]);
           }
           return target.appendToStream(...args);
@@ -70,7 +105,12 @@ describe('generic command handler', () => {
 
   it('re-decides on the fresh stream after a revision conflict', async () => {
     const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, { type: 'OpenTally', tallyId: id, name: 'n', now });
+    await handleCommand(store, tallyStream(id), tallyDecider, {
+      type: 'OpenTally',
+      tallyId: id,
+      name: 'n',
+      now,
+    });
     const outcome = await handleCommand(racingStore({ n: 2 }), tallyStream(id), tallyDecider, {
       type: 'IncrementTally',
       tallyId: id,
@@ -78,14 +118,30 @@ describe('generic command handler', () => {
       now,
     });
     expect(outcome.state).toEqual({ status: 'open', total: 21 });
-    expect((await store.readStream(tallyStream(id))).map((e) => e.revision)).toEqual([0n, 1n, 2n, 3n]);
+    expect((await store.readStream(tallyStream(id))).map((e) => e.revision)).toEqual([
+      0n,
+      1n,
+      2n,
+      3n,
+    ]);
   });
 
   it('gives up after the bounded number of retries', async () => {
     const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, { type: 'OpenTally', tallyId: id, name: 'n', now });
+    await handleCommand(store, tallyStream(id), tallyDecider, {
+      type: 'OpenTally',
+      tallyId: id,
+      name: 'n',
+      now,
+    });
     await expect(
-      handleCommand(racingStore({ n: 10 }), tallyStream(id), tallyDecider, { type: 'IncrementTally', tallyId: id, by: 1, now }, { maxRetries: 2 }),
+      handleCommand(
+        racingStore({ n: 10 }),
+        tallyStream(id),
+        tallyDecider,
+        { type: 'IncrementTally', tallyId: id, by: 1, now },
+        { maxRetries: 2 },
+      ),
     ).rejects.toBeInstanceOf(WrongExpectedRevisionError);
   });
 });

@@ -85,26 +85,37 @@ describe('HTTP application', () => {
   it('answers /health without a credential, with store and projection details', async () => {
     const response = await fetch(`${base}/health`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { status: string; details: Record<string, { status: string; projections?: unknown[] }> };
+    const body = (await response.json()) as {
+      status: string;
+      details: Record<string, { status: string; projections?: unknown[] }>;
+    };
     expect(body.status).toBe('ok');
     expect(body.details.database?.status).toBe('up');
     expect(body.details.eventStore?.status).toBe('up');
     expect(body.details.projections?.projections).toEqual([
-      expect.objectContaining({ name: 'example-tallies', eventsBehind: expect.any(Number), secondsBehind: expect.any(Number) }),
+      expect.objectContaining({
+        name: 'example-tallies',
+        eventsBehind: expect.any(Number),
+        secondsBehind: expect.any(Number),
+      }),
     ]);
   });
 
   it('serves the OpenAPI document at /docs', async () => {
     const page = await fetch(`${base}/docs`);
     expect(page.status).toBe(200);
-    const spec = (await (await fetch(`${base}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    const spec = (await (await fetch(`${base}/docs/json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     expect(Object.keys(spec.paths)).toContain('/health');
   });
 
   it('keeps a sane caller request id and makes one up otherwise', async () => {
     const kept = await fetch(`${base}/health`, { headers: { 'x-request-id': 'caller-123' } });
     expect(kept.headers.get('x-request-id')).toBe('caller-123');
-    const replaced = await fetch(`${base}/health`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    const replaced = await fetch(`${base}/health`, {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9A-Z]{26}$/);
   });
 
@@ -115,9 +126,16 @@ describe('HTTP application', () => {
   });
 
   it('refuses invalid fields with the list of issues', async () => {
-    const body = await expectProblem(await post('/test/echo', JSON.stringify({ name: 5, level: 99 })), 400, 'validation_failed');
+    const body = await expectProblem(
+      await post('/test/echo', JSON.stringify({ name: 5, level: 99 })),
+      400,
+      'validation_failed',
+    );
     expect(body.issues).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field: 'name' }), expect.objectContaining({ field: 'level' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ field: 'name' }),
+        expect.objectContaining({ field: 'level' }),
+      ]),
     );
   });
 
@@ -136,7 +154,12 @@ describe('HTTP application', () => {
     ['a JSON array', '[1,2]', 'application/json', 400],
     ['JSON null', 'null', 'application/json', 400],
     ['an unsupported media type', '<name>x</name>', 'application/xml', 415],
-    ['a body over the limit', JSON.stringify({ name: 'x'.repeat(20_000), level: 1 }), 'application/json', 413],
+    [
+      'a body over the limit',
+      JSON.stringify({ name: 'x'.repeat(20_000), level: 1 }),
+      'application/json',
+      413,
+    ],
   ])('answers %s with a problem, never a 500', async (_, body, contentType, status) => {
     const response = await post('/test/echo', body, contentType);
     expect(response.status).toBe(status);
@@ -145,7 +168,11 @@ describe('HTTP application', () => {
 
   it('maps domain errors by kind', async () => {
     await expectProblem(await fetch(`${base}/test/rule`), 422, 'batch_already_started');
-    const missing = await expectProblem(await fetch(`${base}/test/missing`), 404, 'batch_not_found');
+    const missing = await expectProblem(
+      await fetch(`${base}/test/missing`),
+      404,
+      'batch_not_found',
+    );
     expect(missing.batchId).toBe('b1');
     await expectProblem(await fetch(`${base}/no/such/route`), 404, 'route_not_found');
   });

@@ -32,13 +32,18 @@ const freePort = () =>
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 
 const children = new Set<ChildProcess>();
 afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
 });
 
@@ -46,7 +51,13 @@ const startHub = async (env: Record<string, string>) => {
   const port = await freePort();
   const output: string[] = [];
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -58,8 +69,12 @@ const startHub = async (env: Record<string, string>) => {
 const projectionHealth = async (port: number): Promise<ProjectionHealth | null> => {
   try {
     const response = await fetch(`http://127.0.0.1:${port}/health`);
-    const body = (await response.json()) as { details?: { projections?: { projections?: ProjectionHealth[] } } };
-    return body.details?.projections?.projections?.find((p) => p.name === 'example-tallies') ?? null;
+    const body = (await response.json()) as {
+      details?: { projections?: { projections?: ProjectionHealth[] } };
+    };
+    return (
+      body.details?.projections?.projections?.find((p) => p.name === 'example-tallies') ?? null
+    );
   } catch {
     return null;
   }
@@ -77,7 +92,11 @@ const seed = async (db: SqlDatabase) => {
   for (let t = 0; t < TALLIES; t++) {
     const id = `t${String(t).padStart(4, '0')}`;
     await store.appendToStream(tallyStream(id), [
-      { id: randomUUID(), type: 'TallyOpened', data: { tallyId: id, name: `Tally ${t}`, openedAt: now } },
+      {
+        id: randomUUID(),
+        type: 'TallyOpened',
+        data: { tallyId: id, name: `Tally ${t}`, openedAt: now },
+      },
       ...Array.from({ length: INCREMENTS }, (_, i) => ({
         id: randomUUID(),
         type: 'TallyIncremented',
@@ -93,7 +112,11 @@ const seed = async (db: SqlDatabase) => {
  * that it resumed from the checkpoint (each event applied exactly once) and that the read model
  * equals a full rebuild made by the CLI.
  */
-const crashScenario = async (env: Record<string, string>, batchSize: number, readModel: () => Promise<unknown>) => {
+const crashScenario = async (
+  env: Record<string, string>,
+  batchSize: number,
+  readModel: () => Promise<unknown>,
+) => {
   expect(existsSync(MAIN)).toBe(true);
   // Small batches make the catch-up last long enough to be caught in the middle.
   const slow = { ...env, PROJECTION_BATCH_SIZE: String(batchSize) };
@@ -102,7 +125,8 @@ const crashScenario = async (env: Record<string, string>, batchSize: number, rea
   let atKill: ProjectionHealth | null = null;
   const deadline = Date.now() + 90_000;
   while (!atKill) {
-    if (Date.now() > deadline) throw new Error(`Catch-up never observed:\n${first.output.join('')}`);
+    if (Date.now() > deadline)
+      throw new Error(`Catch-up never observed:\n${first.output.join('')}`);
     const health = await projectionHealth(first.port);
     const applied = health?.eventsApplied ?? 0;
     if (health && applied > 0 && applied < TOTAL_EVENTS * 0.8) atKill = health;
@@ -116,9 +140,11 @@ const crashScenario = async (env: Record<string, string>, batchSize: number, rea
   let resumedAt: number | null = null;
   let live: ProjectionHealth | null = null;
   while (!live) {
-    if (Date.now() > deadline + 60_000) throw new Error(`Never caught up after restart:\n${second.output.join('')}`);
+    if (Date.now() > deadline + 60_000)
+      throw new Error(`Never caught up after restart:\n${second.output.join('')}`);
     const health = await projectionHealth(second.port);
-    if (health && resumedAt === null && health.eventsApplied !== null) resumedAt = health.eventsApplied;
+    if (health && resumedAt === null && health.eventsApplied !== null)
+      resumedAt = health.eventsApplied;
     if (health?.state === 'live' && health.eventsBehind === 0) live = health;
     else await sleep(50);
   }

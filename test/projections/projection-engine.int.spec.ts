@@ -3,17 +3,32 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ulid } from 'ulid';
 import { readCheckpoint } from '../../projections/engine/checkpoints';
 import { Projection } from '../../projections/engine/projection';
-import { ProjectionRunner, RunnerLogger, runProjection } from '../../projections/engine/projection-runner';
+import {
+  ProjectionRunner,
+  RunnerLogger,
+  runProjection,
+} from '../../projections/engine/projection-runner';
 import { projectionLag } from '../../projections/engine/projection-status';
 import { ProjectionBusyError, rebuildProjection } from '../../projections/engine/rebuild';
-import { listTallies, talliesProjection } from '../../projections/example-tallies/tallies.projection';
+import {
+  listTallies,
+  talliesProjection,
+} from '../../projections/example-tallies/tallies.projection';
 import { tallyStream } from '../../projections/example-tallies/tally-events';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { openTestSqlDatabase, TestSqlDatabase } from '../support/test-databases';
 
-const quietLogger: RunnerLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const quietLogger: RunnerLogger = {
+  log: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
-const waitFor = async (condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000) => {
+const waitFor = async (
+  condition: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 30_000,
+) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
@@ -28,12 +43,24 @@ describe('projection engine', () => {
 
   const appendTally = async (id: string, increments: number[], close = false) => {
     await store.appendToStream(tallyStream(id), [
-      { id: randomUUID(), type: 'TallyOpened', data: { tallyId: id, name: `tally ${id}`, openedAt: now } },
-      ...increments.map((by) => ({ id: randomUUID(), type: 'TallyIncremented', data: { tallyId: id, by, at: now } })),
-      ...(close ? [{ id: randomUUID(), type: 'TallyClosed', data: { tallyId: id, closedAt: now } }] : []),
+      {
+        id: randomUUID(),
+        type: 'TallyOpened',
+        data: { tallyId: id, name: `tally ${id}`, openedAt: now },
+      },
+      ...increments.map((by) => ({
+        id: randomUUID(),
+        type: 'TallyIncremented',
+        data: { tallyId: id, by, at: now },
+      })),
+      ...(close
+        ? [{ id: randomUUID(), type: 'TallyClosed', data: { tallyId: id, closedAt: now } }]
+        : []),
     ]);
     // Noise the projection must never see.
-    await store.appendToStream(`other-${id}`, [{ id: randomUUID(), type: 'TallyIncremented', data: { tallyId: id, by: 1000, at: now } }]);
+    await store.appendToStream(`other-${id}`, [
+      { id: randomUUID(), type: 'TallyIncremented', data: { tallyId: id, by: 1000, at: now } },
+    ]);
   };
 
   /** A copy of the example projection under another name, so each test has its own checkpoint and table. */
@@ -48,7 +75,11 @@ describe('projection engine', () => {
       handlers: Object.fromEntries(
         Object.entries(talliesProjection.handlers).map(([type, handler]) => [
           type,
-          (event, tx) => handler(event, { query: (text, params) => tx.query(rename(text), params), exec: (s) => tx.exec(rename(s)) }),
+          (event, tx) =>
+            handler(event, {
+              query: (text, params) => tx.query(rename(text), params),
+              exec: (s) => tx.exec(rename(s)),
+            }),
         ]),
       ),
       ...overrides,
@@ -57,7 +88,8 @@ describe('projection engine', () => {
 
   const rows = async (projection: Projection) =>
     listTallies({
-      query: (text, params) => database.db.query(text.replaceAll('example_tallies', projection.tables[0]!), params),
+      query: (text, params) =>
+        database.db.query(text.replaceAll('example_tallies', projection.tables[0]!), params),
       exec: (s) => database.db.exec(s),
     });
 
@@ -73,23 +105,39 @@ describe('projection engine', () => {
 
   it('applies the events it handles, in batches, and goes live', async () => {
     const projection = freshProjection();
-    const runner = new ProjectionRunner(projection, { db: database.db, store, logger: quietLogger }, {
-      batchSize: 7,
-      standbyRetryMs: 50,
-      failureBackoffMs: 50,
-    });
+    const runner = new ProjectionRunner(
+      projection,
+      { db: database.db, store, logger: quietLogger },
+      {
+        batchSize: 7,
+        standbyRetryMs: 50,
+        failureBackoffMs: 50,
+      },
+    );
     runner.start();
     await waitFor(() => runner.status().state === 'live', 'live');
     const seeded = await rows(projection);
     expect(seeded.filter((r) => r.tallyId.startsWith('seed'))).toHaveLength(30);
-    expect(seeded.find((r) => r.tallyId === 'seed0')).toMatchObject({ total: 6, increments: 3, status: 'closed' });
+    expect(seeded.find((r) => r.tallyId === 'seed0')).toMatchObject({
+      total: 6,
+      increments: 3,
+      status: 'closed',
+    });
 
     const id = `live${ulid()}`;
     await appendTally(id, [5]);
-    await waitFor(async () => (await rows(projection)).some((r) => r.tallyId === id && r.total === 5), 'the live tally');
+    await waitFor(
+      async () => (await rows(projection)).some((r) => r.tallyId === id && r.total === 5),
+      'the live tally',
+    );
     await runner.stop();
     const checkpoint = await readCheckpoint(database.db, projection.name);
-    expect(checkpoint?.eventsApplied).toBe((await rows(projection)).reduce((sum, r) => sum + 1 + r.increments + (r.status === 'closed' ? 1 : 0), 0));
+    expect(checkpoint?.eventsApplied).toBe(
+      (await rows(projection)).reduce(
+        (sum, r) => sum + 1 + r.increments + (r.status === 'closed' ? 1 : 0),
+        0,
+      ),
+    );
     const lag = await projectionLag(database.db, store, projection);
     expect(lag).toMatchObject({ eventsBehind: 0, secondsBehind: 0 });
   });
@@ -103,27 +151,40 @@ describe('projection engine', () => {
         ...base.handlers,
         TallyIncremented: async (event, tx) => {
           await base.handlers.TallyIncremented!(event, tx);
-          if ((event.data as { tallyId: string }).tallyId === failOn) throw new Error('handler failure');
+          if ((event.data as { tallyId: string }).tallyId === failOn)
+            throw new Error('handler failure');
         },
       },
     };
     const signal = new AbortController().signal;
     await expect(
-      runProjection(projection, { db: database.db, store }, { batchSize: 1_000, signal, untilCaughtUp: true }),
+      runProjection(
+        projection,
+        { db: database.db, store },
+        { batchSize: 1_000, signal, untilCaughtUp: true },
+      ),
     ).rejects.toThrow('handler failure');
     // The whole first batch was rolled back together with its checkpoint.
     expect(await rows(projection)).toEqual([]);
     expect((await readCheckpoint(database.db, projection.name))?.position).toBeNull();
 
     failOn = null;
-    await runProjection(projection, { db: database.db, store }, { batchSize: 1_000, signal, untilCaughtUp: true });
+    await runProjection(
+      projection,
+      { db: database.db, store },
+      { batchSize: 1_000, signal, untilCaughtUp: true },
+    );
     expect((await rows(projection)).find((r) => r.tallyId === 'seed7')).toMatchObject({ total: 6 });
   });
 
   it('ignores a re-delivered event (per-row revision guard)', async () => {
     const projection = freshProjection();
     const signal = new AbortController().signal;
-    await runProjection(projection, { db: database.db, store }, { batchSize: 100, signal, untilCaughtUp: true });
+    await runProjection(
+      projection,
+      { db: database.db, store },
+      { batchSize: 100, signal, untilCaughtUp: true },
+    );
     const before = await rows(projection);
     // At-least-once delivery: apply every event a second time, as a re-delivering store would.
     const events = await store.readAll({ filter: { streamNamePrefixes: ['tally-'] } });
@@ -135,22 +196,32 @@ describe('projection engine', () => {
 
   it('rebuilds to the same read model, with progress, and refuses while another instance leads', async () => {
     const projection = freshProjection();
-    const runner = new ProjectionRunner(projection, { db: database.db, store, logger: quietLogger }, {
-      batchSize: 50,
-      standbyRetryMs: 50,
-      failureBackoffMs: 50,
-    });
+    const runner = new ProjectionRunner(
+      projection,
+      { db: database.db, store, logger: quietLogger },
+      {
+        batchSize: 50,
+        standbyRetryMs: 50,
+        failureBackoffMs: 50,
+      },
+    );
     runner.start();
     await waitFor(() => runner.status().state === 'live', 'live');
-    await expect(rebuildProjection(projection, { db: database.db, store })).rejects.toBeInstanceOf(ProjectionBusyError);
+    await expect(rebuildProjection(projection, { db: database.db, store })).rejects.toBeInstanceOf(
+      ProjectionBusyError,
+    );
     await runner.stop();
     const incremental = await rows(projection);
 
     const progress: number[] = [];
-    const result = await rebuildProjection(projection, { db: database.db, store }, {
-      batchSize: 20,
-      onProgress: (p) => progress.push(p.applied),
-    });
+    const result = await rebuildProjection(
+      projection,
+      { db: database.db, store },
+      {
+        batchSize: 20,
+        onProgress: (p) => progress.push(p.applied),
+      },
+    );
     expect(result.applied).toBe(result.total);
     expect(progress.length).toBeGreaterThan(3);
     expect(await rows(projection)).toEqual(incremental);
@@ -160,8 +231,16 @@ describe('projection engine', () => {
   it('keeps one leader: a second runner stands by and takes over when the first stops', async () => {
     const projection = freshProjection();
     const options = { batchSize: 10, standbyRetryMs: 50, failureBackoffMs: 50 };
-    const first = new ProjectionRunner(projection, { db: database.db, store, logger: quietLogger }, options);
-    const second = new ProjectionRunner(projection, { db: database.db, store, logger: quietLogger }, options);
+    const first = new ProjectionRunner(
+      projection,
+      { db: database.db, store, logger: quietLogger },
+      options,
+    );
+    const second = new ProjectionRunner(
+      projection,
+      { db: database.db, store, logger: quietLogger },
+      options,
+    );
     first.start();
     await waitFor(() => first.status().state === 'live', 'first live');
     second.start();
@@ -170,17 +249,28 @@ describe('projection engine', () => {
     const id = `takeover${ulid()}`;
     await appendTally(id, [9]);
     await waitFor(() => second.status().state === 'live', 'second live');
-    await waitFor(async () => (await rows(projection)).some((r) => r.tallyId === id && r.total === 9), 'takeover event');
+    await waitFor(
+      async () => (await rows(projection)).some((r) => r.tallyId === id && r.total === 9),
+      'takeover event',
+    );
     await second.stop();
   });
 
   it('rebuilds by itself when the projection version changes', async () => {
     const projection = freshProjection();
     const signal = new AbortController().signal;
-    await runProjection(projection, { db: database.db, store }, { batchSize: 100, signal, untilCaughtUp: true });
+    await runProjection(
+      projection,
+      { db: database.db, store },
+      { batchSize: 100, signal, untilCaughtUp: true },
+    );
     const before = await rows(projection);
     await database.db.query(`UPDATE ${projection.tables[0]} SET total = -1`);
-    await runProjection({ ...projection, version: 2 }, { db: database.db, store }, { batchSize: 100, signal, untilCaughtUp: true });
+    await runProjection(
+      { ...projection, version: 2 },
+      { db: database.db, store },
+      { batchSize: 100, signal, untilCaughtUp: true },
+    );
     expect(await rows(projection)).toEqual(before);
     expect((await readCheckpoint(database.db, projection.name))?.projectionVersion).toBe(2);
   });

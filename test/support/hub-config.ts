@@ -5,7 +5,10 @@ import { HubConfig } from '../../src/config/hub-config';
 
 export const tempDataDir = (label: string): string => mkdtempSync(join(tmpdir(), `hub-${label}-`));
 
-export const testConfig = (storage: HubConfig['storage'], overrides: Partial<HubConfig> = {}): HubConfig => ({
+export const testConfig = (
+  storage: HubConfig['storage'],
+  overrides: Partial<HubConfig> = {},
+): HubConfig => ({
   port: 0,
   host: '127.0.0.1',
   logLevel: 'warn',

@@ -8,7 +8,8 @@ export type TallyCommand =
   | { type: 'IncrementTally'; tallyId: string; by: number; now: string }
   | { type: 'CloseTally'; tallyId: string; now: string };
 
-export type TallyState = { status: 'none' } | { status: 'open'; total: number } | { status: 'closed'; total: number };
+export type TallyState =
+  { status: 'none' } | { status: 'open'; total: number } | { status: 'closed'; total: number };
 
 export const tallyDecider: Decider<TallyCommand, TallyEvent, TallyState> = {
   initialState: () => ({ status: 'none' }),
@@ -16,13 +17,25 @@ export const tallyDecider: Decider<TallyCommand, TallyEvent, TallyState> = {
     switch (command.type) {
       case 'OpenTally':
         if (state.status !== 'none') return [];
-        return [{ type: 'TallyOpened', data: { tallyId: command.tallyId, name: command.name, openedAt: command.now } }];
+        return [
+          {
+            type: 'TallyOpened',
+            data: { tallyId: command.tallyId, name: command.name, openedAt: command.now },
+          },
+        ];
       case 'IncrementTally':
-        if (state.status !== 'open') throw new RuleViolatedError('tally_not_open', `Tally ${command.tallyId} is not open`);
-        return [{ type: 'TallyIncremented', data: { tallyId: command.tallyId, by: command.by, at: command.now } }];
+        if (state.status !== 'open')
+          throw new RuleViolatedError('tally_not_open', `Tally ${command.tallyId} is not open`);
+        return [
+          {
+            type: 'TallyIncremented',
+            data: { tallyId: command.tallyId, by: command.by, at: command.now },
+          },
+        ];
       case 'CloseTally':
         if (state.status === 'closed') return [];
-        if (state.status === 'none') throw new RuleViolatedError('tally_not_open', `Tally ${command.tallyId} is not open`);
+        if (state.status === 'none')
+          throw new RuleViolatedError('tally_not_open', `Tally ${command.tallyId} is not open`);
         return [{ type: 'TallyClosed', data: { tallyId: command.tallyId, closedAt: command.now } }];
       default: {
         const unknownCommand: never = command;
@@ -35,7 +48,9 @@ export const tallyDecider: Decider<TallyCommand, TallyEvent, TallyState> = {
       case 'TallyOpened':
         return { status: 'open', total: 0 };
       case 'TallyIncremented':
-        return state.status === 'open' ? { status: 'open', total: state.total + event.data.by } : state;
+        return state.status === 'open'
+          ? { status: 'open', total: state.total + event.data.by }
+          : state;
       case 'TallyClosed':
         return { status: 'closed', total: state.status === 'none' ? 0 : state.total };
       default: {
