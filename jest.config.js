@@ -31,6 +31,7 @@ module.exports = {
     { ...common, displayName: 'int', testMatch: ['**/*.int.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'] },
   ],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   maxWorkers: 1,
   // A global option: Jest ignores it inside projects. Covers hooks that start databases too.
   testTimeout: 180000,

@@ -1,5 +1,5 @@
 import { EventStoreDbEventStore } from '../../src/event-store/eventstoredb/eventstoredb-event-store';
-import { eventStoreDbServer } from '../support/test-databases';
+import { eventStoreDbServer, whyNoEventStoreDb } from '../support/test-databases';
 import { describeEventStoreConformance } from './event-store-conformance';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -7,7 +7,7 @@ afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
 
-describeEventStoreConformance('EventStoreDB', async () => {
+describeEventStoreConformance('EventStoreDB', whyNoEventStoreDb(), async () => {
   const server = await eventStoreDbServer();
   if ('unavailable' in server) return { skip: server.unavailable };
   cleanups.push(() => server.stop());

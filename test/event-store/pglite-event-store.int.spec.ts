@@ -2,7 +2,7 @@ import { PgliteDatabase } from '../../src/database/pglite-database';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { describeEventStoreConformance } from './event-store-conformance';
 
-describeEventStoreConformance('embedded PostgreSQL (PGlite)', async () => {
+describeEventStoreConformance('embedded PostgreSQL (PGlite)', null, async () => {
   // One in-memory database shared by every store the suite opens, like one DATA_DIR.
   const db = await PgliteDatabase.open(null);
   let open = 0;

@@ -1,6 +1,10 @@
 import { PostgresDatabase } from '../../src/database/postgres-database';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
-import { createScratchDatabase, postgresServer } from '../support/test-databases';
+import {
+  createScratchDatabase,
+  postgresServer,
+  whyNoPostgresServer,
+} from '../support/test-databases';
 import { describeEventStoreConformance } from './event-store-conformance';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -8,7 +12,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describeEventStoreConformance('PostgreSQL server', async () => {
+describeEventStoreConformance('PostgreSQL server', whyNoPostgresServer(), async () => {
   const server = await postgresServer();
   if ('unavailable' in server) return { skip: server.unavailable };
   const scratch = await createScratchDatabase(server.url, 'conformance');

@@ -15,30 +15,35 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-let dockerAnswer: Promise<string | null> | undefined;
+/** Null when a Docker engine answers, else the reason it does not (probed once, in global setup). */
+export const whyNoDocker = (): string | null =>
+  process.env.TEST_DOCKER_AVAILABLE === '1'
+    ? null
+    : (process.env.TEST_DOCKER_UNAVAILABLE ?? 'the Docker probe did not run');
 
-/** Null when a Docker engine answers, else the reason it does not. */
-export const whyNoDocker = (): Promise<string | null> => {
-  dockerAnswer ??= (async () => {
-    try {
-      const { getContainerRuntimeClient } = await import('testcontainers');
-      await getContainerRuntimeClient();
-      return null;
-    } catch (error) {
-      return error instanceof Error ? error.message : String(error);
-    }
-  })();
-  return dockerAnswer;
+/** Why a PostgreSQL server cannot be had for tests, or null when one can. */
+export const whyNoPostgresServer = (): string | null => {
+  if (process.env.TEST_DATABASE_URL) return null;
+  const noDocker = whyNoDocker();
+  return noDocker === null
+    ? null
+    : `TEST_DATABASE_URL is not set and no Docker engine answers (${noDocker})`;
+};
+
+/** Why an EventStoreDB server cannot be had for tests, or null when one can. */
+export const whyNoEventStoreDb = (): string | null => {
+  if (process.env.TEST_EVENTSTORE_URL) return null;
+  const noDocker = whyNoDocker();
+  return noDocker === null
+    ? null
+    : `TEST_EVENTSTORE_URL is not set and no Docker engine answers (${noDocker})`;
 };
 
 export const postgresServer = async (): Promise<PostgresServer | { unavailable: string }> => {
   const fromEnv = process.env.TEST_DATABASE_URL;
   if (fromEnv) return { url: fromEnv, source: 'TEST_DATABASE_URL', stop: async () => undefined };
-  const noDocker = await whyNoDocker();
-  if (noDocker !== null)
-    return {
-      unavailable: `TEST_DATABASE_URL is not set and no Docker engine answers (${noDocker})`,
-    };
+  const unavailable = whyNoPostgresServer();
+  if (unavailable !== null) return { unavailable };
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer('postgres:16-alpine')
     .withEnvironment({ POSTGRES_PASSWORD: 'hub', POSTGRES_USER: 'hub', POSTGRES_DB: 'hub' })
@@ -120,11 +125,8 @@ export const eventStoreDbServer = async (): Promise<
 > => {
   const fromEnv = process.env.TEST_EVENTSTORE_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => undefined };
-  const noDocker = await whyNoDocker();
-  if (noDocker !== null)
-    return {
-      unavailable: `TEST_EVENTSTORE_URL is not set and no Docker engine answers (${noDocker})`,
-    };
+  const unavailable = whyNoEventStoreDb();
+  if (unavailable !== null) return { unavailable };
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer('eventstore/eventstore:24.10')
     .withEnvironment({
