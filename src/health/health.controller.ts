@@ -37,30 +37,8 @@ export class HealthController {
   })
   check() {
     return this.health.check([
-      async () => {
-        const indicator = this.indicators.check('database');
-        try {
-          await withTimeout(this.db.query('SELECT 1'), 'The database');
-          return indicator.up({ kind: this.db.kind });
-        } catch (error) {
-          return indicator.down({
-            kind: this.db.kind,
-            message: error instanceof Error ? error.message : String(error),
-          });
-        }
-      },
-      async () => {
-        const indicator = this.indicators.check('eventStore');
-        try {
-          await withTimeout(this.store.ping(), 'The event store');
-          return indicator.up({ kind: this.store.kind });
-        } catch (error) {
-          return indicator.down({
-            kind: this.store.kind,
-            message: error instanceof Error ? error.message : String(error),
-          });
-        }
-      },
+      () => this.reachable('database', this.db.kind, () => this.db.query('SELECT 1')),
+      () => this.reachable('eventStore', this.store.kind, () => this.store.ping()),
       async () => {
         // Lag is information, not readiness: a hub catching up still serves writes.
         const reports = await withTimeout(this.projections.report(), 'Projection status').catch(
@@ -78,5 +56,18 @@ export class HealthController {
         });
       },
     ]);
+  }
+
+  private async reachable(key: string, kind: string, probe: () => Promise<unknown>) {
+    const indicator = this.indicators.check(key);
+    try {
+      await withTimeout(probe(), key);
+      return indicator.up({ kind });
+    } catch (error) {
+      return indicator.down({
+        kind,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 }
