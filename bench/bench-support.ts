@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EventMetadata, EventToAppend } from '../src/event-store/event-store.port';
 
@@ -61,7 +63,61 @@ export interface Measured {
   events: number;
   seconds: number;
   rate: number;
+  /** CPU this process used while measuring, in cores (1 = one core busy all the time). */
+  nodeCores: number;
+  /** CPU the whole machine used while measuring (PostgreSQL included), in cores; null off Linux. */
+  machineCores: number | null;
 }
+
+interface CpuSample {
+  at: number;
+  node: NodeJS.CpuUsage;
+  machine: { busy: number; total: number } | null;
+}
+
+/** Busy and total jiffies of all cores from /proc/stat, or null where there is none. */
+const machineTicks = (): CpuSample['machine'] => {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [, user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>(
+      (a, b) => a + (b ?? 0),
+      0,
+    );
+    return { busy, total: busy + (idle ?? 0) + (iowait ?? 0) };
+  } catch {
+    return null;
+  }
+};
+
+export const sampleCpu = (): CpuSample => ({
+  at: performance.now(),
+  node: process.cpuUsage(),
+  machine: machineTicks(),
+});
+
+/** Events over the time since `start`, with the CPU used meanwhile. */
+export const measuredSince = (start: CpuSample, events: number): Measured => {
+  const seconds = (performance.now() - start.at) / 1000;
+  const node = process.cpuUsage(start.node);
+  const machine = machineTicks();
+  const cores = os.cpus().length;
+  return {
+    events,
+    seconds,
+    rate: events / seconds,
+    nodeCores: (node.user + node.system) / 1e6 / seconds,
+    machineCores:
+      start.machine && machine && machine.total > start.machine.total
+        ? ((machine.busy - start.machine.busy) / (machine.total - start.machine.total)) * cores
+        : null,
+  };
+};
+
+export const fmtCores = (cores: number | null): string => (cores === null ? '-' : cores.toFixed(2));
 
 /**
  * Runs `writers` loops at once; each calls its step `opsPerWriter` times or until `capSeconds`
@@ -74,8 +130,8 @@ export const drive = async (
   stepFor: (writer: number) => () => Promise<number>,
 ): Promise<Measured> => {
   const steps = Array.from({ length: writers }, (_, w) => stepFor(w));
-  const start = performance.now();
-  const deadline = start + capSeconds * 1000;
+  const start = sampleCpu();
+  const deadline = start.at + capSeconds * 1000;
   let events = 0;
   await Promise.all(
     steps.map(async (step) => {
@@ -85,8 +141,7 @@ export const drive = async (
       }
     }),
   );
-  const seconds = (performance.now() - start) / 1000;
-  return { events, seconds, rate: events / seconds };
+  return measuredSince(start, events);
 };
 
 /** A plain-text table with right-aligned numeric columns. */

@@ -24,7 +24,10 @@ import {
   fmtInt,
   fmtMiB,
   fmtRate,
+  fmtCores,
   makeEvents,
+  measuredSince,
+  sampleCpu,
   Measured,
   payload,
   progress,
@@ -277,7 +280,7 @@ const catchUp = async (
   stopAfter = Infinity,
 ): Promise<CatchUpResult> => {
   collectGarbage();
-  const start = performance.now();
+  const start = sampleCpu();
   let seen = 0;
   let caughtUp = false;
   let lastPosition = '';
@@ -296,7 +299,7 @@ const catchUp = async (
   } finally {
     await subscription.close();
   }
-  const seconds = (performance.now() - start) / 1000;
+  const measured = measuredSince(start, seen);
   const memory = process.memoryUsage();
   if (stopAfter === Infinity) {
     if (!caughtUp) throw new Error('subscription ended without caught-up');
@@ -308,9 +311,7 @@ const catchUp = async (
   collectGarbage();
   const afterGc = process.memoryUsage();
   return {
-    events: seen,
-    seconds,
-    rate: seen / seconds,
+    ...measured,
     batchSize,
     rss: memory.rss,
     heapUsed: memory.heapUsed,
@@ -339,7 +340,7 @@ const catchUpFloor = async (
       WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY transaction_id, global_position LIMIT $3`;
-    const start = performance.now();
+    const start = sampleCpu();
     let txid = '0';
     let gpos = '0';
     let seen = 0;
@@ -354,9 +355,9 @@ const catchUpFloor = async (
       if (last) ({ txid, gpos } = last);
       if (rows.length < batchSize) break;
     }
-    const seconds = (performance.now() - start) / 1000;
+    const measured = measuredSince(start, seen);
     if (seen !== expected) throw new Error(`read floor saw ${seen} events, expected ${expected}`);
-    return { events: seen, seconds, rate: seen / seconds };
+    return measured;
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -416,6 +417,9 @@ const openStore = async (url: string, config: StoreConfig, subscriptionBatchSize
   };
 };
 
+const describeMeasured = (m: Measured): string =>
+  `${fmtInt(m.events)} events in ${m.seconds.toFixed(2)} s = ${fmtRate(m.rate)}/s; CPU: node ${fmtCores(m.nodeCores)}, machine ${fmtCores(m.machineCores)} of ${os.cpus().length} cores`;
+
 const ratio = (hub: Measured, floor?: Measured): string =>
   floor ? `${(hub.rate / floor.rate).toFixed(2)}x` : '-';
 
@@ -434,16 +438,12 @@ const standardRun = async (url: string): Promise<void> => {
       await checkpoint(db);
       progress(`${spec.label}: floor (plain INSERTs, ${spec.writers} clients)`);
       const floor = await runFloorCase(url, spec);
-      progress(
-        `  floor: ${fmtInt(floor.events)} events in ${floor.seconds.toFixed(2)} s = ${fmtRate(floor.rate)}/s`,
-      );
+      progress(`  floor: ${describeMeasured(floor)}`);
       collectGarbage();
       await checkpoint(db);
       progress(`${spec.label}: hub`);
       const hub = await runHubCase(store, spec, 'std');
-      progress(
-        `  hub:   ${fmtInt(hub.events)} events in ${hub.seconds.toFixed(2)} s = ${fmtRate(hub.rate)}/s (${ratio(hub, floor)} of floor)`,
-      );
+      progress(`  hub:   ${describeMeasured(hub)}; ${ratio(hub, floor)} of floor`);
       rows.push({ label: spec.label, hub, floor, ...(spec.target ? { target: spec.target } : {}) });
       collectGarbage();
     }
@@ -458,13 +458,9 @@ const standardRun = async (url: string): Promise<void> => {
       progress(`(c) catch-up, batchSize ${batchSize}: warm-up`);
       await catchUp(store, batchSize, total, 50_000);
       const floor = await catchUpFloor(url, batchSize, total);
-      progress(
-        `  floor (bare pg page reads): ${fmtInt(floor.events)} events in ${floor.seconds.toFixed(2)} s = ${fmtRate(floor.rate)}/s`,
-      );
+      progress(`  floor (bare pg page reads): ${describeMeasured(floor)}`);
       const hub = await catchUp(store, batchSize, total);
-      progress(
-        `  hub:   ${fmtInt(hub.events)} events in ${hub.seconds.toFixed(2)} s = ${fmtRate(hub.rate)}/s (${ratio(hub, floor)} of floor)`,
-      );
+      progress(`  hub:   ${describeMeasured(hub)}; ${ratio(hub, floor)} of floor`);
       const memory = `after catch-up (batchSize ${batchSize}): rss ${fmtMiB(hub.rss)}, heap used ${fmtMiB(hub.heapUsed)} of ${fmtMiB(hub.heapTotal)}; after gc: rss ${fmtMiB(hub.rssAfterGc)}, heap used ${fmtMiB(hub.heapUsedAfterGc)}`;
       progress(`  ${memory}`);
       memoryLines.push(memory);
@@ -499,12 +495,25 @@ const standardRun = async (url: string): Promise<void> => {
         r.target ? (r.hub.rate >= r.target ? 'yes' : 'NO') : '-',
       ]),
     );
+    const cpuTable = renderTable(
+      ['case', 'hub: node CPU', 'hub: machine CPU', 'floor: node CPU', 'floor: machine CPU'],
+      rows.map((r) => [
+        r.label,
+        fmtCores(r.hub.nodeCores),
+        fmtCores(r.hub.machineCores),
+        r.floor ? fmtCores(r.floor.nodeCores) : '-',
+        r.floor ? fmtCores(r.floor.machineCores) : '-',
+      ]),
+    );
     const out = [
       `Event-store benchmark (PostgreSQL server adapter), ${new Date().toISOString()}`,
       ...machineLines,
       `store: ${describeConfig(configured)}`,
       '',
       table,
+      '',
+      `CPU while measuring, in cores busy (of ${os.cpus().length}); machine includes PostgreSQL:`,
+      cpuTable,
       '',
       ...memoryLines,
       `peak rss of the run: ${fmtMiB(peak)}`,
@@ -572,7 +581,7 @@ const sweepRun = async (url: string): Promise<void> => {
           ...spec,
           appendsPerWriter: spec.appendsPerWriter * scale,
         });
-        progress(`rep ${rep + 1} floor ${spec.key}: ${fmtRate(floor.rate)}/s`);
+        progress(`rep ${rep + 1} floor ${spec.key}: ${describeMeasured(floor)}`);
         record(`floor ${spec.key}`, floor.rate);
       }
       for (let i = 0; i < grid.length; i++) {
@@ -583,7 +592,9 @@ const sweepRun = async (url: string): Promise<void> => {
           for (const spec of cases) {
             await checkpoint(db);
             const m = await runHubCase(opened.store, spec, `sweep${index}r${rep}`, scale);
-            progress(`rep ${rep + 1} ${describeConfig(config)} ${spec.key}: ${fmtRate(m.rate)}/s`);
+            progress(
+              `rep ${rep + 1} ${describeConfig(config)} ${spec.key}: ${describeMeasured(m)}`,
+            );
             record(`${index} ${spec.key}`, m.rate);
           }
         } finally {

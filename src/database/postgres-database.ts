@@ -79,18 +79,29 @@ export class PostgresDatabase implements SqlDatabase {
     };
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  async listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost: () => void = () => undefined,
+  ): Promise<() => Promise<void>> {
     const client = new Client({
       connectionString: this.connectionString,
       application_name: 'learning-hub-listen',
     });
-    client.on('error', () => undefined);
+    let stopped = false;
+    const lost = () => {
+      if (!stopped) onLost();
+      stopped = true;
+    };
+    client.on('error', lost);
+    client.on('end', lost);
     await client.connect();
     client.on('notification', (message) => {
       if (message.channel === channel) onNotify(message.payload ?? '');
     });
     await client.query(`LISTEN ${quoteIdentifier(channel)}`);
     return async () => {
+      stopped = true;
       await client.end().catch(() => undefined);
     };
   }

@@ -31,8 +31,15 @@ export interface SqlDatabase extends SqlExecutor {
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** A dedicated connection, for session-scoped state such as advisory locks. */
   session(): Promise<SqlSession>;
-  /** Calls `onNotify` on every NOTIFY on `channel` until the returned function is called. */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onNotify` on every NOTIFY on `channel` until the returned function is called;
+   * `onLost` when the listening connection breaks (then listen again).
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -261,6 +261,7 @@ export class SqlEventStore implements EventStore {
               lastDelivered ?? (page.last ? encodeKey(page.last) : startPositionOf(options.from)),
           };
         }
+        this.ensureListening();
         await this.wake.wait(generation, this.pollIntervalMs, signal);
       }
     }
@@ -311,11 +312,16 @@ export class SqlEventStore implements EventStore {
   }
 
   private ensureListening(): void {
-    if (this.stopListening || this.db.kind !== 'postgres') return;
-    // Other processes append too: their commits arrive as notifications. A failed LISTEN only
-    // costs latency, because subscriptions poll anyway.
-    this.stopListening = this.db.listen(NOTIFY_CHANNEL, () => this.wake.notify());
-    this.stopListening.catch(() => undefined);
+    if (this.stopListening || this.closed || this.db.kind !== 'postgres') return;
+    // Other processes append too: their commits arrive as notifications. Without them
+    // subscriptions still poll, so a failed or lost LISTEN costs latency, not events; the next
+    // wait listens again.
+    const forget = () => {
+      this.stopListening = null;
+      this.wake.notify();
+    };
+    this.stopListening = this.db.listen(NOTIFY_CHANNEL, () => this.wake.notify(), forget);
+    this.stopListening.catch(forget);
   }
 
   private async query<Row extends Record<string, unknown>>(
