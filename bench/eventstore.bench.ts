@@ -10,8 +10,10 @@
  *
  * Store options (defaults: the store's own):
  *   BENCH_LANES, BENCH_MAX_EVENTS_PER_BATCH, BENCH_POOL (maxConnections),
- *   BENCH_SUB_BATCH (subscription batchSize; a comma list measures each)
- * BENCH_SWEEP=1 runs a configuration sweep (shorter cases) instead of the standard run.
+ *   BENCH_SUB_BATCH (subscription batchSize; a comma list measures each; default 1000,2000,5000)
+ * BENCH_ONLY=a1,a8,b,c runs only those cases.
+ * BENCH_SWEEP=1 runs a configuration sweep (shorter cases, BENCH_SWEEP_REPS repetitions, grid
+ * BENCH_SWEEP_GRID="lanes/maxEventsPerBatch/maxConnections,...") instead of the standard run.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -45,7 +47,7 @@ interface StoreConfig {
 }
 
 /** The store's own defaults (SqlEventStore, PostgresDatabase) for a server database. */
-const STORE_DEFAULTS: StoreConfig = { lanes: 4, maxEventsPerBatch: 2_000, maxConnections: 20 };
+const STORE_DEFAULTS: StoreConfig = { lanes: 2, maxEventsPerBatch: 200, maxConnections: 20 };
 const DEFAULT_SUBSCRIPTION_BATCH = 1_000;
 
 const envInt = (name: string): number | undefined => {
@@ -71,7 +73,11 @@ const configured: StoreConfig = {
   maxEventsPerBatch: envInt('BENCH_MAX_EVENTS_PER_BATCH') ?? STORE_DEFAULTS.maxEventsPerBatch,
   maxConnections: envInt('BENCH_POOL') ?? STORE_DEFAULTS.maxConnections,
 };
-const subscriptionBatches = envIntList('BENCH_SUB_BATCH') ?? [DEFAULT_SUBSCRIPTION_BATCH];
+const subscriptionBatches = envIntList('BENCH_SUB_BATCH') ?? [
+  DEFAULT_SUBSCRIPTION_BATCH,
+  2_000,
+  5_000,
+];
 const sweep = process.env.BENCH_SWEEP === '1';
 /** BENCH_ONLY=a1,a8,b,c runs just those cases (for quick experiments). */
 const only = new Set((process.env.BENCH_ONLY ?? 'a1,a8,b,c').split(',').map((part) => part.trim()));
@@ -223,6 +229,27 @@ const countEvents = async (db: PostgresDatabase): Promise<number> => {
   return Number(rows[0]?.n ?? 0);
 };
 
+/**
+ * Subscriptions only read rows of transactions older than the oldest one still running on the
+ * server (any database: transaction ids are cluster-wide), so wait until none is older than
+ * our last append; someone else's long transaction would otherwise hide the tail of the log.
+ */
+const waitUntilStable = async (db: PostgresDatabase): Promise<void> => {
+  const deadline = performance.now() + 60_000;
+  for (let said = false; ; said = true) {
+    const { rows } = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM hub_events
+        WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`,
+    );
+    const unstable = Number(rows[0]?.n ?? 0);
+    if (unstable === 0) return;
+    if (performance.now() > deadline)
+      throw new Error(`${unstable} events stay behind an older open transaction on the server`);
+    if (!said) progress(`waiting for an older open transaction on the server to end`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+};
+
 /** Tops the log up to `total` events with concurrent 1000-event appends (not measured). */
 const loadLog = async (url: string, db: PostgresDatabase, total: number): Promise<void> => {
   const present = await countEvents(db);
@@ -340,21 +367,27 @@ const catchUpFloor = async (
       WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY transaction_id, global_position LIMIT $3`;
+    const readAll = async (stopAfter: number): Promise<number> => {
+      let txid = '0';
+      let gpos = '0';
+      let seen = 0;
+      while (seen < stopAfter) {
+        const { rows } = await client.query<{ txid: string; gpos: string }>(sql, [
+          txid,
+          gpos,
+          batchSize,
+        ]);
+        seen += rows.length;
+        const last = rows[rows.length - 1];
+        if (last) ({ txid, gpos } = last);
+        if (rows.length < batchSize) break;
+      }
+      return seen;
+    };
+    await readAll(50_000); // warm-up, as the hub's subscription gets
+    collectGarbage();
     const start = sampleCpu();
-    let txid = '0';
-    let gpos = '0';
-    let seen = 0;
-    for (;;) {
-      const { rows } = await client.query<{ txid: string; gpos: string }>(sql, [
-        txid,
-        gpos,
-        batchSize,
-      ]);
-      seen += rows.length;
-      const last = rows[rows.length - 1];
-      if (last) ({ txid, gpos } = last);
-      if (rows.length < batchSize) break;
-    }
+    const seen = await readAll(Infinity);
     const measured = measuredSince(start, seen);
     if (seen !== expected) throw new Error(`read floor saw ${seen} events, expected ${expected}`);
     return measured;
@@ -449,7 +482,10 @@ const standardRun = async (url: string): Promise<void> => {
     }
 
     const readBatches = only.has('c') ? subscriptionBatches : [];
-    if (readBatches.length > 0) await loadLog(url, db, CATCH_UP_EVENTS);
+    if (readBatches.length > 0) {
+      await loadLog(url, db, CATCH_UP_EVENTS);
+      await waitUntilStable(db);
+    }
     const total = await countEvents(db);
     if (readBatches.length > 0 && total !== CATCH_UP_EVENTS)
       throw new Error(`log holds ${total} events, wanted ${CATCH_UP_EVENTS}`);
@@ -613,12 +649,14 @@ const sweepRun = async (url: string): Promise<void> => {
         ...cases.map((c) => cell(rates.get(`${index} ${c.key}`))),
       ]),
     ];
-    process.stdout.write(
-      `${renderTable(['append options', ...cases.map((c) => `${c.key} events/s median (min..max)`)], rows)}\n\n`,
-    );
+    if (cases.length > 0)
+      process.stdout.write(
+        `${renderTable(['append options', ...cases.map((c) => `${c.key} events/s median (min..max)`)], rows)}\n\n`,
+      );
 
     if (!only.has('c')) return;
     await loadLog(url, db, CATCH_UP_EVENTS);
+    await waitUntilStable(db);
     const total = await countEvents(db);
     const readRows: string[][] = [];
     for (const batchSize of envIntList('BENCH_SUB_BATCH') ?? [500, 1_000, 2_000, 5_000, 10_000]) {

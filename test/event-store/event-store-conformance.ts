@@ -228,6 +228,25 @@ export const describeEventStoreConformance = (
         },
       );
 
+      it_(
+        'lets exactly one of racing creators of a stream win, in separate transactions',
+        async () => {
+          const separate = await open('transaction-per-append');
+          const stream = uniqueStream('create');
+          const attempts = await Promise.allSettled(
+            Array.from({ length: 8 }, (_, i) =>
+              separate.appendToStream(stream, [event('Created', { i })], {
+                expectedRevision: 'no_stream',
+              }),
+            ),
+          );
+          expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+          for (const failed of attempts.filter((a) => a.status === 'rejected'))
+            expect(failed.reason).toBeInstanceOf(WrongExpectedRevisionError);
+          expect(await store.readStream(stream)).toHaveLength(1);
+        },
+      );
+
       it_('treats a re-append of the same event ids as already done', async () => {
         const stream = uniqueStream('idem');
         const batch = [event('A'), event('B')];

@@ -77,7 +77,7 @@ const waitFor = async (condition: () => boolean, what: string, timeoutMs = 10_00
       await slow.connect();
       await slow.query('BEGIN');
       await slow.query(
-        `SELECT * FROM hub_append(ARRAY[$1], ARRAY['any'], ARRAY[1], ARRAY[$2], ARRAY['Slow'], ARRAY['{}'], ARRAY['{}'])`,
+        `SELECT * FROM hub_append_each(ARRAY[$1], ARRAY['any'], ARRAY[1], ARRAY[$2], ARRAY['Slow'], ARRAY['{}'], ARRAY['{}'])`,
         [`${category}-slow`, randomUUID()],
       );
       // Another commits after it began.
@@ -104,7 +104,7 @@ const waitFor = async (condition: () => boolean, what: string, timeoutMs = 10_00
       await aborted.connect();
       await aborted.query('BEGIN');
       await aborted.query(
-        `SELECT * FROM hub_append(ARRAY[$1], ARRAY['any'], ARRAY[1], ARRAY[$2], ARRAY['Gone'], ARRAY['{}'], ARRAY['{}'])`,
+        `SELECT * FROM hub_append_each(ARRAY[$1], ARRAY['any'], ARRAY[1], ARRAY[$2], ARRAY['Gone'], ARRAY['{}'], ARRAY['{}'])`,
         [`${category}-x`, randomUUID()],
       );
       await writer.appendToStream(`${category}-y`, [{ id: randomUUID(), type: 'Kept', data: {} }]);

@@ -28,8 +28,9 @@ CREATE TABLE hub_events (
 
 CREATE INDEX hub_events_global_order ON hub_events (transaction_id, global_position);
 
+-- Request by request: idempotent re-appends, conflicts, 'any', repeated streams. The general path.
 -- p_expected per request: 'any', 'no_stream', 'stream_exists' or a revision number as text.
-CREATE FUNCTION hub_append(
+CREATE FUNCTION hub_append_each(
   p_streams text[], p_expected text[], p_counts integer[],
   p_ids text[], p_types text[], p_data text[], p_metadata text[]
 ) RETURNS TABLE (request integer, outcome text, revision bigint, last_txid text, last_gpos text)
@@ -46,7 +47,6 @@ DECLARE
   v_start bigint;
   v_gpos bigint;
   v_txid text;
-  v_any_written boolean := false;
 BEGIN
   FOR i IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
     v_stream := p_streams[i];
@@ -113,15 +113,75 @@ BEGIN
 
       v_txid := pg_current_xact_id()::text;
       outcome := 'ok'; revision := v_start + v_count - 1; last_txid := v_txid; last_gpos := v_gpos::text;
-      v_any_written := true;
       RETURN NEXT;
       EXIT attempt;
     END LOOP;
     v_offset := v_offset + v_count;
   END LOOP;
-  IF v_any_written THEN
-    PERFORM pg_notify('hub_events', '');
+END
+$fn$;
+
+-- The usual batch (distinct streams, each new or at exactly the expected revision) in a few
+-- set-based statements; anything else goes request by request. For this path the caller has
+-- already given each event its stream and revision (p_event_streams, p_event_revisions), which
+-- hold exactly when the expectations check out.
+CREATE FUNCTION hub_append(
+  p_streams text[], p_expected text[], p_counts integer[],
+  p_ids text[], p_types text[], p_data text[], p_metadata text[],
+  p_event_streams text[], p_event_revisions bigint[]
+) RETURNS TABLE (request integer, outcome text, revision bigint, last_txid text, last_gpos text)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_requests integer := coalesce(array_length(p_streams, 1), 0);
+  v_fits boolean;
+  v_new integer;
+  v_created integer;
+BEGIN
+  IF v_requests = 0 THEN RETURN; END IF;
+  -- Locks each existing stream row as it checks it; callers send requests sorted by stream
+  -- name, so concurrent batches lock in one order.
+  SELECT count(DISTINCT r.s) = v_requests
+         AND bool_and(coalesce(CASE WHEN r.e = 'no_stream' THEN h.revision IS NULL
+                                    WHEN r.e IN ('any', 'stream_exists') THEN false
+                                    ELSE h.revision = r.e::bigint END, false)),
+         count(*) FILTER (WHERE r.e = 'no_stream')
+    INTO v_fits, v_new
+    FROM unnest(p_streams, p_expected) WITH ORDINALITY AS r(s, e, i)
+    LEFT JOIN LATERAL (SELECT hs.revision FROM hub_streams hs WHERE hs.stream_name = r.s FOR UPDATE) h ON true;
+  IF v_fits IS NOT TRUE THEN
+    RETURN QUERY SELECT * FROM hub_append_each(p_streams, p_expected, p_counts, p_ids, p_types, p_data, p_metadata);
+    RETURN;
   END IF;
+  IF v_new > 0 THEN
+    INSERT INTO hub_streams (stream_name, revision)
+    SELECT r.s, r.c - 1 FROM unnest(p_streams, p_expected, p_counts) AS r(s, e, c)
+     WHERE r.e = 'no_stream' ORDER BY r.s
+    ON CONFLICT (stream_name) DO NOTHING;
+    GET DIAGNOSTICS v_created = ROW_COUNT;
+    -- Another transaction created one of these streams meanwhile: the caller retries the
+    -- requests one by one, which reports the conflict (or the idempotent re-append) properly.
+    IF v_created <> v_new THEN
+      RAISE EXCEPTION 'a stream of this batch was created concurrently' USING ERRCODE = '40001';
+    END IF;
+  END IF;
+  UPDATE hub_streams h SET revision = h.revision + r.c
+    FROM unnest(p_streams, p_expected, p_counts) AS r(s, e, c)
+   WHERE h.stream_name = r.s AND r.e <> 'no_stream';
+  RETURN QUERY
+  WITH inserted AS (
+    INSERT INTO hub_events (stream_name, stream_revision, event_id, event_type, data, metadata)
+    SELECT ev.s, ev.r, ev.id::uuid, ev.t, ev.d::jsonb, ev.m::jsonb
+      FROM unnest(p_event_streams, p_event_revisions, p_ids, p_types, p_data, p_metadata)
+           AS ev(s, r, id, t, d, m)
+    RETURNING stream_name, stream_revision, global_position
+  ), req AS (
+    SELECT r.i::integer AS i, r.s,
+           CASE WHEN r.e = 'no_stream' THEN r.c - 1 ELSE r.e::bigint + r.c END AS last_revision
+      FROM unnest(p_streams, p_expected, p_counts) WITH ORDINALITY AS r(s, e, c, i)
+  )
+  SELECT req.i, 'ok'::text, req.last_revision, pg_current_xact_id()::text, ins.global_position::text
+    FROM req JOIN inserted ins ON ins.stream_name = req.s AND ins.stream_revision = req.last_revision
+   ORDER BY req.i;
 END
 $fn$;
 `;

@@ -30,6 +30,11 @@ export interface AppendBatcherOptions {
   lanes: number;
   /** Most events one transaction carries. 0 disables coalescing: every append is its own transaction. */
   maxEventsPerBatch: number;
+  /**
+   * Queued events needed before a second (third, ...) lane starts. Small appends then wait for
+   * the running transaction and go together in the next one; large ones use the lanes in parallel.
+   */
+  minEventsForExtraLane: number;
 }
 
 interface AppendRow {
@@ -40,11 +45,28 @@ interface AppendRow {
   last_gpos: string | null;
 }
 
-const APPEND_SQL =
-  'SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])';
+const APPEND_SQL = `SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
+  $6::text[], $7::text[], $8::text[], $9::bigint[])`;
 
-/** Runs a set of requests in one transaction through hub_append. */
-export const appendInTransaction = async (
+/** Revisions the request's events take if its expectation holds, as decimal text. */
+const eventRevisions = (request: AppendRequest): string[] => {
+  const first =
+    request.expected === 'no_stream'
+      ? 0
+      : /^\d+$/.test(request.expected)
+        ? Number(request.expected) + 1
+        : 0;
+  if (Number.isSafeInteger(first + request.ids.length))
+    return request.ids.map((_, position) => String(first + position));
+  const big = request.expected === 'no_stream' ? 0n : BigInt(request.expected) + 1n;
+  return request.ids.map((_, position) => (big + BigInt(position)).toString());
+};
+
+/**
+ * Runs a set of requests through hub_append. One statement is one transaction on its own, so
+ * no BEGIN/COMMIT round trips are needed.
+ */
+export const appendRequests = async (
   executor: SqlExecutor,
   requests: readonly AppendRequest[],
 ): Promise<AppendOutcome[]> => {
@@ -56,6 +78,9 @@ export const appendInTransaction = async (
     requests.flatMap((r) => r.types),
     requests.flatMap((r) => r.data),
     requests.flatMap((r) => r.metadata),
+    // Where each event lands if the request's expectation holds (hub_append checks that it does).
+    requests.flatMap((r) => r.ids.map(() => r.stream)),
+    requests.flatMap((r) => eventRevisions(r)),
   ]);
   const outcomes = new Array<AppendOutcome>(requests.length);
   for (const row of rows) {
@@ -83,6 +108,7 @@ export const appendInTransaction = async (
 export class AppendBatcher {
   private readonly queue: Pending[] = [];
   private activeLanes = 0;
+  private dispatchScheduled = false;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -93,19 +119,42 @@ export class AppendBatcher {
     if (this.options.maxEventsPerBatch <= 0) return this.runAlone(request);
     return new Promise<AppendOutcome>((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
+      this.scheduleDispatch();
+    });
+  }
+
+  /**
+   * Dispatches on the next turn of the event loop rather than at once: writers whose previous
+   * appends completed together queue their next ones first, and share a transaction.
+   */
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    setImmediate(() => {
+      this.dispatchScheduled = false;
       this.dispatch();
     });
   }
 
   private dispatch(): void {
     while (this.activeLanes < this.options.lanes && this.queue.length > 0) {
+      if (this.activeLanes > 0 && this.queuedEvents() < this.options.minEventsForExtraLane) return;
       const batch = this.takeBatch();
       this.activeLanes++;
       void this.runBatch(batch).finally(() => {
         this.activeLanes--;
-        this.dispatch();
+        this.scheduleDispatch();
       });
     }
+  }
+
+  private queuedEvents(): number {
+    let events = 0;
+    for (const pending of this.queue) {
+      events += pending.request.ids.length;
+      if (events >= this.options.minEventsForExtraLane) break;
+    }
+    return events;
   }
 
   private takeBatch(): Pending[] {
@@ -132,18 +181,12 @@ export class AppendBatcher {
       )
       .map(({ pending }) => pending);
     try {
-      const outcomes = await this.db.transaction((tx) =>
-        appendInTransaction(
-          tx,
-          ordered.map((p) => p.request),
-        ),
+      const outcomes = await appendRequests(
+        this.db,
+        ordered.map((p) => p.request),
       );
       ordered.forEach((pending, index) => pending.resolve(outcomes[index]!));
-    } catch (batchError) {
-      if (ordered.length === 1) {
-        ordered[0]!.reject(batchError);
-        return;
-      }
+    } catch {
       // One bad request (or a deadlock with another writer) aborts the shared transaction:
       // retry each request on its own so only the culprit fails.
       for (const pending of ordered) {
@@ -157,7 +200,16 @@ export class AppendBatcher {
   }
 
   private async runAlone(request: AppendRequest): Promise<AppendOutcome> {
-    const [outcome] = await this.db.transaction((tx) => appendInTransaction(tx, [request]));
-    return outcome!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [outcome] = await appendRequests(this.db, [request]);
+        return outcome!;
+      } catch (error) {
+        // A concurrent creator of the same stream (40001 from hub_append) or a deadlock: the
+        // next attempt sees the committed state and decides conflict or idempotent re-append.
+        const code = (error as { code?: unknown }).code;
+        if ((code !== '40001' && code !== '40P01') || attempt >= 5) throw error;
+      }
+    }
   }
 }

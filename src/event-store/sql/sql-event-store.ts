@@ -75,6 +75,8 @@ export class SqlEventStore implements EventStore {
   private readonly subscriptionBatchSize: number;
   private stopListening: Promise<() => Promise<void>> | null = null;
   private closed = false;
+  private notifying = false;
+  private notifyAgain = false;
 
   private constructor(
     private readonly db: SqlDatabase,
@@ -82,11 +84,13 @@ export class SqlEventStore implements EventStore {
   ) {
     this.kind = db.kind;
     this.batcher = new AppendBatcher(db, {
-      lanes: options.append?.lanes ?? (db.kind === 'pglite' ? 1 : 4),
-      maxEventsPerBatch: options.append?.maxEventsPerBatch ?? 2_000,
+      // Defaults measured with npm run bench:eventstore on 2 cores (see BENCHMARKS.md).
+      lanes: options.append?.lanes ?? (db.kind === 'pglite' ? 1 : 2),
+      maxEventsPerBatch: options.append?.maxEventsPerBatch ?? 200,
+      minEventsForExtraLane: options.append?.minEventsForExtraLane ?? 50,
     });
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.subscriptionBatchSize = options.subscriptionBatchSize ?? 1_000;
+    this.subscriptionBatchSize = options.subscriptionBatchSize ?? 2_000;
   }
 
   /** Opens the store on a database, applying pending migrations first. */
@@ -118,7 +122,7 @@ export class SqlEventStore implements EventStore {
     }
     if (outcome.outcome === 'conflict')
       throw new WrongExpectedRevisionError(stream, expectedRevisionLabel(expected), outcome.actual);
-    if (outcome.outcome === 'ok') this.wake.notify();
+    if (outcome.outcome === 'ok') this.announceCommit();
     return {
       nextExpectedRevision: outcome.revision,
       position: encodeSqlPosition(outcome.transactionId, outcome.globalPosition),
@@ -309,6 +313,33 @@ export class SqlEventStore implements EventStore {
         ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
     );
     return rows[0] ? { transactionId: rows[0].txid, globalPosition: rows[0].gpos } : null;
+  }
+
+  /**
+   * Wakes local subscribers at once and other processes through NOTIFY. Notifications are
+   * coalesced: while one is in flight, later commits only mark that another is due.
+   */
+  private announceCommit(): void {
+    this.wake.notify();
+    if (this.db.kind !== 'postgres' || this.closed) return;
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void this.db
+      // A notification needs no durability: skip the WAL flush its commit would otherwise wait for.
+      .query(
+        `SELECT set_config('synchronous_commit', 'off', true), pg_notify('${NOTIFY_CHANNEL}', '')`,
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.announceCommit();
+        }
+      });
   }
 
   private ensureListening(): void {
