@@ -35,7 +35,10 @@ export class JsonLogger implements LoggerService {
   }
 
   private text(message: unknown): string {
-    return typeof message === 'string' ? message : JSON.stringify(message);
+    if (typeof message === 'string') return message;
+    // JSON.stringify drops an Error's message and stack.
+    if (message instanceof Error) return `${message.name}: ${message.message}`;
+    return JSON.stringify(message);
   }
 
   private fields(context: unknown[]): Record<string, unknown> {
