@@ -87,11 +87,20 @@ export const describeEventStoreConformance = (
     let store: EventStore;
     let resolved: ConformanceTarget | { skip: string };
     const opened: EventStore[] = [];
-    const open = async (variant: StoreVariant = 'default') => {
+    const byVariant = new Map<StoreVariant, Promise<EventStore>>();
+    /** One store per variant for the whole suite, so connections stay bounded. */
+    const open = (variant: StoreVariant = 'default'): Promise<EventStore> => {
       if ('skip' in resolved) throw new Error(resolved.skip);
-      const s = await resolved.open(variant);
-      opened.push(s);
-      return s;
+      const target = resolved;
+      let store = byVariant.get(variant);
+      if (!store) {
+        store = target.open(variant).then((s) => {
+          opened.push(s);
+          return s;
+        });
+        byVariant.set(variant, store);
+      }
+      return store;
     };
 
     beforeAll(async () => {
