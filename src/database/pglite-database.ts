@@ -40,6 +40,7 @@ export class PgliteDatabase implements SqlDatabase {
     text: string,
     params: readonly unknown[] = [],
   ): Promise<SqlResult<Row>> {
+    await yieldToEventLoop();
     const result = await this.db.query<Row>(text, params as unknown[]);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   }
