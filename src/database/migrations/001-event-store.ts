@@ -146,7 +146,7 @@ BEGIN
                                     ELSE h.revision = r.e::bigint END, false)),
          count(*) FILTER (WHERE r.e = 'no_stream')
     INTO v_fits, v_new
-    FROM unnest(p_streams, p_expected) WITH ORDINALITY AS r(s, e, i)
+    FROM unnest(p_streams, p_expected) AS r(s, e)
     LEFT JOIN LATERAL (SELECT hs.revision FROM hub_streams hs WHERE hs.stream_name = r.s FOR UPDATE) h ON true;
   IF v_fits IS NOT TRUE THEN
     RETURN QUERY SELECT * FROM hub_append_each(p_streams, p_expected, p_counts, p_ids, p_types, p_data, p_metadata);

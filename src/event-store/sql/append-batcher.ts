@@ -50,16 +50,13 @@ const APPEND_SQL = `SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], 
 
 /** Revisions the request's events take if its expectation holds, as decimal text. */
 const eventRevisions = (request: AppendRequest): string[] => {
-  const first =
-    request.expected === 'no_stream'
-      ? 0
-      : /^\d+$/.test(request.expected)
-        ? Number(request.expected) + 1
-        : 0;
-  if (Number.isSafeInteger(first + request.ids.length))
-    return request.ids.map((_, position) => String(first + position));
-  const big = request.expected === 'no_stream' ? 0n : BigInt(request.expected) + 1n;
-  return request.ids.map((_, position) => (big + BigInt(position)).toString());
+  // Only an exact expectation moves the start; for the others hub_append ignores these values.
+  const first = /^\d+$/.test(request.expected) ? BigInt(request.expected) + 1n : 0n;
+  if (first + BigInt(request.ids.length) <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    const start = Number(first);
+    return request.ids.map((_, position) => String(start + position));
+  }
+  return request.ids.map((_, position) => (first + BigInt(position)).toString());
 };
 
 /**
