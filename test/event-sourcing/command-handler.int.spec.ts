@@ -12,6 +12,18 @@ describe('generic command handler', () => {
   let database: TestSqlDatabase;
   let store: SqlEventStore;
   const now = '2026-11-22T10:00:00.000Z';
+  const openTallyCommand = (id: string) => ({
+    type: 'OpenTally' as const,
+    tallyId: id,
+    name: 'n',
+    now,
+  });
+  /** Opens a new tally and returns its id. */
+  const openTally = async (): Promise<string> => {
+    const id = ulid();
+    await handleCommand(store, tallyStream(id), tallyDecider, openTallyCommand(id));
+    return id;
+  };
 
   beforeAll(async () => {
     database = await openTestSqlDatabase('commands');
@@ -23,13 +35,7 @@ describe('generic command handler', () => {
   });
 
   it('reads, folds, decides and appends with the revision it read', async () => {
-    const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, {
-      type: 'OpenTally',
-      tallyId: id,
-      name: 'n',
-      now,
-    });
+    const id = await openTally();
     const outcome = await handleCommand(
       store,
       tallyStream(id),
@@ -51,19 +57,8 @@ describe('generic command handler', () => {
   });
 
   it('appends nothing when the decider decides nothing', async () => {
-    const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, {
-      type: 'OpenTally',
-      tallyId: id,
-      name: 'n',
-      now,
-    });
-    const again = await handleCommand(store, tallyStream(id), tallyDecider, {
-      type: 'OpenTally',
-      tallyId: id,
-      name: 'n',
-      now,
-    });
+    const id = await openTally();
+    const again = await handleCommand(store, tallyStream(id), tallyDecider, openTallyCommand(id));
     expect(again.appended).toBeNull();
     expect(await store.readStream(tallyStream(id))).toHaveLength(1);
   });
@@ -104,13 +99,7 @@ describe('generic command handler', () => {
     });
 
   it('re-decides on the fresh stream after a revision conflict', async () => {
-    const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, {
-      type: 'OpenTally',
-      tallyId: id,
-      name: 'n',
-      now,
-    });
+    const id = await openTally();
     const outcome = await handleCommand(racingStore({ n: 2 }), tallyStream(id), tallyDecider, {
       type: 'IncrementTally',
       tallyId: id,
@@ -127,13 +116,7 @@ describe('generic command handler', () => {
   });
 
   it('gives up after the bounded number of retries', async () => {
-    const id = ulid();
-    await handleCommand(store, tallyStream(id), tallyDecider, {
-      type: 'OpenTally',
-      tallyId: id,
-      name: 'n',
-      now,
-    });
+    const id = await openTally();
     await expect(
       handleCommand(
         racingStore({ n: 10 }),

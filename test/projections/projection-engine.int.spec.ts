@@ -86,6 +86,18 @@ describe('projection engine', () => {
     };
   };
 
+  /** A runner with short standby and back-off delays, so tests see takeovers quickly. */
+  const runnerFor = (projection: Projection, batchSize: number) =>
+    new ProjectionRunner(
+      projection,
+      { db: database.db, store, logger: quietLogger },
+      {
+        batchSize,
+        standbyRetryMs: 50,
+        failureBackoffMs: 50,
+      },
+    );
+
   const rows = async (projection: Projection) =>
     listTallies({
       query: (text, params) =>
@@ -105,15 +117,7 @@ describe('projection engine', () => {
 
   it('applies the events it handles, in batches, and goes live', async () => {
     const projection = freshProjection();
-    const runner = new ProjectionRunner(
-      projection,
-      { db: database.db, store, logger: quietLogger },
-      {
-        batchSize: 7,
-        standbyRetryMs: 50,
-        failureBackoffMs: 50,
-      },
-    );
+    const runner = runnerFor(projection, 7);
     runner.start();
     await waitFor(() => runner.status().state === 'live', 'live');
     const seeded = await rows(projection);
@@ -196,15 +200,7 @@ describe('projection engine', () => {
 
   it('rebuilds to the same read model, with progress, and refuses while another instance leads', async () => {
     const projection = freshProjection();
-    const runner = new ProjectionRunner(
-      projection,
-      { db: database.db, store, logger: quietLogger },
-      {
-        batchSize: 50,
-        standbyRetryMs: 50,
-        failureBackoffMs: 50,
-      },
-    );
+    const runner = runnerFor(projection, 50);
     runner.start();
     await waitFor(() => runner.status().state === 'live', 'live');
     await expect(rebuildProjection(projection, { db: database.db, store })).rejects.toBeInstanceOf(
@@ -230,17 +226,8 @@ describe('projection engine', () => {
 
   it('keeps one leader: a second runner stands by and takes over when the first stops', async () => {
     const projection = freshProjection();
-    const options = { batchSize: 10, standbyRetryMs: 50, failureBackoffMs: 50 };
-    const first = new ProjectionRunner(
-      projection,
-      { db: database.db, store, logger: quietLogger },
-      options,
-    );
-    const second = new ProjectionRunner(
-      projection,
-      { db: database.db, store, logger: quietLogger },
-      options,
-    );
+    const first = runnerFor(projection, 10);
+    const second = runnerFor(projection, 10);
     first.start();
     await waitFor(() => first.status().state === 'live', 'first live');
     second.start();
