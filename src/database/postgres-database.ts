@@ -46,6 +46,13 @@ export class PostgresDatabase implements SqlDatabase {
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: unknown;
+    // The pool listens for errors only on idle clients. If the server ends this connection
+    // while no query is in flight (between statements of the transaction), the client emits
+    // 'error'; unheard, that would crash the process. The next statement then fails anyway.
+    const onConnectionError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onConnectionError);
     try {
       await client.query('BEGIN');
       const result = await work(executorFor(client));
@@ -59,6 +66,7 @@ export class PostgresDatabase implements SqlDatabase {
       }
       throw error;
     } finally {
+      client.off('error', onConnectionError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
