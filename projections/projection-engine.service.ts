@@ -7,7 +7,9 @@ import {
 } from '@nestjs/common';
 import { HUB_CONFIG, HubConfig } from '../src/config/hub-config';
 import { SQL_DATABASE, SqlDatabase } from '../src/database/sql-database';
-import { EVENT_STORE, EventStore } from '../src/event-store/event-store.port';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EVENT_STORE, EventStore, Position } from '../src/event-store/event-store.port';
+import { readCheckpoint } from './engine/checkpoints';
 import { Projection } from './engine/projection';
 import { ProjectionRunner, RunnerStatus } from './engine/projection-runner';
 import { ProjectionLag, projectionLag } from './engine/projection-status';
@@ -56,6 +58,29 @@ export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy
   /** Graceful shutdown: each runner commits the batch in hand, then lets go of its lock. */
   async onModuleDestroy(): Promise<void> {
     await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+
+  /**
+   * Read-your-writes: resolves true once the projection has applied everything up to `position`
+   * (here or on the instance that leads it), false when that takes longer than `timeoutMs`.
+   */
+  async awaitApplied(name: string, position: Position, timeoutMs = 5_000): Promise<boolean> {
+    const runner = this.runners.find((candidate) => candidate.projection.name === name);
+    if (!runner) throw new Error(`No projection named ${name}`);
+    const deadline = Date.now() + timeoutMs;
+    let lastDatabaseCheck = 0;
+    for (;;) {
+      const { state, position: applied } = runner.status();
+      if (applied !== null && applied >= position) return true;
+      const leadsHere = state === 'live' || state === 'catching-up';
+      if (!leadsHere && Date.now() - lastDatabaseCheck >= 25) {
+        lastDatabaseCheck = Date.now();
+        const checkpoint = await readCheckpoint(this.db, name);
+        if (checkpoint?.position && checkpoint.position >= position) return true;
+      }
+      if (Date.now() >= deadline) return false;
+      await sleep(leadsHere ? 2 : 10);
+    }
   }
 
   async report(): Promise<ProjectionReport[]> {

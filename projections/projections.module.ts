@@ -1,7 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ProjectionEngine } from './projection-engine.service';
 import { PROJECTIONS, projections } from './registry';
 
+@Global()
 @Module({
   providers: [{ provide: PROJECTIONS, useValue: projections }, ProjectionEngine],
   exports: [ProjectionEngine],

@@ -1,8 +1,15 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { ProjectionsModule } from '../projections/projections.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthModule } from './auth/auth.module';
+import { BatchesModule } from './batches/batches.module';
 import { HUB_CONFIG, HubConfig } from './config/hub-config';
+import { CoursesModule } from './courses/courses.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
+import { CLOCK, Clock, systemClock } from './time/clock';
+import { UsersModule } from './users/users.module';
 
 /**
  * The hub. @nestjs/cqrs only dispatches commands and queries in process; events are stored and
@@ -10,13 +17,31 @@ import { HealthModule } from './health/health.module';
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: HubConfig, extraModules: Type[] = []): DynamicModule {
+  static forRoot(
+    config: HubConfig,
+    extraModules: Type[] = [],
+    clock: Clock = systemClock,
+  ): DynamicModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CqrsModule.forRoot(), StorageModule, HealthModule, ...extraModules],
-      providers: [{ provide: HUB_CONFIG, useValue: config }],
-      exports: [HUB_CONFIG],
+      imports: [
+        CqrsModule.forRoot(),
+        StorageModule,
+        ProjectionsModule,
+        AuthModule,
+        HealthModule,
+        ApiKeysModule,
+        UsersModule,
+        CoursesModule,
+        BatchesModule,
+        ...extraModules,
+      ],
+      providers: [
+        { provide: HUB_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: clock },
+      ],
+      exports: [HUB_CONFIG, CLOCK],
     };
   }
 }

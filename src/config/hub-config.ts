@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isValidTimeZone } from '../time/calendar';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -19,6 +20,22 @@ export interface HubConfig {
   projectionBatchSize: number;
   /** Longest a graceful shutdown waits before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /** IANA zone in which calendar dates (a batch's `2026-12-01`) begin and end. */
+  timeZone: string;
+  /** A bootstrap system-admin token; in embedded mode one is generated when this is unset. */
+  adminToken?: string;
+  /** Verifies JWTs from the deployment's identity provider; absent: only API keys are accepted. */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  /** Claim naming the principal's organisation. */
+  organisationClaim: string;
+  /** Claim listing roles; Keycloak's `realm_access.roles` is read when it is absent. */
+  rolesClaim: string;
 }
 
 export const HUB_CONFIG = Symbol('HUB_CONFIG');
@@ -96,6 +113,32 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     storage = { kind: 'postgres', databaseUrl };
   }
 
+  const timeZone = text('HUB_TIMEZONE') ?? 'UTC';
+  if (!isValidTimeZone(timeZone))
+    problems.push(
+      `HUB_TIMEZONE must be an IANA time zone such as UTC or Asia/Kolkata, got "${timeZone}"`,
+    );
+
+  const adminToken = text('HUB_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 24)
+    problems.push('HUB_ADMIN_TOKEN must be at least 24 characters long');
+
+  const jwksUrl = url('OIDC_JWKS_URL', ['https:', 'http:']);
+  const issuer = text('OIDC_ISSUER');
+  const audience = text('OIDC_AUDIENCE');
+  let oidc: OidcConfig | undefined;
+  const oidcGiven = [text('OIDC_JWKS_URL'), issuer, audience].filter((v) => v !== undefined);
+  if (oidcGiven.length > 0 && oidcGiven.length < 3)
+    problems.push('OIDC_JWKS_URL, OIDC_ISSUER and OIDC_AUDIENCE must be set together');
+  else if (jwksUrl && issuer && audience)
+    oidc = {
+      jwksUrl,
+      issuer,
+      audience,
+      organisationClaim: text('OIDC_ORG_CLAIM') ?? 'org',
+      rolesClaim: text('OIDC_ROLES_CLAIM') ?? 'roles',
+    };
+
   const config: HubConfig = {
     port,
     host: text('HOST') ?? '0.0.0.0',
@@ -104,6 +147,9 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
     projectionBatchSize: integer('PROJECTION_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
+    timeZone,
+    ...(adminToken === undefined ? {} : { adminToken }),
+    ...(oidc === undefined ? {} : { oidc }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'precondition_failed'
   | 'rule_violated'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -52,6 +53,38 @@ export class NotFoundError extends HubError {
 export class RuleViolatedError extends HubError {
   constructor(code: string, message: string, details: Record<string, unknown> = {}) {
     super('rule_violated', code, message, details);
+  }
+}
+
+/** No credential, or one the hub does not accept. Says nothing about which part was wrong. */
+export class UnauthenticatedError extends HubError {
+  constructor(code = 'unauthenticated', message = 'A valid bearer token is required') {
+    super('unauthenticated', code, message);
+  }
+}
+
+/** A known principal asked for something its roles or ownership do not allow. */
+export class ForbiddenError extends HubError {
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super('forbidden', code, message, details);
+  }
+}
+
+export class ConflictError extends HubError {
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super('conflict', code, message, details);
+  }
+}
+
+/** The client's If-Match revision is not the resource's current one. */
+export class StaleRevisionError extends HubError {
+  constructor(expected: bigint, actual: bigint | null) {
+    super(
+      'precondition_failed',
+      'stale_revision',
+      `The resource is at revision ${actual === null ? 'none' : actual.toString()}, not ${expected.toString()}: read it again and retry`,
+      { expectedRevision: expected.toString(), currentRevision: actual?.toString() ?? null },
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WrongExpectedRevisionError } from '../errors/hub-error';
+import { StaleRevisionError, WrongExpectedRevisionError } from '../errors/hub-error';
 import {
   AppendResult,
   EventMetadata,
@@ -14,6 +14,11 @@ export interface CommandContext {
   maxRetries?: number;
   /** Event ids for the decided events; defaults to random UUIDs. Tests pass fixed ones. */
   newEventId?: () => string;
+  /**
+   * The revision the client last read (If-Match). The command then runs only against exactly
+   * that revision: no silent retry on a newer one, a StaleRevisionError instead.
+   */
+  ifRevision?: bigint;
 }
 
 export interface CommandOutcome<Event extends DomainEvent, State> {
@@ -40,6 +45,9 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
   const maxRetries = context.maxRetries ?? 3;
   for (let attempt = 0; ; attempt++) {
     const { state, revision } = await loadState(store, stream, decider);
+    const { ifRevision } = context;
+    if (ifRevision !== undefined && revision !== ifRevision)
+      throw new StaleRevisionError(ifRevision, revision);
     const events = decider.decide(command, state);
     const newState = events.reduce(decider.evolve, state);
     if (events.length === 0) return { events, state: newState, appended: null };
@@ -57,7 +65,9 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
       );
       return { events, state: newState, appended };
     } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError) || attempt >= maxRetries) throw error;
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      if (ifRevision !== undefined) throw new StaleRevisionError(ifRevision, error.actual);
+      if (attempt >= maxRetries) throw error;
     }
   }
 };

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Public } from '../auth/auth.guard';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
@@ -19,6 +20,7 @@ const withTimeout = <T>(work: Promise<T>, what: string): Promise<T> =>
   ]);
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

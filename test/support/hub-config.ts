@@ -16,5 +16,6 @@ export const testConfig = (
   bodyLimitBytes: 16 * 1024,
   projectionBatchSize: 100,
   shutdownTimeoutMs: 10_000,
+  timeZone: 'UTC',
   ...overrides,
 });

@@ -1,6 +1,7 @@
 import { SqlDatabase } from '../sql-database';
 import { eventStoreSchema } from './001-event-store';
 import { projectionCheckpointsSchema } from './002-projection-checkpoints';
+import { personalDataKeysSchema } from './003-personal-data-keys';
 
 export interface Migration {
   version: number;
@@ -12,6 +13,7 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'event-store', sql: eventStoreSchema },
   { version: 2, name: 'projection-checkpoints', sql: projectionCheckpointsSchema },
+  { version: 3, name: 'personal-data-keys', sql: personalDataKeysSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

@@ -1,0 +1,102 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { listApiKeys, apiKeysProjection } from '../../projections/api-keys/api-keys.projection';
+import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { CurrentPrincipal, RequireRoles } from '../auth/auth.guard';
+import { Authenticator } from '../auth/authenticator';
+import { actorOf, Principal } from '../auth/principal';
+import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { IdParam, RequestId } from '../http/request-context';
+import { CLOCK, Clock } from '../time/clock';
+import { issueApiKey, revokeApiKey } from './api-keys.operations';
+import {
+  ApiKeyPage,
+  CreateApiKeyRequest,
+  IssuedApiKeyView,
+  ListApiKeysQuery,
+} from './api-keys.dto';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@RequireRoles('SYSTEM_ADMIN', 'ORG_ADMIN')
+@Controller('v1/admin/api-keys')
+export class ApiKeysController {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly authenticator: Authenticator,
+    private readonly projections: ProjectionEngine,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Issue an API key (system or organisation admin). The token is shown once.',
+  })
+  @ApiCreatedResponse({ type: IssuedApiKeyView })
+  async create(
+    @Body() body: CreateApiKeyRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<IssuedApiKeyView> {
+    const { appended, ...issued } = await issueApiKey(
+      this.store,
+      {
+        principalId: body.principalId,
+        organisationId: body.organisationId ?? principal.organisationId,
+        roles: body.roles,
+        label: body.label ?? '',
+      },
+      actorOf(principal),
+      this.clock.now(),
+      requestId,
+    );
+    if (appended) await this.projections.awaitApplied(apiKeysProjection.name, appended.position);
+    return issued;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'API keys of the caller’s organisation (all, for a system admin)' })
+  @ApiOkResponse({ type: ApiKeyPage })
+  async list(
+    @Query() query: ListApiKeysQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ApiKeyPage> {
+    const limit = query.limit ?? 50;
+    const items = await listApiKeys(this.db, principal, {
+      includeRevoked: query.includeRevoked ?? false,
+      ...(query.after === undefined ? {} : { after: query.after }),
+      limit: limit + 1,
+    });
+    const page = items.slice(0, limit);
+    return { items: page, nextCursor: items.length > limit ? (page.at(-1)?.keyId ?? null) : null };
+  }
+
+  @Delete(':keyId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key: it stops working at once' })
+  @ApiNoContentResponse()
+  async revoke(
+    @IdParam('keyId') keyId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<void> {
+    const appended = await revokeApiKey(
+      this.store,
+      keyId,
+      actorOf(principal),
+      this.clock.now(),
+      requestId,
+    );
+    this.authenticator.forget(keyId);
+    if (appended) await this.projections.awaitApplied(apiKeysProjection.name, appended.position);
+  }
+}

@@ -1,0 +1,202 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { ulid } from 'ulid';
+import { batchStatusProjection } from '../../projections/batch-status/batch-status.projection';
+import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { actorOf, Principal } from '../auth/principal';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { courseDecider } from '../courses/course.decider';
+import { courseStream } from '../courses/course.events';
+import { handleCommand, loadState } from '../event-sourcing/command-handler';
+import { actorMetadata } from '../event-sourcing/event-metadata';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { userDecider } from '../users/user.decider';
+import { userStream } from '../users/user.events';
+import { calendarDateIn } from '../time/calendar';
+import { CLOCK, Clock } from '../time/clock';
+import { batchDecider, BatchPatch, CourseFacts, KnownUsers } from './batch.decider';
+import { batchStream, CertificateCriteria, DEFAULT_CERTIFICATE_CRITERIA } from './batch.events';
+import { defaultEnrollmentEnd, resolveEnd, resolveStart } from './batch-schedule';
+import { CertificateCriteriaDto, CreateBatchRequest, UpdateBatchRequest } from './batches.dto';
+
+export class CreateBatchCommand {
+  constructor(
+    readonly request: CreateBatchRequest,
+    readonly principal: Principal,
+    readonly requestId: string,
+  ) {}
+}
+
+export class UpdateBatchCommand {
+  constructor(
+    readonly batchId: string,
+    readonly request: UpdateBatchRequest,
+    readonly principal: Principal,
+    readonly requestId: string,
+    readonly ifRevision: bigint | undefined,
+  ) {}
+}
+
+const criteria = (
+  given: CertificateCriteriaDto | undefined,
+  base: CertificateCriteria,
+): CertificateCriteria => ({
+  minCompletionPercent: given?.minCompletionPercent ?? base.minCompletionPercent,
+  minScorePercent:
+    given?.minScorePercent === undefined ? base.minScorePercent : given.minScorePercent,
+});
+
+/** Shared lookups: what the decider needs to know beyond the batch's own stream. */
+abstract class BatchCommandHandler {
+  constructor(
+    protected readonly store: EventStore,
+    protected readonly clock: Clock,
+    protected readonly config: HubConfig,
+    protected readonly projections: ProjectionEngine,
+  ) {}
+
+  protected async knownUsers(userIds: readonly string[] | undefined): Promise<KnownUsers> {
+    const known: Record<string, string | null> = {};
+    for (const userId of new Set(userIds ?? [])) {
+      const { state } = await loadState(this.store, userStream(userId), userDecider);
+      known[userId] = state.exists ? state.organisationId : null;
+    }
+    return known;
+  }
+
+  protected async settle(position: Parameters<ProjectionEngine['awaitApplied']>[1] | undefined) {
+    if (position) await this.projections.awaitApplied(batchStatusProjection.name, position);
+  }
+}
+
+@CommandHandler(CreateBatchCommand)
+export class CreateBatchHandler
+  extends BatchCommandHandler
+  implements ICommandHandler<CreateBatchCommand>
+{
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(CLOCK) clock: Clock,
+    @Inject(HUB_CONFIG) config: HubConfig,
+    projections: ProjectionEngine,
+  ) {
+    super(store, clock, config, projections);
+  }
+
+  async execute({ request, principal, requestId }: CreateBatchCommand): Promise<string> {
+    const zone = this.config.timeZone;
+    const start = resolveStart(request.startDate, zone);
+    const end = request.endDate === undefined ? null : resolveEnd(request.endDate, zone);
+    const enrollmentEnd =
+      request.enrollmentEndDate === undefined
+        ? null
+        : resolveEnd(request.enrollmentEndDate, zone, 'enrollmentEndDate');
+    const { state: course } = await loadState(
+      this.store,
+      courseStream(request.courseId),
+      courseDecider,
+    );
+    const courseFacts: CourseFacts | null = course.exists
+      ? {
+          courseId: course.courseId,
+          organisationId: course.organisationId,
+          createdBy: course.createdBy,
+        }
+      : null;
+    const batchId = request.batchId ?? ulid();
+    const actor = actorOf(principal);
+    const now = this.clock.now();
+    const outcome = await handleCommand(
+      this.store,
+      batchStream(batchId),
+      batchDecider,
+      {
+        type: 'CreateBatch',
+        batchId,
+        course: courseFacts,
+        name: request.name,
+        description: request.description ?? null,
+        enrollmentType: request.enrollmentType,
+        start,
+        end,
+        enrollmentEnd,
+        defaultEnrollmentEnd: defaultEnrollmentEnd(start, end, zone),
+        createdFor: request.createdFor ?? null,
+        mentors: request.mentors ?? [],
+        invitees: request.invitees ?? [],
+        certificateCriteria: criteria(request.certificateCriteria, DEFAULT_CERTIFICATE_CRITERIA),
+        knownUsers: await this.knownUsers(request.mentors),
+        actor,
+        now,
+        today: calendarDateIn(now, zone),
+      },
+      { metadata: actorMetadata(actor, requestId) },
+    );
+    await this.settle(outcome.appended?.position);
+    return batchId;
+  }
+}
+
+@CommandHandler(UpdateBatchCommand)
+export class UpdateBatchHandler
+  extends BatchCommandHandler
+  implements ICommandHandler<UpdateBatchCommand>
+{
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(CLOCK) clock: Clock,
+    @Inject(HUB_CONFIG) config: HubConfig,
+    projections: ProjectionEngine,
+  ) {
+    super(store, clock, config, projections);
+  }
+
+  async execute({ batchId, request, principal, requestId, ifRevision }: UpdateBatchCommand) {
+    const zone = this.config.timeZone;
+    const patch: BatchPatch = {};
+    if (request.name !== undefined) patch.name = request.name;
+    if (request.description !== undefined) patch.description = request.description;
+    if (request.enrollmentType !== undefined) patch.enrollmentType = request.enrollmentType;
+    if (request.startDate !== undefined) patch.start = resolveStart(request.startDate, zone);
+    if (request.endDate !== undefined) patch.end = resolveEnd(request.endDate, zone);
+    if (request.enrollmentEndDate !== undefined)
+      patch.enrollmentEnd = resolveEnd(request.enrollmentEndDate, zone, 'enrollmentEndDate');
+    if (request.createdFor !== undefined) patch.createdFor = request.createdFor;
+    if (request.mentors !== undefined) patch.mentors = request.mentors;
+    if (request.invitees !== undefined) patch.invitees = request.invitees;
+    const { state } = await loadState(this.store, batchStream(batchId), batchDecider);
+    if (request.certificateCriteria !== undefined)
+      patch.certificateCriteria = criteria(
+        request.certificateCriteria,
+        state.exists ? state.certificateCriteria : DEFAULT_CERTIFICATE_CRITERIA,
+      );
+    if (patch.end && state.exists) {
+      const start = patch.start ?? {
+        ...state.start,
+        day: calendarDateIn(new Date(state.start.at), zone),
+      };
+      patch.defaultEnrollmentEnd = defaultEnrollmentEnd(start, patch.end, zone);
+    }
+    const actor = actorOf(principal);
+    const now = this.clock.now();
+    const outcome = await handleCommand(
+      this.store,
+      batchStream(batchId),
+      batchDecider,
+      {
+        type: 'UpdateBatch',
+        batchId,
+        patch,
+        knownUsers: await this.knownUsers(request.mentors),
+        actor,
+        now,
+        today: calendarDateIn(now, zone),
+      },
+      {
+        metadata: actorMetadata(actor, requestId),
+        ...(ifRevision === undefined ? {} : { ifRevision }),
+      },
+    );
+    await this.settle(outcome.appended?.position);
+  }
+}

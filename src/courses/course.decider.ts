@@ -1,0 +1,162 @@
+import { Actor, hasRole, isAdminOf } from '../auth/principal';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+} from '../errors/hub-error';
+import { Decider } from '../event-sourcing/decider';
+import { CourseNode, hierarchyIssues, sameHierarchy } from './course-hierarchy';
+import { CourseEvent } from './course.events';
+
+export type RegisterCourse = {
+  type: 'RegisterCourse';
+  courseId: string;
+  name: string;
+  organisationId: string;
+  trackable: boolean;
+  children: CourseNode[];
+  actor: Actor;
+  now: Date;
+};
+
+export type UpdateCourseHierarchy = {
+  type: 'UpdateCourseHierarchy';
+  courseId: string;
+  children: CourseNode[];
+  actor: Actor;
+  now: Date;
+};
+
+export type CourseCommand = RegisterCourse | UpdateCourseHierarchy;
+
+export type CourseState =
+  | { exists: false }
+  | {
+      exists: true;
+      courseId: string;
+      name: string;
+      organisationId: string;
+      createdBy: string;
+      children: CourseNode[];
+      hierarchyVersion: number;
+      registeredAt: string;
+      updatedAt: string;
+    };
+
+export const courseNotFound = (courseId: string) =>
+  new NotFoundError('COURSE_NOT_FOUND', `No course ${courseId}`, { courseId });
+
+const assertSoundHierarchy = (children: CourseNode[]) => {
+  const issues = hierarchyIssues(children);
+  if (issues.length > 0)
+    throw new InvalidInputError('The course hierarchy is not valid', issues, 'INVALID_HIERARCHY');
+};
+
+export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
+  initialState: () => ({ exists: false }),
+
+  decide: (command, state) => {
+    const { actor } = command;
+    switch (command.type) {
+      case 'RegisterCourse': {
+        if (!hasRole(actor, 'CONTENT_CREATOR') && !isAdminOf(actor, command.organisationId))
+          throw new ForbiddenError(
+            'UNAUTHORIZED_USER',
+            'Only content creators and admins register courses',
+          );
+        if (
+          actor.organisationId !== command.organisationId &&
+          !isAdminOf(actor, command.organisationId)
+        )
+          throw new ForbiddenError(
+            'UNAUTHORIZED_USER',
+            'Courses are registered for the caller’s own organisation',
+          );
+        if (!command.trackable)
+          throw new InvalidInputError(
+            'Only trackable collections (trackable.enabled true) can be registered as courses',
+            [{ field: 'trackable.enabled', message: 'must be true' }],
+            'COLLECTION_NOT_TRACKABLE',
+          );
+        assertSoundHierarchy(command.children);
+        if (state.exists)
+          throw new ConflictError(
+            'COURSE_ALREADY_EXISTS',
+            `Course ${command.courseId} already exists`,
+            {
+              courseId: command.courseId,
+            },
+          );
+        return [
+          {
+            type: 'CourseRegistered',
+            data: {
+              courseId: command.courseId,
+              name: command.name,
+              organisationId: command.organisationId,
+              createdBy: actor.userId,
+              children: command.children,
+              hierarchyVersion: 1,
+              registeredAt: command.now.toISOString(),
+            },
+          },
+        ];
+      }
+      case 'UpdateCourseHierarchy': {
+        if (
+          !state.exists ||
+          (actor.organisationId !== state.organisationId && !isAdminOf(actor, state.organisationId))
+        )
+          throw courseNotFound(command.courseId);
+        if (actor.userId !== state.createdBy && !isAdminOf(actor, state.organisationId))
+          throw new ForbiddenError(
+            'UNAUTHORIZED_USER',
+            'Only the course’s creator or an admin changes its hierarchy',
+          );
+        assertSoundHierarchy(command.children);
+        if (sameHierarchy(state.children, command.children)) return [];
+        return [
+          {
+            type: 'CourseHierarchyUpdated',
+            data: {
+              courseId: command.courseId,
+              children: command.children,
+              hierarchyVersion: state.hierarchyVersion + 1,
+              updatedBy: actor.userId,
+              updatedAt: command.now.toISOString(),
+            },
+          },
+        ];
+      }
+      default: {
+        const unknownCommand: never = command;
+        return unknownCommand;
+      }
+    }
+  },
+
+  evolve: (state, event) => {
+    switch (event.type) {
+      case 'CourseRegistered':
+        return {
+          exists: true,
+          ...event.data,
+          updatedAt: event.data.registeredAt,
+        };
+      case 'CourseHierarchyUpdated':
+        return state.exists
+          ? {
+              ...state,
+              children: event.data.children,
+              hierarchyVersion: event.data.hierarchyVersion,
+              updatedAt: event.data.updatedAt,
+            }
+          : state;
+      default: {
+        const unknownEvent: never = event;
+        return unknownEvent;
+      }
+    }
+  },
+};

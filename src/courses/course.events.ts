@@ -1,0 +1,31 @@
+import { DomainEvent } from '../event-sourcing/decider';
+import { CourseNode } from './course-hierarchy';
+
+export const courseStream = (courseId: string): string => `course-${courseId}`;
+
+export type CourseRegistered = DomainEvent<
+  'CourseRegistered',
+  {
+    courseId: string;
+    name: string;
+    organisationId: string;
+    createdBy: string;
+    children: CourseNode[];
+    hierarchyVersion: number;
+    registeredAt: string;
+  }
+>;
+
+/** A new version of the tree; progress is computed against the current one. */
+export type CourseHierarchyUpdated = DomainEvent<
+  'CourseHierarchyUpdated',
+  {
+    courseId: string;
+    children: CourseNode[];
+    hierarchyVersion: number;
+    updatedBy: string;
+    updatedAt: string;
+  }
+>;
+
+export type CourseEvent = CourseRegistered | CourseHierarchyUpdated;

@@ -1,0 +1,144 @@
+import { Body, Controller, Get, Inject, Post, Put, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { countBatchesByStatus } from '../../projections/batch-status/batch-status.query';
+import { CurrentPrincipal } from '../auth/auth.guard';
+import { actorOf, canSeeOrganisation, Principal } from '../auth/principal';
+import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { handleCommand, loadState } from '../event-sourcing/command-handler';
+import { actorMetadata } from '../event-sourcing/event-metadata';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { IdParam, RequestId } from '../http/request-context';
+import { CLOCK, Clock } from '../time/clock';
+import { leavesOf } from './course-hierarchy';
+import { courseDecider, courseNotFound, CourseState } from './course.decider';
+import { courseStream } from './course.events';
+import {
+  CourseHierarchyRequest,
+  CourseView,
+  isTrackable,
+  RegisterCourseRequest,
+  toCourseNodes,
+} from './courses.dto';
+
+@ApiTags('courses')
+@ApiBearerAuth()
+@Controller('v1/courses')
+export class CoursesController {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Register a trackable collection as a course (content creators, admins)',
+  })
+  @ApiCreatedResponse({ type: CourseView })
+  async register(
+    @Body() body: RegisterCourseRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CourseView> {
+    const actor = actorOf(principal);
+    const outcome = await handleCommand(
+      this.store,
+      courseStream(body.courseId),
+      courseDecider,
+      {
+        type: 'RegisterCourse',
+        courseId: body.courseId,
+        name: body.name,
+        organisationId: body.organisationId ?? principal.organisationId,
+        trackable: isTrackable(body.trackable),
+        children: toCourseNodes(body.children),
+        actor,
+        now: this.clock.now(),
+      },
+      { metadata: actorMetadata(actor, requestId) },
+    );
+    void reply.header('location', `/v1/courses/${body.courseId}`);
+    return this.view(
+      outcome.state,
+      outcome.appended?.nextExpectedRevision ?? null,
+      principal,
+      reply,
+    );
+  }
+
+  @Put(':courseId/hierarchy')
+  @ApiOperation({ summary: 'Replace the hierarchy with a new version (creator or admin)' })
+  @ApiOkResponse({ type: CourseView })
+  async updateHierarchy(
+    @IdParam('courseId') courseId: string,
+    @Body() body: CourseHierarchyRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CourseView> {
+    const actor = actorOf(principal);
+    await handleCommand(
+      this.store,
+      courseStream(courseId),
+      courseDecider,
+      {
+        type: 'UpdateCourseHierarchy',
+        courseId,
+        children: toCourseNodes(body.children),
+        actor,
+        now: this.clock.now(),
+      },
+      { metadata: actorMetadata(actor, requestId) },
+    );
+    return this.get(courseId, principal, reply);
+  }
+
+  @Get(':courseId')
+  @ApiOperation({ summary: 'A course with its current hierarchy and its batches per status' })
+  @ApiOkResponse({ type: CourseView })
+  async get(
+    @IdParam('courseId') courseId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CourseView> {
+    const { state, revision } = await loadState(this.store, courseStream(courseId), courseDecider);
+    return this.view(state, revision, principal, reply, courseId);
+  }
+
+  private async view(
+    state: CourseState,
+    revision: bigint | null,
+    principal: Principal,
+    reply: FastifyReply,
+    courseId = '',
+  ): Promise<CourseView> {
+    if (!state.exists || !canSeeOrganisation(principal, state.organisationId))
+      throw courseNotFound(courseId);
+    if (revision !== null) void reply.header('etag', `"${revision.toString()}"`);
+    const [counts] = await countBatchesByStatus(this.db, principal, state.courseId);
+    return {
+      courseId: state.courseId,
+      name: state.name,
+      organisationId: state.organisationId,
+      createdBy: state.createdBy,
+      hierarchyVersion: state.hierarchyVersion,
+      children: state.children,
+      requiredContentCount: leavesOf(state.children).filter((leaf) => !leaf.optional).length,
+      registeredAt: state.registeredAt,
+      updatedAt: state.updatedAt,
+      batchCounts: {
+        upcoming: counts?.upcoming ?? 0,
+        inProgress: counts?.inProgress ?? 0,
+        ended: counts?.ended ?? 0,
+      },
+    };
+  }
+}

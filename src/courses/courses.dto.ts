@@ -1,0 +1,145 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
+import { CourseNode } from './course-hierarchy';
+
+export class CourseNodeDto {
+  @ApiProperty({ example: 'do_unit_1' })
+  @Matches(IDENTIFIER, { message: `id must be ${IDENTIFIER_RULE}` })
+  id!: string;
+
+  @ApiProperty({ example: 'Unit 1: Fractions' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
+  name!: string;
+
+  @ApiProperty({ enum: ['unit', 'content', 'assessment'] })
+  @IsIn(['unit', 'content', 'assessment'])
+  kind!: 'unit' | 'content' | 'assessment';
+
+  @ApiPropertyOptional({
+    description: 'Leaves only: optional contents do not count towards completion',
+  })
+  @ValidateIf((node: CourseNodeDto) => node.kind !== 'unit' || node.optional !== undefined)
+  @IsOptional()
+  @IsBoolean()
+  optional?: boolean;
+
+  @ApiPropertyOptional({ description: 'Assessments (self-assessments) only: the highest score' })
+  @ValidateIf((node: CourseNodeDto) => node.kind === 'assessment' || node.maxScore !== undefined)
+  @IsInt({ message: 'maxScore must be a whole number; assessments need one' })
+  @Min(1)
+  @Max(1_000_000)
+  maxScore?: number;
+
+  @ApiPropertyOptional({ type: () => [CourseNodeDto], description: 'Units only' })
+  @ValidateIf((node: CourseNodeDto) => node.kind === 'unit' || node.children !== undefined)
+  @ArrayMaxSize(5_000)
+  @ValidateNested({ each: true })
+  @Type(() => CourseNodeDto)
+  children?: CourseNodeDto[];
+}
+
+export class TrackableDto {
+  @ApiProperty({ description: 'Must be true (or "Yes"): only trackable collections are courses' })
+  @IsOptional()
+  enabled?: unknown;
+}
+
+export class CourseHierarchyRequest {
+  @ApiProperty({ type: [CourseNodeDto] })
+  @ArrayMaxSize(5_000)
+  @ValidateNested({ each: true })
+  @Type(() => CourseNodeDto)
+  children!: CourseNodeDto[];
+}
+
+export class RegisterCourseRequest extends CourseHierarchyRequest {
+  @ApiProperty({ example: 'do_2134567' })
+  @Matches(IDENTIFIER, { message: `courseId must be ${IDENTIFIER_RULE}` })
+  courseId!: string;
+
+  @ApiProperty({ example: 'Foundations of arithmetic' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'Defaults to the caller’s organisation' })
+  @IsOptional()
+  @Matches(IDENTIFIER, { message: `organisationId must be ${IDENTIFIER_RULE}` })
+  organisationId?: string;
+
+  @ApiProperty({ type: TrackableDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TrackableDto)
+  trackable?: TrackableDto;
+}
+
+/** Nodes whose kind is wrong for their fields are caught here, with the path in the message. */
+export const toCourseNodes = (nodes: CourseNodeDto[]): CourseNode[] =>
+  nodes.map((node): CourseNode => {
+    switch (node.kind) {
+      case 'unit':
+        return {
+          kind: 'unit',
+          id: node.id,
+          name: node.name,
+          children: toCourseNodes(node.children ?? []),
+        };
+      case 'content':
+        return { kind: 'content', id: node.id, name: node.name, optional: node.optional ?? false };
+      case 'assessment':
+        return {
+          kind: 'assessment',
+          id: node.id,
+          name: node.name,
+          optional: node.optional ?? false,
+          maxScore: node.maxScore ?? 0,
+        };
+      default: {
+        const unknownKind: never = node.kind;
+        return unknownKind;
+      }
+    }
+  });
+
+export const isTrackable = (trackable: TrackableDto | undefined): boolean =>
+  trackable?.enabled === true || trackable?.enabled === 'Yes' || trackable?.enabled === 'true';
+
+export class BatchStatusCountsView {
+  @ApiProperty() upcoming!: number;
+  @ApiProperty() inProgress!: number;
+  @ApiProperty() ended!: number;
+}
+
+export class CourseView {
+  @ApiProperty() courseId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() organisationId!: string;
+  @ApiProperty() createdBy!: string;
+  @ApiProperty() hierarchyVersion!: number;
+  @ApiProperty({ type: [CourseNodeDto] }) children!: CourseNode[];
+  @ApiProperty({ description: 'Leaf contents that count towards completion' })
+  requiredContentCount!: number;
+  @ApiProperty() registeredAt!: string;
+  @ApiProperty() updatedAt!: string;
+  @ApiProperty({ type: BatchStatusCountsView }) batchCounts!: BatchStatusCountsView;
+}

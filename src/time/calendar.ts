@@ -1,0 +1,201 @@
+/**
+ * Calendar dates (`yyyy-MM-dd`) and their boundaries in IANA time zones, computed with the
+ * built-in Intl time-zone data only, so that day ranges are right across DST changes.
+ */
+
+const DAY_MS = 86_400_000;
+
+/** Formatters are costly to build and are immutable, so one per zone is kept for reuse. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+const formatterFor = (timeZone: string): Intl.DateTimeFormat => {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    // 'h23' rather than hour12: false, which some ICU versions render as hour 24 at midnight.
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+};
+
+interface Fields {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+/** The wall-clock fields the zone shows at an instant (proleptic Gregorian, astronomical years). */
+const wallFieldsAt = (epochMs: number, timeZone: string): Fields => {
+  const fields: Record<string, string> = {};
+  for (const part of formatterFor(timeZone).formatToParts(epochMs)) fields[part.type] = part.value;
+  const field = (name: string): number => Number(fields[name]);
+  const yearOfEra = field('year');
+  return {
+    // Intl counts years before 1 AD as 1 BC, 2 BC, ...; ISO 8601 counts them as 0, -1, ...
+    year: fields.era === 'BC' || fields.era === 'B' ? 1 - yearOfEra : yearOfEra,
+    month: field('month'),
+    day: field('day'),
+    hour: field('hour'),
+    minute: field('minute'),
+    second: field('second'),
+  };
+};
+
+/** Date.UTC treats years 0–99 as 1900–1999; setUTCFullYear does not. */
+const utcMs = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0) => {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date.getTime();
+};
+
+/**
+ * The zone's offset from UTC at an instant, in milliseconds (east positive). Intl shows whole
+ * seconds only, so the instant is floored to its second before comparing.
+ */
+const offsetAt = (epochMs: number, timeZone: string): number => {
+  const f = wallFieldsAt(epochMs, timeZone);
+  const wall = utcMs(f.year, f.month, f.day, f.hour, f.minute, f.second);
+  return wall - Math.floor(epochMs / 1000) * 1000;
+};
+
+const pad = (value: number, width: number): string => String(value).padStart(width, '0');
+
+const formatDate = (year: number, month: number, day: number): string =>
+  `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`;
+
+const parseDate = (date: string): { year: number; month: number; day: number } => {
+  if (!isCalendarDate(date)) throw new RangeError(`Not a calendar date (yyyy-MM-dd): ${date}`);
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return { year, month, day };
+};
+
+/**
+ * Whether the runtime knows the zone, so callers can reject it up front rather than fail later.
+ * Intl matches names case-insensitively and accepts links such as 'US/Eastern'.
+ */
+export const isValidTimeZone = (timeZone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The shape of a calendar date; use isCalendarDate to also know that the day exists. */
+export const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A `yyyy-MM-dd` naming a day that exists in the proleptic Gregorian calendar (no 2026-02-30). */
+export const isCalendarDate = (value: string): boolean => {
+  if (!CALENDAR_DATE.test(value)) return false;
+  const [year, month, day] = value.split('-').map(Number) as [number, number, number];
+  const date = new Date(utcMs(year, month, day));
+  // Date rolls impossible days over (Feb 30 → Mar 2), so a round trip exposes them.
+  return (
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+  );
+};
+
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An ISO 8601 date-time that names one instant: the offset (or Z) is required because a bare
+ * local time is ambiguous. Date.parse alone is too lenient (it rolls 2026-02-30 over and
+ * accepts hour 24), so the components are checked and the parse is compared with them.
+ */
+export const isIsoInstant = (value: string): boolean => {
+  const match = ISO_INSTANT.exec(value);
+  if (match === null) return false;
+  const [, y, mo, d, h, mi, s = '0', fraction = '', sign, oh = '0', om = '0'] = match;
+  const [hour, minute, second] = [Number(h), Number(mi), Number(s)];
+  const [offsetHours, offsetMinutes] = [Number(oh), Number(om)];
+  if (!isCalendarDate(`${y}-${mo}-${d}`)) return false;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) {
+    return false;
+  }
+  const parsed = Date.parse(value);
+  if (!Number.isFinite(parsed)) return false;
+  const offsetMs = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  // Date keeps milliseconds only and truncates finer digits.
+  const millis = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  const expected =
+    utcMs(Number(y), Number(mo), Number(d), hour, minute, second) + millis - offsetMs;
+  return parsed === expected;
+};
+
+/**
+ * The first instant of a calendar day in a zone, so that day ranges are exact where a DST change
+ * moves or skips midnight. When midnight happens twice, the earlier one; when the day starts
+ * inside a DST gap (e.g. America/Santiago jumping from 00:00 to 01:00), the instant of the jump.
+ * Throws RangeError for an impossible date or an unknown zone.
+ */
+export const startOfDayIn = (date: string, timeZone: string): Date => {
+  const { year, month, day } = parseDate(date);
+  const wall = utcMs(year, month, day);
+  // Offsets are within ±24 h, so every instant showing this midnight lies between these two.
+  const offsets = new Set([offsetAt(wall - DAY_MS, timeZone), offsetAt(wall + DAY_MS, timeZone)]);
+  // The guess `wall - offset` holds only if the zone really has that offset at that instant.
+  const exact = [...offsets]
+    .map((offset) => wall - offset)
+    .filter((instant) => offsetAt(instant, timeZone) === wall - instant)
+    .sort((a, b) => a - b);
+  if (exact[0] !== undefined) return new Date(exact[0]);
+
+  // Midnight does not exist: the day starts at the transition, the first instant whose wall
+  // clock is past midnight. Wall time rises monotonically across a single gap, so bisect.
+  const candidates = [...offsets].map((offset) => wall - offset);
+  let low = Math.min(...candidates); // wall clock still before midnight
+  let high = Math.max(...candidates); // wall clock already past midnight
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (middle + offsetAt(middle, timeZone) >= wall) high = middle;
+    else low = middle;
+  }
+  return new Date(high);
+};
+
+/** The calendar day an instant falls on in a zone. Throws RangeError for an invalid Date or zone. */
+export const calendarDateIn = (instant: Date, timeZone: string): string => {
+  const epochMs = instant.getTime();
+  if (!Number.isFinite(epochMs)) throw new RangeError('Invalid Date');
+  const { year, month, day } = wallFieldsAt(epochMs, timeZone);
+  return formatDate(year, month, day);
+};
+
+/**
+ * Calendar arithmetic on `yyyy-MM-dd`, independent of any zone, so adding a day never lands on
+ * the same date or skips one across DST. Throws RangeError for an impossible date, a non-integer
+ * count, or a result outside years 0000–9999.
+ */
+export const addDays = (date: string, days: number): string => {
+  const { year, month, day } = parseDate(date);
+  if (!Number.isSafeInteger(days)) throw new RangeError(`Not a whole number of days: ${days}`);
+  const result = new Date(utcMs(year, month, day) + days * DAY_MS);
+  const resultYear = result.getUTCFullYear();
+  if (!(resultYear >= 0 && resultYear <= 9999)) {
+    throw new RangeError(`${date} plus ${days} days is outside years 0000–9999`);
+  }
+  return formatDate(resultYear, result.getUTCMonth() + 1, result.getUTCDate());
+};
+
+/**
+ * The exclusive end of a calendar day in a zone, i.e. the start of the next day, so the day is
+ * the half-open range [startOfDayIn, endOfDayIn) whatever its length (23, 24 or 25 hours).
+ */
+export const endOfDayIn = (date: string, timeZone: string): Date =>
+  startOfDayIn(addDays(date, 1), timeZone);
