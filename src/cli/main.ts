@@ -5,12 +5,14 @@ import { projections } from '../../projections/registry';
 import { ConfigError, loadConfig } from '../config/hub-config';
 import { HubError } from '../errors/hub-error';
 import { openDatabase, openEventStore } from '../event-store/storage.module';
+import { API_KEYS_USAGE, runApiKeysCommand } from './api-keys-command';
 import { ProgressBar } from './progress-bar';
 
 const USAGE = `Usage:
   npm run projections -- status            list projections with checkpoint and lag
   npm run projections -- rebuild <name>    empty a read model and replay it from the start
   npm run projections -- rebuild --all     rebuild every projection
+${API_KEYS_USAGE}
 
 Configuration comes from the same environment as the hub (DATABASE_URL, EVENTSTORE_URL, DATA_DIR).`;
 
@@ -21,6 +23,18 @@ const fail = (message: string, code = 1): never => {
 
 const main = async (argv: string[]): Promise<void> => {
   const [area, command, target] = argv;
+  if (area === 'api-keys') {
+    const config = loadConfig();
+    const db = await openDatabase(config);
+    const store = await openEventStore(config, db);
+    try {
+      await runApiKeysCommand(store, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+    } finally {
+      await store.close();
+      await db.close();
+    }
+    return;
+  }
   if (area !== 'projections' || !command || command === 'help' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
     if (area !== 'projections' || !command) process.exitCode = 2;

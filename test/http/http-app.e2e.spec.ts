@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import pino from 'pino';
 import { createHubApp } from '../../src/app';
+import { Public } from '../../src/auth/auth.guard';
 import { NotFoundError, RuleViolatedError } from '../../src/errors/hub-error';
 import { createScratchDatabase, postgresServer, ScratchDatabase } from '../support/test-databases';
 import { HubConfig } from '../../src/config/hub-config';
@@ -20,6 +21,7 @@ class EchoRequest {
 }
 
 /** Endpoints that exist only in this test, to drive the shared validation and error mapping. */
+@Public()
 @Controller('test')
 class ProbeController {
   @Post('echo')
