@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../../src/auth/admin-token';
 import { HUB_CONFIG, HubConfig } from '../../src/config/hub-config';
 import { tempDataDir } from '../support/hub-config';
-import { ADMIN_TOKEN, freshStorage, HubStorage, RunningHub, startHub } from '../support/hub-harness';
+import {
+  ADMIN_TOKEN,
+  freshStorage,
+  HubStorage,
+  RunningHub,
+  startHub,
+} from '../support/hub-harness';
 import {
   JWT_AUDIENCE,
   JWT_ISSUER,
@@ -111,8 +117,16 @@ describe('Authentication and API keys', () => {
     });
 
     it('refuses a bogus bearer token', async () => {
-      expectProblem(await hub.call('bogus-token', 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
-      expectProblem(await hub.call('lhk_garbage', 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
+      expectProblem(
+        await hub.call('bogus-token', 'GET', '/v1/admin/api-keys'),
+        401,
+        'invalid_token',
+      );
+      expectProblem(
+        await hub.call('lhk_garbage', 'GET', '/v1/admin/api-keys'),
+        401,
+        'invalid_token',
+      );
       expectProblem(await hub.call('a.b.c', 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
     });
 
@@ -159,8 +173,7 @@ describe('Authentication and API keys', () => {
     it('lets an organisation admin list only its own organisation’s keys, never a secret', async () => {
       const response = await hub.call(orgAdminA.token, 'GET', '/v1/admin/api-keys');
       expect(response.status).toBe(200);
-      const items = (response.body as { items: { keyId: string; organisationId: string }[] })
-        .items;
+      const items = (response.body as { items: { keyId: string; organisationId: string }[] }).items;
       const ids = items.map((item) => item.keyId);
       expect(ids).toEqual(expect.arrayContaining([orgAdminA.keyId, learnerA.keyId]));
       expect(ids).not.toContain(orgAdminB.keyId);
@@ -193,7 +206,11 @@ describe('Authentication and API keys', () => {
         roles: ['LEARNER'],
       });
       expectProblem(response, 403, 'missing_role');
-      expectProblem(await hub.call(learnerA.token, 'GET', '/v1/admin/api-keys'), 403, 'missing_role');
+      expectProblem(
+        await hub.call(learnerA.token, 'GET', '/v1/admin/api-keys'),
+        403,
+        'missing_role',
+      );
     });
 
     it('lets an organisation admin issue keys for its own organisation only', async () => {
@@ -222,7 +239,11 @@ describe('Authentication and API keys', () => {
     });
 
     it.each([
-      ['an unknown role', { principalId: 'x', organisationId: 'org-a', roles: ['WIZARD'] }, 'roles'],
+      [
+        'an unknown role',
+        { principalId: 'x', organisationId: 'org-a', roles: ['WIZARD'] },
+        'roles',
+      ],
       ['no principalId', { organisationId: 'org-a', roles: ['LEARNER'] }, 'principalId'],
       [
         'an extra property',
@@ -244,14 +265,22 @@ describe('Authentication and API keys', () => {
       const doomed = await issued('temp-admin', 'org-a', ['ORG_ADMIN']);
       expect((await hub.call(doomed.token, 'GET', '/v1/admin/api-keys')).status).toBe(200);
 
-      const revoked = await hub.call(orgAdminA.token, 'DELETE', `/v1/admin/api-keys/${doomed.keyId}`);
+      const revoked = await hub.call(
+        orgAdminA.token,
+        'DELETE',
+        `/v1/admin/api-keys/${doomed.keyId}`,
+      );
       expect(revoked.status).toBe(204);
-      expectProblem(await hub.call(doomed.token, 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
+      expectProblem(
+        await hub.call(doomed.token, 'GET', '/v1/admin/api-keys'),
+        401,
+        'invalid_token',
+      );
 
       const active = await hub.call(orgAdminA.token, 'GET', '/v1/admin/api-keys');
-      expect((active.body as { items: { keyId: string }[] }).items.map((i) => i.keyId)).not.toContain(
-        doomed.keyId,
-      );
+      expect(
+        (active.body as { items: { keyId: string }[] }).items.map((i) => i.keyId),
+      ).not.toContain(doomed.keyId);
       const all = await hub.call(orgAdminA.token, 'GET', '/v1/admin/api-keys?includeRevoked=true');
       expect(all.status).toBe(200);
       const listed = (all.body as { items: { keyId: string; revokedAt: string | null }[] }).items;
@@ -310,8 +339,7 @@ describe('Authentication and API keys', () => {
       });
       const response = await listKeys(token);
       expect(response.status).toBe(200);
-      const items = (response.body as { items: { keyId: string; organisationId: string }[] })
-        .items;
+      const items = (response.body as { items: { keyId: string; organisationId: string }[] }).items;
       expect(items.map((item) => item.keyId)).toContain(orgAdminB.keyId);
       expect(items.every((item) => item.organisationId === 'org-b')).toBe(true);
     });
@@ -363,7 +391,11 @@ describe('Authentication and API keys', () => {
     });
 
     it('authenticates a token without admin roles but forbids the admin endpoint', async () => {
-      const learner = await signJwt(idpKey, { sub: 'jwt-learner', org: 'org-a', roles: ['learner'] });
+      const learner = await signJwt(idpKey, {
+        sub: 'jwt-learner',
+        org: 'org-a',
+        roles: ['learner'],
+      });
       expectProblem(await listKeys(learner), 403, 'missing_role');
       const roleless = await signJwt(idpKey, { sub: 'jwt-nobody', org: 'org-a' });
       expectProblem(await listKeys(roleless), 403, 'missing_role');
@@ -398,7 +430,11 @@ describe('Authentication and API keys', () => {
 
       const asAdmin = await first.call(token, 'GET', '/v1/admin/api-keys');
       expect(asAdmin.status).toBe(200);
-      expectProblem(await first.call(ADMIN_TOKEN, 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
+      expectProblem(
+        await first.call(ADMIN_TOKEN, 'GET', '/v1/admin/api-keys'),
+        401,
+        'invalid_token',
+      );
       await first.close();
       embeddedHubs.splice(embeddedHubs.indexOf(first), 1);
 
