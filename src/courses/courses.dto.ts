@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -15,6 +16,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { FieldIssue, InvalidInputError } from '../errors/hub-error';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { CourseNode } from './course-hierarchy';
 
@@ -50,6 +52,7 @@ export class CourseNodeDto {
 
   @ApiPropertyOptional({ type: () => [CourseNodeDto], description: 'Units only' })
   @ValidateIf((node: CourseNodeDto) => node.kind === 'unit' || node.children !== undefined)
+  @IsArray({ message: 'children must be an array; a unit needs one' })
   @ArrayMaxSize(5_000)
   @ValidateNested({ each: true })
   @Type(() => CourseNodeDto)
@@ -93,16 +96,27 @@ export class RegisterCourseRequest extends CourseHierarchyRequest {
   trackable?: TrackableDto;
 }
 
-/** Nodes whose kind is wrong for their fields are caught here, with the path in the message. */
-export const toCourseNodes = (nodes: CourseNodeDto[]): CourseNode[] =>
-  nodes.map((node): CourseNode => {
+const misplacedFields = (node: CourseNodeDto): string[] =>
+  node.kind === 'unit'
+    ? (['optional', 'maxScore'] as const).filter((field) => node[field] !== undefined)
+    : node.kind === 'content'
+      ? (['children', 'maxScore'] as const).filter((field) => node[field] !== undefined)
+      : node.children === undefined
+        ? []
+        : ['children'];
+
+const convert = (nodes: CourseNodeDto[], path: string, issues: FieldIssue[]): CourseNode[] =>
+  nodes.map((node, index): CourseNode => {
+    const at = `${path}[${index}]`;
+    for (const field of misplacedFields(node))
+      issues.push({ field: `${at}.${field}`, message: `a ${node.kind} has no ${field}` });
     switch (node.kind) {
       case 'unit':
         return {
           kind: 'unit',
           id: node.id,
           name: node.name,
-          children: toCourseNodes(node.children ?? []),
+          children: convert(node.children ?? [], `${at}.children`, issues),
         };
       case 'content':
         return { kind: 'content', id: node.id, name: node.name, optional: node.optional ?? false };
@@ -120,6 +134,15 @@ export const toCourseNodes = (nodes: CourseNodeDto[]): CourseNode[] =>
       }
     }
   });
+
+/** The validated request tree as domain nodes; a field that does not fit its node's kind is a 400. */
+export const toCourseNodes = (nodes: CourseNodeDto[]): CourseNode[] => {
+  const issues: FieldIssue[] = [];
+  const converted = convert(nodes, 'children', issues);
+  if (issues.length > 0)
+    throw new InvalidInputError('The course hierarchy is not valid', issues, 'validation_failed');
+  return converted;
+};
 
 export const isTrackable = (trackable: TrackableDto | undefined): boolean =>
   trackable?.enabled === true || trackable?.enabled === 'Yes' || trackable?.enabled === 'true';
