@@ -7,9 +7,11 @@ export interface Leadership {
   release(): Promise<void>;
 }
 
-// PGlite is one connection, where advisory locks are re-entrant; within a process this set
-// keeps two runners of one projection apart (other processes cannot open the same DATA_DIR).
-const heldInProcess = new Set<string>();
+// PGlite is one connection, where advisory locks are re-entrant; within a process these sets
+// keep two runners of one projection on one database apart (other processes cannot open the
+// same DATA_DIR). Keyed by database, so hubs on different databases in one process do not
+// block each other.
+const heldInProcess = new WeakMap<SqlDatabase, Set<string>>();
 
 const LOCK_NAMESPACE = 'hub-projection:';
 
@@ -18,9 +20,11 @@ const LOCK_NAMESPACE = 'hub-projection:';
  * lock on a dedicated connection. Returns null when another instance holds it.
  */
 export const tryLead = async (db: SqlDatabase, projection: string): Promise<Leadership | null> => {
-  const key = `${db.kind}:${LOCK_NAMESPACE}${projection}`;
-  if (heldInProcess.has(key)) return null;
-  heldInProcess.add(key);
+  const key = projection;
+  const held = heldInProcess.get(db) ?? new Set<string>();
+  heldInProcess.set(db, held);
+  if (held.has(key)) return null;
+  held.add(key);
   let session: SqlSession | null = null;
   try {
     session = await db.session();
@@ -30,21 +34,21 @@ export const tryLead = async (db: SqlDatabase, projection: string): Promise<Lead
     );
     if (!rows[0]?.locked) {
       await session.release();
-      heldInProcess.delete(key);
+      held.delete(key);
       return null;
     }
   } catch (error) {
     await session?.release();
-    heldInProcess.delete(key);
+    held.delete(key);
     throw error;
   }
-  const held = session;
+  const lockSession = session;
   let released = false;
   return {
     stillHeld: async () => {
       if (released) return false;
       try {
-        await held.query('SELECT 1');
+        await lockSession.query('SELECT 1');
         return true;
       } catch {
         return false;
@@ -53,11 +57,11 @@ export const tryLead = async (db: SqlDatabase, projection: string): Promise<Lead
     release: async () => {
       if (released) return;
       released = true;
-      heldInProcess.delete(key);
-      await held
+      held.delete(key);
+      await lockSession
         .query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_NAMESPACE + projection])
         .catch(() => undefined);
-      await held.release();
+      await lockSession.release();
     },
   };
 };

@@ -59,6 +59,8 @@ export interface BatchReport {
  * commits each batch (handlers plus checkpoint) in one transaction. Returns when `signal`
  * aborts, or when caught up if `untilCaughtUp`; the batch in hand is committed first.
  */
+const MIN_FETCH_BATCH = 500;
+
 export const runProjection = async (
   projection: Projection,
   deps: { db: SqlDatabase; store: EventStore },
@@ -103,7 +105,9 @@ export const runProjection = async (
   const subscription: Subscription = deps.store.subscribeToAll({
     from: committed ?? START,
     filter: projectionFilter(projection),
-    batchSize: options.batchSize,
+    // Fetch in pages of at least this many even when transactions are small: projections that
+    // match few events otherwise scan the log a handful of rows per round trip.
+    batchSize: Math.max(options.batchSize, MIN_FETCH_BATCH),
   });
   const stop = () => void subscription.close();
   options.signal.addEventListener('abort', stop, { once: true });

@@ -38,7 +38,8 @@ export const usersProjection: Projection = {
         `INSERT INTO user_profiles (user_id, organisation_id, personal, attributes, recorded_at, revision)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id) DO UPDATE SET organisation_id = $2, personal = $3, attributes = $4,
-           recorded_at = $5, revision = $6
+           recorded_at = $5, revision = $6,
+           personal_erased_at = CASE WHEN $3::jsonb IS NULL THEN user_profiles.personal_erased_at END
          WHERE user_profiles.revision < $6`,
         [
           data.userId,

@@ -207,6 +207,12 @@ const decideCreate = (command: CreateBatch, state: BatchState): BatchEvent[] => 
     );
   const enrollmentEnd = command.enrollmentEnd ?? command.defaultEnrollmentEnd;
   assertDateOrder(command.start, command.end, command.enrollmentEnd);
+  if (command.end && time(command.end) <= command.now.getTime())
+    throw refuse(
+      'INVALID_BATCH_END_DATE_ERROR',
+      'Please provide a valid end date: in the future',
+      'endDate',
+    );
   assertMentors(command.mentors, course.organisationId, command.knownUsers);
   assertInvitees(command.enrollmentType, command.invitees);
   const details: BatchDetails = {
@@ -312,7 +318,8 @@ const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => 
   assertDateOrder(start, end, enrollmentEnd);
   if (patch.mentors) assertMentors(patch.mentors, state.organisationId, command.knownUsers);
   const enrollmentType = patch.enrollmentType ?? state.enrollmentType;
-  if (patch.invitees) assertInvitees(enrollmentType, patch.invitees);
+  if (patch.invitees || patch.enrollmentType)
+    assertInvitees(enrollmentType, patch.invitees ?? state.invitees);
 
   const next: BatchDetails = {
     name: patch.name ?? state.name,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { StaleRevisionError, WrongExpectedRevisionError } from '../errors/hub-error';
+import { HubError, StaleRevisionError, WrongExpectedRevisionError } from '../errors/hub-error';
 import {
   AppendResult,
   EventMetadata,
@@ -46,8 +46,16 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
   for (let attempt = 0; ; attempt++) {
     const { state, revision } = await loadState(store, stream, decider);
     const { ifRevision } = context;
-    if (ifRevision !== undefined && revision !== ifRevision)
+    if (ifRevision !== undefined && revision !== ifRevision) {
+      // A caller who may not see or change the resource learns that, not its revision.
+      try {
+        decider.decide(command, state);
+      } catch (error) {
+        if (error instanceof HubError && (error.kind === 'not_found' || error.kind === 'forbidden'))
+          throw error;
+      }
       throw new StaleRevisionError(ifRevision, revision);
+    }
     const events = decider.decide(command, state);
     const newState = events.reduce(decider.evolve, state);
     if (events.length === 0) return { events, state: newState, appended: null };

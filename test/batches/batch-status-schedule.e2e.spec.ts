@@ -112,7 +112,7 @@ describe('Batch status follows the dates to the second', () => {
     ]);
 
     const history = await hub.call(token, 'GET', `/v1/batches/${live}/history`);
-    expect(history.body.map((entry: { actor: string }) => entry.actor)).toEqual([
+    expect((history.body as { actor: string }[]).map((entry) => entry.actor)).toEqual([
       'alice',
       'system:hub',
       'system:hub',

@@ -7,7 +7,6 @@ import {
   CreateBatch,
   KnownUsers,
   nextBoundary,
-  ResolvedBoundary,
   UpdateBatch,
 } from '../../src/batches/batch.decider';
 import { BatchCreated, BatchEvent, BatchDetails } from '../../src/batches/batch.events';
@@ -334,7 +333,10 @@ describe('batch decider: CreateBatch', () => {
   it('accepts a start date of today and starts the batch at once, effective 00:00 today', () => {
     const startToday = resolveStart('2026-11-22', TZ);
     const events = batchDecider.decide(
-      createBatch({ start: startToday, defaultEnrollmentEnd: defaultEnrollmentEnd(startToday, end, TZ) }),
+      createBatch({
+        start: startToday,
+        defaultEnrollmentEnd: defaultEnrollmentEnd(startToday, end, TZ),
+      }),
       batchDecider.initialState(),
     );
     expect(events.map((event) => event.type)).toEqual(['BatchCreated', 'BatchStarted']);
@@ -604,7 +606,9 @@ describe('batch decider: UpdateBatch', () => {
     const newEnd = resolveEnd('2027-01-31', TZ);
     spec
       .given([upcoming])
-      .when(updateBatch({ end: newEnd, defaultEnrollmentEnd: defaultEnrollmentEnd(start, newEnd, TZ) }))
+      .when(
+        updateBatch({ end: newEnd, defaultEnrollmentEnd: defaultEnrollmentEnd(start, newEnd, TZ) }),
+      )
       .then([
         {
           type: 'BatchUpdated',
@@ -768,7 +772,10 @@ describe('batch decider: AdvanceBatchStatus', () => {
 
   it('never ends a batch without an end date', () => {
     spec
-      .given([batchCreated({ end: null, enrollmentEnd: null, enrollmentEndDefaulted: false }), started(START)])
+      .given([
+        batchCreated({ end: null, enrollmentEnd: null, enrollmentEndDefaulted: false }),
+        started(START),
+      ])
       .when(advance('2030-01-01T00:00:00.000Z'))
       .thenNothingHappens();
   });
@@ -802,7 +809,11 @@ describe('nextBoundary', () => {
   });
 
   it('is null for a batch in progress without an end date', () => {
-    const openEnded = batchCreated({ end: null, enrollmentEnd: null, enrollmentEndDefaulted: false });
+    const openEnded = batchCreated({
+      end: null,
+      enrollmentEnd: null,
+      enrollmentEndDefaulted: false,
+    });
     expect(nextBoundary(state([openEnded, started(START)]))).toBeNull();
   });
 
@@ -813,10 +824,7 @@ describe('nextBoundary', () => {
   it('is the new end of a reopened batch', () => {
     const reopened = [
       ...closed,
-      ...batchDecider.decide(
-        updateBatch({ end: resolveEnd('2026-12-15', TZ) }),
-        state(closed),
-      ),
+      ...batchDecider.decide(updateBatch({ end: resolveEnd('2026-12-15', TZ) }), state(closed)),
     ];
     expect(nextBoundary(state(reopened))).toEqual(new Date('2026-12-16T00:00:00.000Z'));
   });

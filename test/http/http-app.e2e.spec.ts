@@ -94,13 +94,15 @@ describe('HTTP application', () => {
     expect(body.status).toBe('ok');
     expect(body.details.database?.status).toBe('up');
     expect(body.details.eventStore?.status).toBe('up');
-    expect(body.details.projections?.projections).toEqual([
-      expect.objectContaining({
-        name: 'example-tallies',
-        eventsBehind: expect.any(Number),
-        secondsBehind: expect.any(Number),
-      }),
-    ]);
+    expect(body.details.projections?.projections).toEqual(
+      ['example-tallies', 'api-keys', 'users', 'batch-status'].map((name) =>
+        expect.objectContaining({
+          name,
+          eventsBehind: expect.any(Number),
+          secondsBehind: expect.any(Number),
+        }),
+      ),
+    );
   });
 
   it('serves the OpenAPI document at /docs', async () => {
