@@ -16,13 +16,13 @@ import {
   Subscription,
 } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
-import { batchDecider } from './batch.decider';
+import { batchDecider, BatchState, nextBoundary } from './batch.decider';
 import { BATCH_STREAM_PREFIX, BatchEvent, batchStream } from './batch.events';
 
 interface Tracked {
-  status: 0 | 1 | 2;
-  startsAt: number;
-  endsAt: number | null;
+  state: BatchState;
+  /** When the batch's status next changes; null while none is ahead (ended, or no end date). */
+  boundary: number | null;
   /** A boundary already acted on; skipped until the batch's next event arrives. */
   handled: number | null;
 }
@@ -31,8 +31,9 @@ interface Tracked {
 const MAX_WAIT_MS = 6 * 60 * 60 * 1_000;
 const RETRY_MS = 1_000;
 
-const boundaryOf = (batch: Tracked): number | null =>
-  batch.status === 0 ? batch.startsAt : batch.status === 1 ? batch.endsAt : null;
+// The scheduler needs only dates and status; long lists would cost memory for every batch.
+const withoutLists = (state: BatchState): BatchState =>
+  state.exists ? { ...state, invitees: [], mentors: [], createdFor: [] } : state;
 
 /**
  * Appends BatchStarted / BatchEnded at each batch's boundary, not on a sweep. It follows every
@@ -100,45 +101,13 @@ export class BatchStatusScheduler implements OnApplicationBootstrap, OnModuleDes
 
   private track(recorded: RecordedEvent): void {
     const event = { type: recorded.type, data: recorded.data } as BatchEvent;
-    const batchId = (event.data as { batchId: string }).batchId;
-    const current = this.batches.get(batchId);
-    let next: Tracked | undefined = current && { ...current, handled: null };
-    switch (event.type) {
-      case 'BatchCreated':
-        next = {
-          status: 0,
-          startsAt: Date.parse(event.data.start.at),
-          endsAt: event.data.end ? Date.parse(event.data.end.at) : null,
-          handled: null,
-        };
-        break;
-      case 'BatchUpdated':
-        if (next && event.data.changes.start)
-          next.startsAt = Date.parse(event.data.changes.start.to.at);
-        if (next && event.data.changes.end) {
-          const end = event.data.changes.end.to;
-          next.endsAt = end ? Date.parse(end.at) : null;
-        }
-        break;
-      case 'BatchEndDateExtended':
-        if (next) next.endsAt = Date.parse(event.data.to.at);
-        break;
-      case 'BatchStarted':
-      case 'BatchReopened':
-        if (next) next.status = 1;
-        break;
-      case 'BatchEnded':
-        if (next) next.status = 2;
-        break;
-      default: {
-        const unknownEvent: never = event;
-        return unknownEvent;
-      }
-    }
-    if (!next) return;
-    const boundary = boundaryOf(next);
-    if (boundary === null) this.batches.delete(batchId);
-    else this.batches.set(batchId, next);
+    const batchId = event.data.batchId;
+    // Ended batches stay tracked: extending one reopens it, and then it has an end again.
+    const state = withoutLists(
+      batchDecider.evolve(this.batches.get(batchId)?.state ?? batchDecider.initialState(), event),
+    );
+    const boundary = nextBoundary(state)?.getTime() ?? null;
+    this.batches.set(batchId, { state, boundary, handled: null });
     if (this.live && boundary !== null && (this.armedFor === null || boundary < this.armedFor))
       this.arm(boundary - Date.now());
   }
@@ -166,7 +135,7 @@ export class BatchStatusScheduler implements OnApplicationBootstrap, OnModuleDes
     let retry = false;
     const now = Date.now();
     for (const [batchId, batch] of this.batches) {
-      const boundary = boundaryOf(batch);
+      const { boundary } = batch;
       if (boundary === null || boundary > now || batch.handled === boundary) continue;
       if (this.stopped) return;
       try {
@@ -187,7 +156,7 @@ export class BatchStatusScheduler implements OnApplicationBootstrap, OnModuleDes
     }
     let earliest: number | null = null;
     for (const batch of this.batches.values()) {
-      const boundary = boundaryOf(batch);
+      const { boundary } = batch;
       if (boundary === null || batch.handled === boundary) continue;
       if (earliest === null || boundary < earliest) earliest = boundary;
     }

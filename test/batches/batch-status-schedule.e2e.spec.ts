@@ -119,6 +119,29 @@ describe('Batch status follows the dates to the second', () => {
     ]);
   });
 
+  it('ends a reopened batch on time: extending a closed batch gives it a new boundary', async () => {
+    const t0 = Date.now();
+    const batchId = await createBatch(hub, token, t0 + 1_000, t0 + 2_000);
+    await observeStatus(hub, token, batchId, 2);
+
+    const newEnd = Date.now() + 2_500;
+    const extended = await hub.call(token, 'PATCH', `/v1/batches/${batchId}`, {
+      endDate: new Date(newEnd).toISOString(),
+    });
+    expect(extended.status).toBe(200);
+    expect(extended.body.status).toBe(1);
+
+    const endedAgain = await observeStatus(hub, token, batchId, 2);
+    expect(endedAgain - newEnd).toBeGreaterThanOrEqual(0);
+    expect(endedAgain - newEnd).toBeLessThanOrEqual(1_000);
+    expect((await transitions(hub, batchId)).map((t) => t.type)).toEqual([
+      'BatchStarted',
+      'BatchEnded',
+      'BatchReopened',
+      'BatchEnded',
+    ]);
+  });
+
   it('appends each transition once with two hub instances on one database', async () => {
     if (storage.storage.kind !== 'postgres') {
       console.warn(
