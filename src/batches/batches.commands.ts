@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ulid } from 'ulid';
 import { batchStatusProjection } from '../../projections/batch-status/batch-status.projection';
@@ -46,12 +46,13 @@ const criteria = (
     given?.minScorePercent === undefined ? base.minScorePercent : given.minScorePercent,
 });
 
-/** Shared lookups: what the decider needs to know beyond the batch's own stream. */
+/** Shared dependencies and lookups: what the decider needs beyond the batch's own stream. */
+@Injectable()
 abstract class BatchCommandHandler {
   constructor(
-    protected readonly store: EventStore,
-    protected readonly clock: Clock,
-    protected readonly config: HubConfig,
+    @Inject(EVENT_STORE) protected readonly store: EventStore,
+    @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(HUB_CONFIG) protected readonly config: HubConfig,
     protected readonly projections: ProjectionEngine,
   ) {}
 
@@ -74,15 +75,6 @@ export class CreateBatchHandler
   extends BatchCommandHandler
   implements ICommandHandler<CreateBatchCommand>
 {
-  constructor(
-    @Inject(EVENT_STORE) store: EventStore,
-    @Inject(CLOCK) clock: Clock,
-    @Inject(HUB_CONFIG) config: HubConfig,
-    projections: ProjectionEngine,
-  ) {
-    super(store, clock, config, projections);
-  }
-
   async execute({ request, principal, requestId }: CreateBatchCommand): Promise<string> {
     const zone = this.config.timeZone;
     const start = resolveStart(request.startDate, zone);
@@ -142,15 +134,6 @@ export class UpdateBatchHandler
   extends BatchCommandHandler
   implements ICommandHandler<UpdateBatchCommand>
 {
-  constructor(
-    @Inject(EVENT_STORE) store: EventStore,
-    @Inject(CLOCK) clock: Clock,
-    @Inject(HUB_CONFIG) config: HubConfig,
-    projections: ProjectionEngine,
-  ) {
-    super(store, clock, config, projections);
-  }
-
   async execute({ batchId, request, principal, requestId, ifRevision }: UpdateBatchCommand) {
     const zone = this.config.timeZone;
     const patch: BatchPatch = {};
