@@ -8,6 +8,7 @@ import {
 import { sameJson } from '../event-sourcing/canonical-json';
 import { Decider } from '../event-sourcing/decider';
 import {
+  applyBatchChanges,
   BatchBoundary,
   BatchDetails,
   BatchEvent,
@@ -394,12 +395,8 @@ export const batchDecider: Decider<BatchCommand, BatchEvent, BatchState> = {
     }
     if (!state.exists) return state;
     switch (event.type) {
-      case 'BatchUpdated': {
-        const next = { ...state } as Record<string, unknown>;
-        for (const [field, change] of Object.entries(event.data.changes))
-          next[field] = (change as { to: unknown }).to;
-        return next as unknown as ExistingBatch;
-      }
+      case 'BatchUpdated':
+        return applyBatchChanges(state, event.data.changes);
       case 'BatchEndDateExtended':
         return { ...state, end: event.data.to };
       case 'BatchStarted':

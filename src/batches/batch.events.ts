@@ -61,6 +61,17 @@ export type BatchChanges = {
   [Field in keyof BatchDetails]?: { from: BatchDetails[Field]; to: BatchDetails[Field] };
 };
 
+/** The details after a BatchUpdated: every changed field takes its `to` value. */
+export const applyBatchChanges = <Details extends BatchDetails>(
+  details: Details,
+  changes: BatchChanges,
+): Details => {
+  const next = { ...details };
+  for (const [field, change] of Object.entries(changes))
+    (next as Record<string, unknown>)[field] = change.to;
+  return next;
+};
+
 export type BatchUpdated = DomainEvent<
   'BatchUpdated',
   { batchId: string; courseId: string; changes: BatchChanges; updatedBy: string; updatedAt: string }
