@@ -1,6 +1,7 @@
 import { SqlExecutor } from '../../src/database/sql-database';
 import { RecordedEvent } from '../../src/event-store/event-store.port';
 import {
+  applyBatchChanges,
   BATCH_STREAM_PREFIX,
   BatchCreated,
   BatchDetails,
@@ -44,15 +45,13 @@ const writeDetails = async (
   at: string,
   change: (details: BatchDetails) => BatchDetails,
 ) => {
-  const { rows } = await tx.query<{ details: BatchDetails | string; revision: string | number }>(
+  const { rows } = await tx.query<{ details: BatchDetails; revision: string | number }>(
     'SELECT details, revision FROM batch_status WHERE batch_id = $1 FOR UPDATE',
     [batchId],
   );
   const row = rows[0];
   if (!row || BigInt(row.revision) >= revision) return;
-  const current =
-    typeof row.details === 'string' ? (JSON.parse(row.details) as BatchDetails) : row.details;
-  const next = change(current);
+  const next = change(row.details);
   await tx.query(
     `UPDATE batch_status SET details = $2, mentors = $3, created_for = $4, enrollment_type = $5,
        starts_at = $6, ends_at = $7, updated_at = $8, revision = $9
@@ -116,12 +115,9 @@ export const batchStatusProjection: Projection = {
     },
     BatchUpdated: async (event, tx) => {
       const { data, revision } = event as Data<BatchUpdated>;
-      await writeDetails(tx, data.batchId, revision, data.updatedAt, (details) => {
-        const next = { ...details } as Record<string, unknown>;
-        for (const [field, change] of Object.entries(data.changes))
-          next[field] = (change as { to: unknown }).to;
-        return next as unknown as BatchDetails;
-      });
+      await writeDetails(tx, data.batchId, revision, data.updatedAt, (details) =>
+        applyBatchChanges(details, data.changes),
+      );
     },
     BatchEndDateExtended: async (event, tx) => {
       const { data, revision } = event as Data<BatchEndDateExtended>;

@@ -20,7 +20,7 @@ interface Row {
   organisation_id: string;
   created_by: string;
   status: number;
-  details: BatchDetails | string;
+  details: BatchDetails;
   created_at: Date | string;
   updated_at: Date | string;
   status_changed_at: Date | string | null;
@@ -29,7 +29,7 @@ interface Row {
 }
 
 const toRecord = (row: Row): BatchRecord => ({
-  ...(typeof row.details === 'string' ? (JSON.parse(row.details) as BatchDetails) : row.details),
+  ...row.details,
   batchId: row.batch_id,
   courseId: row.course_id,
   organisationId: row.organisation_id,

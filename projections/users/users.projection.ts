@@ -75,16 +75,13 @@ export interface UserProfileRow {
 interface Row {
   user_id: string;
   organisation_id: string;
-  personal: SealedPersonalData | string | null;
-  attributes: UserProfileAttributes | string;
+  personal: SealedPersonalData | null;
+  attributes: UserProfileAttributes;
   personal_erased_at: Date | string | null;
   recorded_at: Date | string;
   revision: string | number;
   [column: string]: unknown;
 }
-
-const json = <T>(value: T | string): T =>
-  typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
 export const readUserProfile = async (
   db: SqlExecutor,
@@ -96,8 +93,8 @@ export const readUserProfile = async (
   return {
     userId: row.user_id,
     organisationId: row.organisation_id,
-    personal: row.personal === null ? null : json(row.personal),
-    attributes: json(row.attributes),
+    personal: row.personal,
+    attributes: row.attributes,
     personalErasedAt: row.personal_erased_at === null ? null : new Date(row.personal_erased_at),
     recordedAt: new Date(row.recorded_at),
     revision: BigInt(row.revision),
