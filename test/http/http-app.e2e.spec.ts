@@ -5,9 +5,8 @@ import pino from 'pino';
 import { createHubApp } from '../../src/app';
 import { Public } from '../../src/auth/auth.guard';
 import { NotFoundError, RuleViolatedError } from '../../src/errors/hub-error';
-import { createScratchDatabase, postgresServer, ScratchDatabase } from '../support/test-databases';
-import { HubConfig } from '../../src/config/hub-config';
-import { tempDataDir, testConfig } from '../support/hub-config';
+import { freshStorage, HubStorage } from '../support/hub-harness';
+import { testConfig } from '../support/hub-config';
 
 class EchoRequest {
   @IsString()
@@ -51,23 +50,18 @@ class ProbeModule {}
 describe('HTTP application', () => {
   let app: NestFastifyApplication;
   let base: string;
-  let scratch: ScratchDatabase | null = null;
+  let storage: HubStorage;
 
   beforeAll(async () => {
-    const server = await postgresServer();
-    let storage: HubConfig['storage'] = { kind: 'embedded', dataDir: tempDataDir('http') };
-    if (!('unavailable' in server)) {
-      scratch = await createScratchDatabase(server.url, 'http');
-      storage = { kind: 'postgres', databaseUrl: scratch.url };
-    }
-    app = await createHubApp(testConfig(storage), pino({ level: 'silent' }), [ProbeModule]);
+    storage = await freshStorage('http');
+    app = await createHubApp(testConfig(storage.storage), pino({ level: 'silent' }), [ProbeModule]);
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });
 
   afterAll(async () => {
     await app.close();
-    await scratch?.drop();
+    await storage.dispose();
   });
 
   const post = (path: string, body: string, contentType = 'application/json') =>
