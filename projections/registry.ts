@@ -1,6 +1,8 @@
 import { apiKeysProjection } from './api-keys/api-keys.projection';
 import { batchStatusProjection } from './batch-status/batch-status.projection';
+import { consentsProjection } from './consents/consents.projection';
 import { Projection } from './engine/projection';
+import { enrolmentsProjection } from './enrolments/enrolments.projection';
 import { talliesProjection } from './example-tallies/tallies.projection';
 import { usersProjection } from './users/users.projection';
 
@@ -10,6 +12,8 @@ export const projections: readonly Projection[] = [
   apiKeysProjection,
   usersProjection,
   batchStatusProjection,
+  consentsProjection,
+  enrolmentsProjection,
 ];
 
 export const PROJECTIONS = Symbol('PROJECTIONS');

@@ -5,7 +5,9 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { BatchesModule } from './batches/batches.module';
 import { HUB_CONFIG, HubConfig } from './config/hub-config';
+import { ConsentsModule } from './consents/consents.module';
 import { CoursesModule } from './courses/courses.module';
+import { EnrolmentsModule } from './enrolments/enrolments.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
 import { CLOCK, Clock, systemClock } from './time/clock';
@@ -35,6 +37,8 @@ export class AppModule {
         UsersModule,
         CoursesModule,
         BatchesModule,
+        ConsentsModule,
+        EnrolmentsModule,
         ...extraModules,
       ],
       providers: [

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { AppModule } from './app.module';
 import { HubConfig } from './config/hub-config';
+import { BULK_BODY_LIMIT_BYTES, BULK_ENROLMENT_ROUTE } from './enrolments/bulk-enrolment-request';
 import { ProblemDetailsFilter, sendProblem } from './errors/problem-details.filter';
 import { createValidationPipe } from './errors/validation';
 import { JsonLogger } from './logging/json-logger';
@@ -30,6 +31,16 @@ export const createHubApp = async (
     return503OnClosing: true,
   });
   const fastify = adapter.getInstance();
+  // Bulk enrolment takes up to 100,000 user ids: a larger body than anything else.
+  fastify.addHook('onRoute', (route) => {
+    if (BULK_ENROLMENT_ROUTE.test(route.url))
+      route.bodyLimit = Math.max(config.bodyLimitBytes, BULK_BODY_LIMIT_BYTES);
+  });
+  fastify.addContentTypeParser(
+    ['text/csv', 'text/plain'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

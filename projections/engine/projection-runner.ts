@@ -86,7 +86,9 @@ export const runProjection = async (
     const batch = pending;
     const to: Position = pendingPosition;
     await deps.db.transaction(async (tx) => {
-      for (const event of batch) await projection.handlers[event.type]!(event, tx);
+      if (projection.applyBatch) {
+        if (batch.length > 0) await projection.applyBatch(batch, tx);
+      } else for (const event of batch) await projection.handlers[event.type]!(event, tx);
       await advanceCheckpoint(
         tx,
         projection.name,

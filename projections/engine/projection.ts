@@ -15,6 +15,11 @@ export interface Projection {
   tables: readonly string[];
   /** One handler per event type the projection handles; other events are never delivered. */
   handlers: Readonly<Record<string, ProjectionHandler>>;
+  /**
+   * Applies a whole batch at once instead of event by event, for read models that must keep up
+   * with thousands of events a second: set-based reads and writes, same result as the handlers.
+   */
+  applyBatch?: (events: readonly RecordedEvent[], tx: SqlExecutor) => Promise<void>;
   /** Narrows delivery further to streams with these prefixes (categories). */
   streamNamePrefixes?: readonly string[];
 }

@@ -26,6 +26,10 @@ export interface HubConfig {
   adminToken?: string;
   /** Verifies JWTs from the deployment's identity provider; absent: only API keys are accepted. */
   oidc?: OidcConfig;
+  /** Which attempt of an assessment counts for scores and certificates: the best or the last. */
+  scorePolicy: 'best' | 'last';
+  /** Streams whose folded state each instance keeps in memory (enrolments, batches, courses). */
+  stateCacheSize: number;
 }
 
 export interface OidcConfig {
@@ -139,6 +143,10 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
       rolesClaim: text('OIDC_ROLES_CLAIM') ?? 'roles',
     };
 
+  const scorePolicy = text('HUB_SCORE_POLICY')?.toLowerCase() ?? 'best';
+  if (scorePolicy !== 'best' && scorePolicy !== 'last')
+    problems.push(`HUB_SCORE_POLICY must be best or last, got "${env.HUB_SCORE_POLICY}"`);
+
   const config: HubConfig = {
     port,
     host: text('HOST') ?? '0.0.0.0',
@@ -148,6 +156,8 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     projectionBatchSize: integer('PROJECTION_BATCH_SIZE', 500, 1, 10_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
     timeZone,
+    scorePolicy: scorePolicy === 'last' ? 'last' : 'best',
+    stateCacheSize: integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),
   };

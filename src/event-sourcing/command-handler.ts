@@ -7,8 +7,9 @@ import {
   ExpectedRevision,
 } from '../event-store/event-store.port';
 import { Decider, DomainEvent } from './decider';
+import { StateCache, StreamState } from './state-cache';
 
-export interface CommandContext {
+export interface CommandContext<State = unknown> {
   metadata?: EventMetadata;
   /** Re-runs after a revision conflict before giving up; defaults to 3. */
   maxRetries?: number;
@@ -19,6 +20,13 @@ export interface CommandContext {
    * that revision: no silent retry on a newer one, a StaleRevisionError instead.
    */
   ifRevision?: bigint;
+  /** Recently folded states: a hit skips the read; the append's revision check verifies it. */
+  cache?: StateCache<State>;
+  /**
+   * The caller expects the stream not to exist yet (bulk creation): decide on the initial state
+   * without reading, and read only if the append finds the stream after all.
+   */
+  assumeNew?: boolean;
 }
 
 export interface CommandOutcome<Event extends DomainEvent, State> {
@@ -34,19 +42,37 @@ const PAGE = 1_000;
  * The one command handler: read the stream, fold it, decide, append with the revision that was
  * read. Another writer may have appended in between; then the whole cycle runs again on the
  * fresh stream, a bounded number of times.
+ *
+ * With a cache (or `assumeNew`) the first decision runs on a state that was not read just now.
+ * An append proves it current; a refusal or a decision to do nothing proves nothing, so those are
+ * decided again on the stream as read before they are answered.
  */
 export const handleCommand = async <Command, Event extends DomainEvent, State>(
   store: EventStore,
   stream: string,
   decider: Decider<Command, Event, State>,
   command: Command,
-  context: CommandContext = {},
+  context: CommandContext<State> = {},
 ): Promise<CommandOutcome<Event, State>> => {
   const maxRetries = context.maxRetries ?? 3;
-  for (let attempt = 0; ; attempt++) {
-    const { state, revision } = await loadState(store, stream, decider);
-    const { ifRevision } = context;
+  const { cache, ifRevision } = context;
+  let known: StreamState<State> | undefined =
+    cache?.get(stream) ??
+    (context.assumeNew ? { state: decider.initialState(), revision: null } : undefined);
+  let verified = false;
+  const readLatest = async () => {
+    known = await loadState(store, stream, decider, known);
+    verified = true;
+    cache?.set(stream, known);
+    return known;
+  };
+  for (let conflicts = 0; ;) {
+    const { state, revision } = known ?? (await readLatest());
     if (ifRevision !== undefined && revision !== ifRevision) {
+      if (!verified) {
+        await readLatest();
+        continue;
+      }
       // A caller who may not see or change the resource learns that, not its revision.
       try {
         decider.decide(command, state);
@@ -56,9 +82,22 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
       }
       throw new StaleRevisionError(ifRevision, revision);
     }
-    const events = decider.decide(command, state);
+    let events: Event[];
+    try {
+      events = decider.decide(command, state);
+    } catch (error) {
+      if (verified) throw error;
+      await readLatest();
+      continue;
+    }
     const newState = events.reduce(decider.evolve, state);
-    if (events.length === 0) return { events, state: newState, appended: null };
+    if (events.length === 0) {
+      if (!verified) {
+        await readLatest();
+        continue;
+      }
+      return { events, state: newState, appended: null };
+    }
     const expectedRevision: ExpectedRevision = revision === null ? 'no_stream' : revision;
     try {
       const appended = await store.appendToStream(
@@ -71,22 +110,27 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
         })),
         { expectedRevision },
       );
+      cache?.set(stream, { state: newState, revision: appended.nextExpectedRevision });
       return { events, state: newState, appended };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       if (ifRevision !== undefined) throw new StaleRevisionError(ifRevision, error.actual);
-      if (attempt >= maxRetries) throw error;
+      // A guess that turned out stale is not a conflict with a concurrent writer.
+      if (verified && ++conflicts > maxRetries) throw error;
+      await readLatest();
     }
   }
 };
 
+/** Folds a stream; from `after` on (a state known as of its revision) when given. */
 export const loadState = async <Event extends DomainEvent, State>(
   store: EventStore,
   stream: string,
   decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
-): Promise<{ state: State; revision: bigint | null }> => {
-  let state = decider.initialState();
-  let revision: bigint | null = null;
+  after?: StreamState<State>,
+): Promise<StreamState<State>> => {
+  let state = after ? after.state : decider.initialState();
+  let revision: bigint | null = after ? after.revision : null;
   for (;;) {
     const page = await store.readStream(stream, {
       fromRevision: revision === null ? 0n : revision + 1n,

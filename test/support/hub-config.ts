@@ -17,5 +17,7 @@ export const testConfig = (
   projectionBatchSize: 100,
   shutdownTimeoutMs: 10_000,
   timeZone: 'UTC',
+  scorePolicy: 'best',
+  stateCacheSize: 200_000,
   ...overrides,
 });

@@ -2,6 +2,7 @@ import { SqlDatabase } from '../sql-database';
 import { eventStoreSchema } from './001-event-store';
 import { projectionCheckpointsSchema } from './002-projection-checkpoints';
 import { personalDataKeysSchema } from './003-personal-data-keys';
+import { enrolmentJobsSchema } from './004-enrolment-jobs';
 
 export interface Migration {
   version: number;
@@ -14,6 +15,7 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'event-store', sql: eventStoreSchema },
   { version: 2, name: 'projection-checkpoints', sql: projectionCheckpointsSchema },
   { version: 3, name: 'personal-data-keys', sql: personalDataKeysSchema },
+  { version: 4, name: 'enrolment-jobs', sql: enrolmentJobsSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

@@ -1,0 +1,333 @@
+import { SqlExecutor } from '../../src/database/sql-database';
+import {
+  AssessmentScore,
+  CertificateStatus,
+  ContentState,
+  ENROLMENT_EVENT_TYPES,
+  ENROLMENT_STREAM_PREFIX,
+  EnrolmentEvent,
+} from '../../src/enrolments/enrolment.events';
+import { RecordedEvent } from '../../src/event-store/event-store.port';
+import { Projection, ProjectionHandler } from '../engine/projection';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS enrolments (
+  batch_id text NOT NULL,
+  user_id text NOT NULL,
+  course_id text NOT NULL,
+  enrolled_at timestamptz NOT NULL,
+  active boolean NOT NULL,
+  -- 0 enrolled, nothing consumed yet; 1 in progress; 2 completed
+  status smallint NOT NULL,
+  progress_percent smallint NOT NULL,
+  completed_count integer NOT NULL,
+  required_count integer NOT NULL,
+  completed_on timestamptz,
+  content_status jsonb NOT NULL,
+  unit_progress jsonb NOT NULL,
+  assessments jsonb NOT NULL,
+  total_score double precision NOT NULL,
+  total_max_score double precision NOT NULL,
+  certificate_status text,
+  certificate_id text,
+  certificate_at timestamptz,
+  certificate_failure jsonb,
+  last_access_time timestamptz,
+  last_content_id text,
+  updated_at timestamptz NOT NULL,
+  revision bigint NOT NULL,
+  PRIMARY KEY (batch_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS enrolments_user ON enrolments (user_id, enrolled_at DESC);
+`;
+
+/** One enrolment as the read model holds it; timestamps as ISO strings while folding. */
+export interface EnrolmentRow {
+  batchId: string;
+  userId: string;
+  courseId: string;
+  enrolledAt: string;
+  active: boolean;
+  status: 0 | 1 | 2;
+  progressPercent: number;
+  completedCount: number;
+  requiredCount: number;
+  completedOn: string | null;
+  contentStatus: Record<string, ContentState>;
+  unitProgress: Record<string, number>;
+  assessments: Record<string, Omit<AssessmentScore, 'contentId'>>;
+  totalScore: number;
+  totalMaxScore: number;
+  certificateStatus: CertificateStatus;
+  certificateId: string | null;
+  certificateAt: string | null;
+  certificateFailure: { code: string; reason: string } | null;
+  lastAccessTime: string | null;
+  lastContentId: string | null;
+  updatedAt: string;
+  revision: bigint;
+}
+
+/** The row after one event: a pure function, so a batch and a rebuild fold the same way. */
+export const applyEnrolmentEvent = (
+  row: EnrolmentRow | null,
+  event: EnrolmentEvent,
+  revision: bigint,
+): EnrolmentRow | null => {
+  if (event.type === 'UserEnrolled') {
+    const { batchId, userId, courseId, enrolledAt } = event.data;
+    if (row) return { ...row, active: true, updatedAt: enrolledAt, revision };
+    return {
+      batchId,
+      userId,
+      courseId,
+      enrolledAt,
+      active: true,
+      status: 0,
+      progressPercent: 0,
+      completedCount: 0,
+      requiredCount: 0,
+      completedOn: null,
+      contentStatus: {},
+      unitProgress: {},
+      assessments: {},
+      totalScore: 0,
+      totalMaxScore: 0,
+      certificateStatus: null,
+      certificateId: null,
+      certificateAt: null,
+      certificateFailure: null,
+      lastAccessTime: null,
+      lastContentId: null,
+      updatedAt: enrolledAt,
+      revision,
+    };
+  }
+  if (!row) return null;
+  switch (event.type) {
+    case 'UserUnenrolled':
+      return { ...row, active: false, updatedAt: event.data.unenrolledAt, revision };
+    case 'ContentProgressRecorded': {
+      const { contents, progress, lastAccessTime, lastContentId, recordedAt } = event.data;
+      const contentStatus = { ...row.contentStatus };
+      for (const { contentId, status, lastAccessTime: accessed } of contents)
+        contentStatus[contentId] = { status, lastAccessTime: accessed };
+      return {
+        ...row,
+        status: row.completedOn ? 2 : 1,
+        progressPercent: progress.percent,
+        completedCount: progress.completedCount,
+        requiredCount: progress.requiredCount,
+        contentStatus,
+        unitProgress: progress.units,
+        lastAccessTime,
+        lastContentId,
+        updatedAt: recordedAt,
+        revision,
+      };
+    }
+    case 'AssessmentAttemptRecorded': {
+      const { assessment, totalScore, totalMaxScore, recordedAt } = event.data;
+      const { contentId, ...counting } = assessment;
+      return {
+        ...row,
+        assessments: { ...row.assessments, [contentId]: counting },
+        totalScore,
+        totalMaxScore,
+        updatedAt: recordedAt,
+        revision,
+      };
+    }
+    case 'CourseCompleted':
+      return {
+        ...row,
+        status: 2,
+        progressPercent: 100,
+        completedOn: event.data.completedOn,
+        updatedAt: event.data.completedOn,
+        revision,
+      };
+    case 'CertificateIssued':
+      return {
+        ...row,
+        certificateStatus: 'Issued',
+        certificateId: event.data.certificateId,
+        certificateAt: event.data.issuedAt,
+        certificateFailure: null,
+        updatedAt: event.data.issuedAt,
+        revision,
+      };
+    case 'CertificateIssueFailed':
+      return {
+        ...row,
+        certificateStatus: 'Failed',
+        certificateAt: event.data.failedAt,
+        certificateFailure: { code: event.data.code, reason: event.data.reason },
+        updatedAt: event.data.failedAt,
+        revision,
+      };
+    default: {
+      const unknownEvent: never = event;
+      return unknownEvent;
+    }
+  }
+};
+
+const COLUMNS = `batch_id, user_id, course_id, enrolled_at, active, status, progress_percent,
+  completed_count, required_count, completed_on, content_status, unit_progress, assessments,
+  total_score, total_max_score, certificate_status, certificate_id, certificate_at,
+  certificate_failure, last_access_time, last_content_id, updated_at, revision`;
+
+export interface EnrolmentDbRow {
+  batch_id: string;
+  user_id: string;
+  course_id: string;
+  enrolled_at: Date | string;
+  active: boolean;
+  status: number;
+  progress_percent: number;
+  completed_count: number;
+  required_count: number;
+  completed_on: Date | string | null;
+  content_status: Record<string, ContentState>;
+  unit_progress: Record<string, number>;
+  assessments: EnrolmentRow['assessments'];
+  total_score: number;
+  total_max_score: number;
+  certificate_status: string | null;
+  certificate_id: string | null;
+  certificate_at: Date | string | null;
+  certificate_failure: EnrolmentRow['certificateFailure'];
+  last_access_time: Date | string | null;
+  last_content_id: string | null;
+  updated_at: Date | string;
+  revision: string | number;
+  [column: string]: unknown;
+}
+
+const iso = (value: Date | string): string =>
+  value instanceof Date ? value.toISOString() : new Date(value).toISOString();
+const isoOrNull = (value: Date | string | null): string | null =>
+  value === null ? null : iso(value);
+
+export const fromDbRow = (row: EnrolmentDbRow): EnrolmentRow => ({
+  batchId: row.batch_id,
+  userId: row.user_id,
+  courseId: row.course_id,
+  enrolledAt: iso(row.enrolled_at),
+  active: row.active,
+  status: Number(row.status) as EnrolmentRow['status'],
+  progressPercent: Number(row.progress_percent),
+  completedCount: Number(row.completed_count),
+  requiredCount: Number(row.required_count),
+  completedOn: isoOrNull(row.completed_on),
+  contentStatus: row.content_status,
+  unitProgress: row.unit_progress,
+  assessments: row.assessments,
+  totalScore: Number(row.total_score),
+  totalMaxScore: Number(row.total_max_score),
+  certificateStatus: row.certificate_status as CertificateStatus,
+  certificateId: row.certificate_id,
+  certificateAt: isoOrNull(row.certificate_at),
+  certificateFailure: row.certificate_failure,
+  lastAccessTime: isoOrNull(row.last_access_time),
+  lastContentId: row.last_content_id,
+  updatedAt: iso(row.updated_at),
+  revision: BigInt(row.revision),
+});
+
+const toRecord = (row: EnrolmentRow) => ({
+  batch_id: row.batchId,
+  user_id: row.userId,
+  course_id: row.courseId,
+  enrolled_at: row.enrolledAt,
+  active: row.active,
+  status: row.status,
+  progress_percent: row.progressPercent,
+  completed_count: row.completedCount,
+  required_count: row.requiredCount,
+  completed_on: row.completedOn,
+  content_status: row.contentStatus,
+  unit_progress: row.unitProgress,
+  assessments: row.assessments,
+  total_score: row.totalScore,
+  total_max_score: row.totalMaxScore,
+  certificate_status: row.certificateStatus,
+  certificate_id: row.certificateId,
+  certificate_at: row.certificateAt,
+  certificate_failure: row.certificateFailure,
+  last_access_time: row.lastAccessTime,
+  last_content_id: row.lastContentId,
+  updated_at: row.updatedAt,
+  // Text keeps revisions beyond 2^53 exact through JSON.
+  revision: row.revision.toString(),
+});
+
+const key = (batchId: string, userId: string) => `${batchId}\u0000${userId}`;
+
+/**
+ * Applies many events with two statements: load the rows they touch, fold in memory (skipping
+ * events at or below a row's revision, so replays change nothing), write the rows back.
+ */
+const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+  const touched = new Map<string, { batchId: string; userId: string }>();
+  for (const { data } of events) {
+    const { batchId, userId } = data as { batchId: string; userId: string };
+    touched.set(key(batchId, userId), { batchId, userId });
+  }
+  const targets = [...touched.values()];
+  const { rows } = await tx.query<EnrolmentDbRow>(
+    `SELECT ${COLUMNS} FROM enrolments
+      WHERE (batch_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [targets.map((t) => t.batchId), targets.map((t) => t.userId)],
+  );
+  const current = new Map<string, EnrolmentRow | null>();
+  for (const row of rows) current.set(key(row.batch_id, row.user_id), fromDbRow(row));
+  const changed = new Map<string, EnrolmentRow>();
+  for (const recorded of events) {
+    const event = { type: recorded.type, data: recorded.data } as EnrolmentEvent;
+    const rowKey = key(event.data.batchId, event.data.userId);
+    const before = current.get(rowKey) ?? null;
+    if (before && before.revision >= recorded.revision) continue;
+    const after = applyEnrolmentEvent(before, event, recorded.revision);
+    current.set(rowKey, after);
+    if (after) changed.set(rowKey, after);
+  }
+  if (changed.size === 0) return;
+  await tx.query(
+    `INSERT INTO enrolments (${COLUMNS})
+     SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS r(
+       batch_id text, user_id text, course_id text, enrolled_at timestamptz, active boolean,
+       status smallint, progress_percent smallint, completed_count integer, required_count integer,
+       completed_on timestamptz, content_status jsonb, unit_progress jsonb, assessments jsonb,
+       total_score double precision, total_max_score double precision, certificate_status text,
+       certificate_id text, certificate_at timestamptz, certificate_failure jsonb,
+       last_access_time timestamptz, last_content_id text, updated_at timestamptz, revision bigint)
+     ON CONFLICT (batch_id, user_id) DO UPDATE SET
+       active = EXCLUDED.active, status = EXCLUDED.status,
+       progress_percent = EXCLUDED.progress_percent, completed_count = EXCLUDED.completed_count,
+       required_count = EXCLUDED.required_count, completed_on = EXCLUDED.completed_on,
+       content_status = EXCLUDED.content_status, unit_progress = EXCLUDED.unit_progress,
+       assessments = EXCLUDED.assessments, total_score = EXCLUDED.total_score,
+       total_max_score = EXCLUDED.total_max_score, certificate_status = EXCLUDED.certificate_status,
+       certificate_id = EXCLUDED.certificate_id, certificate_at = EXCLUDED.certificate_at,
+       certificate_failure = EXCLUDED.certificate_failure,
+       last_access_time = EXCLUDED.last_access_time, last_content_id = EXCLUDED.last_content_id,
+       updated_at = EXCLUDED.updated_at, revision = EXCLUDED.revision
+     WHERE enrolments.revision < EXCLUDED.revision`,
+    [JSON.stringify([...changed.values()].map(toRecord))],
+  );
+};
+
+const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
+
+/** Per learner and batch: enrolment, progress, scores and certificate. */
+export const enrolmentsProjection: Projection = {
+  name: 'enrolments',
+  version: 1,
+  schema,
+  tables: ['enrolments'],
+  streamNamePrefixes: [ENROLMENT_STREAM_PREFIX],
+  handlers: Object.fromEntries(ENROLMENT_EVENT_TYPES.map((type) => [type, applyOne])),
+  applyBatch,
+};

@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { batchDecider, BatchState } from '../batches/batch.decider';
+import { batchStream } from '../batches/batch.events';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { courseDecider, courseNotFound, CourseState } from '../courses/course.decider';
+import { courseStream } from '../courses/course.events';
+import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { loadState } from '../event-sourcing/command-handler';
+import { Decider, DomainEvent } from '../event-sourcing/decider';
+import { StateCache } from '../event-sourcing/state-cache';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { userDecider } from '../users/user.decider';
+import { userStream } from '../users/user.events';
+import { CourseTracking, courseTracking } from './course-tracking';
+import { BatchFacts, Recipient } from './enrolment.decider';
+
+const BATCHES_KEPT = 10_000;
+const COURSES_KEPT = 1_000;
+
+/**
+ * What enrolment commands look up before deciding. Batches and courses are read from their own
+ * streams (only the events since the last look, thanks to the cache), so a rule never runs on a
+ * read model that lags; learners come from the users read model, in one query for a whole list.
+ */
+@Injectable()
+export class EnrolmentLookups {
+  private readonly batches = new StateCache<BatchState>(BATCHES_KEPT);
+  private readonly courses = new StateCache<CourseState>(COURSES_KEPT);
+  private readonly tracking = new Map<string, CourseTracking>();
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+  ) {}
+
+  get scorePolicy(): HubConfig['scorePolicy'] {
+    return this.config.scorePolicy;
+  }
+
+  async batch(batchId: string): Promise<BatchFacts | null> {
+    const batch = await this.latest(batchStream(batchId), batchDecider, this.batches);
+    if (!batch.exists) return null;
+    return {
+      batchId: batch.batchId,
+      courseId: batch.courseId,
+      organisationId: batch.organisationId,
+      createdFor: batch.createdFor,
+      createdBy: batch.createdBy,
+      mentors: batch.mentors,
+      invitees: batch.invitees,
+      enrollmentType: batch.enrollmentType,
+      startsAt: batch.start.at,
+      endsAt: batch.end?.at ?? null,
+      enrollmentEndsAt: batch.enrollmentEnd?.at ?? null,
+      certificateCriteria: batch.certificateCriteria,
+    };
+  }
+
+  /** The course's leaves and units, flattened once per hierarchy version. */
+  async course(courseId: string): Promise<CourseTracking> {
+    const course = await this.latest(courseStream(courseId), courseDecider, this.courses);
+    if (!course.exists) throw courseNotFound(courseId);
+    const known = this.tracking.get(courseId);
+    if (known?.hierarchyVersion === course.hierarchyVersion) return known;
+    const fresh = courseTracking(courseId, course.hierarchyVersion, course.children);
+    if (this.tracking.size >= COURSES_KEPT) this.tracking.clear();
+    this.tracking.set(courseId, fresh);
+    return fresh;
+  }
+
+  /** The organisation of each user the hub has a profile for; absent ones are unknown. */
+  async learners(userIds: readonly string[]): Promise<Map<string, { organisationId: string }>> {
+    const found = new Map<string, { organisationId: string }>();
+    const unique = [...new Set(userIds)];
+    for (let from = 0; from < unique.length; from += 5_000) {
+      const { rows } = await this.db.query<{ user_id: string; organisation_id: string }>(
+        'SELECT user_id, organisation_id FROM user_profiles WHERE user_id = ANY($1::text[])',
+        [unique.slice(from, from + 5_000)],
+      );
+      for (const row of rows) found.set(row.user_id, { organisationId: row.organisation_id });
+    }
+    return found;
+  }
+
+  /** Whether a certificate can name the learner: read from the user's stream, never stale. */
+  async recipient(userId: string): Promise<Recipient> {
+    const { state } = await loadState(this.store, userStream(userId), userDecider);
+    if (state.exists && state.personalDigest !== null) return 'known';
+    return state.exists && state.erasedAt !== null ? 'erased' : 'unknown';
+  }
+
+  private async latest<Event extends DomainEvent, State>(
+    stream: string,
+    decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
+    cache: StateCache<State>,
+  ): Promise<State> {
+    const known = await loadState(this.store, stream, decider, cache.get(stream));
+    cache.set(stream, known);
+    return known.state;
+  }
+}

@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ulid } from 'ulid';
+import { enrolmentsProjection } from '../../projections/enrolments/enrolments.projection';
+import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { Actor, HUB_SYSTEM_ACTOR } from '../auth/principal';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { CommandOutcome, handleCommand } from '../event-sourcing/command-handler';
+import { StateCache } from '../event-sourcing/state-cache';
+import { EVENT_STORE, EventMetadata, EventStore, Position } from '../event-store/event-store.port';
+import { CLOCK, Clock } from '../time/clock';
+import {
+  certificateDue,
+  EnrolmentCommand,
+  enrolmentDecider,
+  EnrolmentState,
+  IssueCertificate,
+} from './enrolment.decider';
+import { EnrolmentEvent, enrolmentStream } from './enrolment.events';
+import { EnrolmentLookups } from './enrolment-lookups';
+
+export type EnrolmentOutcome = CommandOutcome<EnrolmentEvent, EnrolmentState>;
+
+/**
+ * Runs enrolment commands through the one command handler, with this instance's cache of
+ * enrolment states, and issues the certificate when a command leaves an enrolment meeting its
+ * batch's criteria.
+ */
+@Injectable()
+export class EnrolmentWriter {
+  private readonly cache: StateCache<EnrolmentState>;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(HUB_CONFIG) config: HubConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly lookups: EnrolmentLookups,
+    private readonly projections: ProjectionEngine,
+  ) {
+    this.cache = new StateCache(config.stateCacheSize);
+  }
+
+  async execute(
+    command: EnrolmentCommand,
+    metadata: EventMetadata,
+    options: { assumeNew?: boolean } = {},
+  ): Promise<EnrolmentOutcome> {
+    const stream = enrolmentStream(command.batchId, command.userId);
+    const outcome = await handleCommand(this.store, stream, enrolmentDecider, command, {
+      metadata,
+      cache: this.cache,
+      ...(options.assumeNew ? { assumeNew: true } : {}),
+    });
+    if (command.type !== 'RecordProgress' && command.type !== 'RecordAssessmentAttempt')
+      return outcome;
+    const { batch, course } = command;
+    if (!batch || !certificateDue(outcome.state, course, batch.certificateCriteria, command.policy))
+      return outcome;
+    const { batchId, userId, policy } = command;
+    const certificate = await this.issueCertificate(
+      { batchId, batch, userId, course, policy },
+      metadata,
+    );
+    return {
+      events: [...outcome.events, ...certificate.events],
+      state: certificate.state,
+      appended: certificate.appended ?? outcome.appended,
+    };
+  }
+
+  /**
+   * Issues the certificate if the enrolment meets its batch's criteria. Automatic issuing acts as
+   * the hub itself; a mentor or admin asking again (after a failure) acts as themselves.
+   */
+  async issueCertificate(
+    command: Pick<IssueCertificate, 'batchId' | 'batch' | 'userId' | 'course' | 'policy'> & {
+      actor?: Actor;
+    },
+    metadata: EventMetadata,
+  ): Promise<EnrolmentOutcome> {
+    const actor = command.actor ?? HUB_SYSTEM_ACTOR;
+    return handleCommand(
+      this.store,
+      enrolmentStream(command.batchId, command.userId),
+      enrolmentDecider,
+      {
+        type: 'IssueCertificate',
+        actor,
+        now: this.clock.now(),
+        batchId: command.batchId,
+        batch: command.batch,
+        userId: command.userId,
+        course: command.course,
+        certificateId: ulid(),
+        recipient: await this.lookups.recipient(command.userId),
+        policy: command.policy,
+      },
+      {
+        metadata: command.actor
+          ? metadata
+          : { ...metadata, principal: actor.userId, causedBy: metadata.principal },
+        cache: this.cache,
+      },
+    );
+  }
+
+  /** Read-your-writes: returns once the enrolments read model shows the appended events. */
+  async settle(positions: readonly (Position | undefined)[]): Promise<void> {
+    let last: Position | undefined;
+    for (const position of positions) if (position && (!last || position > last)) last = position;
+    if (last) await this.projections.awaitApplied(enrolmentsProjection.name, last);
+  }
+}

@@ -1,0 +1,342 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { EnrolmentRow } from '../../projections/enrolments/enrolments.projection';
+import {
+  countParticipants,
+  listParticipants,
+  listUserEnrolments,
+  readEnrolment,
+} from '../../projections/enrolments/enrolments.query';
+import { CurrentPrincipal } from '../auth/auth.guard';
+import { isAdminOf, isSystemAdmin, Principal } from '../auth/principal';
+import { batchNotFound, canReadBatch } from '../batches/batch.decider';
+import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/hub-error';
+import { queryInteger } from '../http/query-params';
+import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
+import { BulkEnrolmentJob, BulkEnrolments, RowFailure } from './bulk-enrolment';
+import { parseBulkUserIds } from './bulk-enrolment-request';
+import { managesBatch } from './enrolment.decider';
+import { EnrolmentLookups } from './enrolment-lookups';
+import {
+  AssessmentResult,
+  CertificateRun,
+  EnrolCommand,
+  IssueCertificatesCommand,
+  ProgressResults,
+  RecordAssessmentCommand,
+  RecordProgressCommand,
+  UnenrolCommand,
+} from './enrolments.commands';
+import {
+  EnrolmentProgressView,
+  EnrolmentView,
+  EnrolRequest,
+  IssueCertificatesRequest,
+  ParticipantPage,
+  ParticipantsQuery,
+  RecordAssessmentRequest,
+  RecordProgressRequest,
+  UserEnrolmentsQuery,
+} from './enrolments.dto';
+
+const toView = (row: EnrolmentRow): EnrolmentView => ({
+  batchId: row.batchId,
+  courseId: row.courseId,
+  userId: row.userId,
+  enrolledAt: row.enrolledAt,
+  active: row.active,
+  status: row.status,
+  progressPercent: row.progressPercent,
+  completedCount: row.completedCount,
+  requiredCount: row.requiredCount,
+  completedOn: row.completedOn,
+  unitProgress: row.unitProgress,
+  assessments: row.assessments,
+  totalScore: row.totalScore,
+  totalMaxScore: row.totalMaxScore,
+  certificateStatus: row.certificateStatus,
+  certificate:
+    row.certificateStatus === null
+      ? null
+      : {
+          status: row.certificateStatus,
+          certificateId: row.certificateId,
+          at: row.certificateAt,
+          failure: row.certificateFailure,
+        },
+  lastAccessTime: row.lastAccessTime,
+  lastContentId: row.lastContentId,
+});
+
+const enrolmentNotFound = (batchId: string, userId: string) =>
+  new NotFoundError('ENROLMENT_NOT_FOUND', `User ${userId} has no enrolment in batch ${batchId}`, {
+    batchId,
+    userId,
+  });
+
+// Cursors are opaque to clients; inside they are the last user id of the page.
+const encodeCursor = (userId: string) => Buffer.from(userId, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string): string => {
+  const userId = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!IDENTIFIER.test(userId))
+    throw new InvalidInputError(
+      'The cursor is not valid',
+      [{ field: 'cursor', message: 'use nextCursor of a previous page' }],
+      'invalid_cursor',
+    );
+  return userId;
+};
+
+const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
+
+@ApiTags('enrolments')
+@ApiBearerAuth()
+@Controller('v1')
+export class EnrolmentsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly lookups: EnrolmentLookups,
+    private readonly bulk: BulkEnrolments,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+  ) {}
+
+  @Post('batches/:batchId/enrolments')
+  @ApiOperation({
+    summary: 'Enrol the caller, or (mentors, the creator, admins) a named user',
+  })
+  @ApiCreatedResponse({ type: EnrolmentView })
+  async enrol(
+    @IdParam('batchId') batchId: string,
+    @Body() body: EnrolRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<EnrolmentView> {
+    const userId = body.userId ?? principal.userId;
+    await this.commands.execute(new EnrolCommand(batchId, userId, principal, requestId));
+    void reply.header('location', `/v1/batches/${batchId}/progress/${userId}`);
+    const row = await readEnrolment(this.db, batchId, userId);
+    if (!row) throw enrolmentNotFound(batchId, userId);
+    return toView(row);
+  }
+
+  @Delete('batches/:batchId/enrolments/:userId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Unenrol a learner (themself, mentors, the creator, admins)' })
+  @ApiNoContentResponse()
+  async unenrol(
+    @IdParam('batchId') batchId: string,
+    @IdParam('userId') userId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<void> {
+    await this.commands.execute(new UnenrolCommand(batchId, userId, principal, requestId));
+  }
+
+  @Post('batches/:batchId/enrolments/bulk')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Enrol up to 100,000 users as a tracked job (JSON {userIds} or a CSV of user ids)',
+  })
+  @ApiConsumes('application/json', 'text/csv')
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeating a key returns the job it first created',
+  })
+  @ApiAcceptedResponse({ description: 'The job, with progress; poll its Location' })
+  async bulkEnrol(
+    @IdParam('batchId') batchId: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BulkEnrolmentJob> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey))
+      throw new InvalidInputError(
+        'Idempotency-Key must be 1-128 letters, digits and . _ : -',
+        [{ field: 'Idempotency-Key', message: 'invalid' }],
+        'invalid_idempotency_key',
+      );
+    const userIds = parseBulkUserIds(body, contentType);
+    const { job, created } = await this.bulk.submit(batchId, userIds, principal, idempotencyKey);
+    void reply.header('location', `/v1/batches/${batchId}/enrolments/bulk/${job.jobId}`);
+    if (!created) void reply.status(200);
+    return job;
+  }
+
+  @Get('batches/:batchId/enrolments/bulk/:jobId')
+  @ApiOperation({ summary: 'A bulk enrolment job: status, progress and counts' })
+  bulkJob(
+    @IdParam('batchId') batchId: string,
+    @IdParam('jobId') jobId: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<BulkEnrolmentJob> {
+    return this.bulk.read(batchId, jobId, principal);
+  }
+
+  @Get('batches/:batchId/enrolments/bulk/:jobId/failures')
+  @ApiOperation({ summary: 'The rows a bulk enrolment job could not enrol, with the reason' })
+  bulkFailures(
+    @IdParam('batchId') batchId: string,
+    @IdParam('jobId') jobId: string,
+    @Query('after') after: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ items: RowFailure[]; nextAfter: number | null }> {
+    const afterRow = after === undefined ? 0 : queryInteger({ value: after });
+    const pageSize = limit === undefined ? 1_000 : queryInteger({ value: limit });
+    if (typeof afterRow !== 'number' || afterRow < 0)
+      throw new InvalidInputError('after must be a row number', [
+        { field: 'after', message: 'a whole number from 0' },
+      ]);
+    if (typeof pageSize !== 'number' || pageSize < 1 || pageSize > 10_000)
+      throw new InvalidInputError('limit must be from 1 to 10000', [
+        { field: 'limit', message: 'a whole number from 1 to 10000' },
+      ]);
+    return this.bulk.failures(batchId, jobId, principal, afterRow, pageSize);
+  }
+
+  @Get('batches/:batchId/participants')
+  @ApiOperation({ summary: 'The batch’s learners with their progress (mentors and admins)' })
+  @ApiOkResponse({ type: ParticipantPage })
+  async participants(
+    @IdParam('batchId') batchId: string,
+    @Query() query: ParticipantsQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ParticipantPage> {
+    await this.managedBatch(batchId, principal);
+    const limit = query.limit ?? 100;
+    const rows = await listParticipants(this.db, batchId, {
+      ...(query.active === undefined ? {} : { active: query.active }),
+      ...(query.completed === undefined ? {} : { completed: query.completed }),
+      ...(query.cursor === undefined ? {} : { after: decodeCursor(query.cursor) }),
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(toView);
+    const last = items.at(-1);
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeCursor(last.userId) : null,
+      counts: await countParticipants(this.db, batchId),
+    };
+  }
+
+  @Get('batches/:batchId/progress/:userId')
+  @ApiOperation({ summary: 'One learner’s progress in a batch (the learner, mentors, admins)' })
+  @ApiOkResponse({ type: EnrolmentProgressView })
+  async progress(
+    @IdParam('batchId') batchId: string,
+    @IdParam('userId') userId: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<EnrolmentProgressView> {
+    const batch = await this.lookups.batch(batchId);
+    if (!batch || !canReadBatch(principal, batch)) throw batchNotFound(batchId);
+    if (principal.userId !== userId && !managesBatch(principal, batch))
+      throw enrolmentNotFound(batchId, userId);
+    const row = await readEnrolment(this.db, batchId, userId);
+    if (!row) throw enrolmentNotFound(batchId, userId);
+    return { ...toView(row), contents: row.contentStatus };
+  }
+
+  @Post('batches/:batchId/progress')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Content progress of the caller (or, for system principals, of any learner)',
+  })
+  recordProgress(
+    @IdParam('batchId') batchId: string,
+    @Body() body: RecordProgressRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<ProgressResults> {
+    return this.commands.execute(new RecordProgressCommand(batchId, body, principal, requestId));
+  }
+
+  @Post('batches/:batchId/assessments')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'An assessment attempt; resubmitting its attempt id replaces it' })
+  recordAssessment(
+    @IdParam('batchId') batchId: string,
+    @Body() body: RecordAssessmentRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<AssessmentResult> {
+    return this.commands.execute(new RecordAssessmentCommand(batchId, body, principal, requestId));
+  }
+
+  @Post('batches/:batchId/certificates/issue')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Issue (or retry) certificates for learners who meet the batch’s criteria',
+  })
+  issueCertificates(
+    @IdParam('batchId') batchId: string,
+    @Body() body: IssueCertificatesRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<CertificateRun> {
+    return this.commands.execute(
+      new IssueCertificatesCommand(batchId, body.userIds, principal, requestId),
+    );
+  }
+
+  @Get('users/:userId/enrolments')
+  @ApiOperation({ summary: 'A user’s enrolments, latest first (the user, their org admins)' })
+  @ApiOkResponse({ type: [EnrolmentView] })
+  async userEnrolments(
+    @IdParam('userId') userId: string,
+    @Query() query: UserEnrolmentsQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ items: EnrolmentView[] }> {
+    if (principal.userId !== userId && !isSystemAdmin(principal)) {
+      const learner = (await this.lookups.learners([userId])).get(userId);
+      if (!learner || !isAdminOf(principal, learner.organisationId))
+        throw new ForbiddenError(
+          'UNAUTHORIZED_USER',
+          'Only the user or an admin of their organisation lists their enrolments',
+        );
+    }
+    const rows = await listUserEnrolments(this.db, userId, {
+      includeInactive: query.includeInactive ?? false,
+      limit: query.limit ?? 100,
+    });
+    return { items: rows.map(toView) };
+  }
+
+  private async managedBatch(batchId: string, principal: Principal) {
+    const batch = await this.lookups.batch(batchId);
+    if (!batch || !canReadBatch(principal, batch)) throw batchNotFound(batchId);
+    if (!managesBatch(principal, batch))
+      throw new ForbiddenError(
+        'UNAUTHORIZED_USER',
+        'Only the batch’s creator, its mentors or an admin see its participants',
+      );
+    return batch;
+  }
+}
