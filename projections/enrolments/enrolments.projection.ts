@@ -114,8 +114,9 @@ export const applyEnrolmentEvent = (
         contentStatus[contentId] = { status, lastAccessTime: accessed };
       return {
         ...row,
+        // Completion is for good: a course that later gains contents does not undo it.
         status: row.completedOn ? 2 : 1,
-        progressPercent: progress.percent,
+        progressPercent: row.completedOn ? 100 : progress.percent,
         completedCount: progress.completedCount,
         requiredCount: progress.requiredCount,
         contentStatus,

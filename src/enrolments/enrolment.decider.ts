@@ -499,7 +499,9 @@ export const checkCertificate = (
   criteria: CertificateCriteria,
   policy: ScorePolicy,
 ): CertificateCheck => {
-  const progressPercent = summarizeProgress(enrolment.contents, course).percent;
+  // Completion is for good: a course that later gains contents does not undo it.
+  const progressPercent =
+    enrolment.completedOn === null ? summarizeProgress(enrolment.contents, course).percent : 100;
   const none = { eligible: false, progressPercent, scorePercent: null, failure: null };
   if (!enrolment.active || progressPercent < criteria.minCompletionPercent) return none;
   if (criteria.minScorePercent === null) return { ...none, eligible: true };

@@ -1,0 +1,522 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { PostgresDatabase } from '../src/database/postgres-database';
+import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
+import { fmtInt, progress, renderTable } from './bench-support';
+import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
+
+/**
+ * Enrolment benchmark: a hub process on a scratch PostgreSQL database, driven over HTTP from this
+ * process (a separate process, as real clients are).
+ * 1. bulk-enrol LEARNERS users into one batch as a job and time it to completion;
+ * 2. post content progress at RATE updates/s (UPDATES_PER_REQUEST per request, each for a
+ *    different learner) for SECONDS, open-loop, while sampling how far the `enrolments` read
+ *    model lags behind the log: now minus the append time of the oldest event it has not applied.
+ */
+
+const int = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer`);
+  return value;
+};
+
+const LEARNERS = int('BENCH_LEARNERS', 100_000);
+const RATE = int('BENCH_RATE', 5_000);
+const UPDATES_PER_REQUEST = int('BENCH_UPDATES_PER_REQUEST', 100);
+const SECONDS = int('BENCH_SECONDS', 30);
+const WARMUP_SECONDS = int('BENCH_WARMUP_SECONDS', 5);
+const TOKEN = 'bench-admin-token-0123456789abcdef-xyz';
+const BATCH_ID = 'bench-batch';
+const COURSE_ID = 'bench-course';
+const CONTENTS_PER_UNIT = 6;
+const UNITS = 4;
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+
+const rssOf = (pid: number): number => {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+};
+
+const cpuTicksOf = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+};
+
+class Hub {
+  private constructor(
+    readonly base: string,
+    readonly child: ChildProcess,
+  ) {}
+
+  static async start(databaseUrl: string): Promise<Hub> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        EVENTSTORE_URL: '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        HUB_ADMIN_TOKEN: TOKEN,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const hub = new Hub(`http://127.0.0.1:${port}`, child);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const response = await fetch(`${hub.base}/health`);
+        if (response.ok) return hub;
+      } catch {
+        // not listening yet
+      }
+      if (child.exitCode !== null) throw new Error('The hub exited while starting');
+      if (Date.now() > deadline) throw new Error('The hub did not start within 30 s');
+      await sleep(100);
+    }
+  }
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
+  }
+
+  async expect(method: string, path: string, body: unknown, status: number): Promise<any> {
+    const response = await this.call(method, path, body);
+    if (response.status !== status)
+      throw new Error(
+        `${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`,
+      );
+    return response.body;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, sleep(15_000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
+
+const contentIds = Array.from({ length: UNITS * CONTENTS_PER_UNIT }, (_, i) => `content-${i + 1}`);
+
+const leafIds = [...contentIds, ...Array.from({ length: UNITS }, (_, unit) => `quiz-${unit + 1}`)];
+
+const hierarchy = () =>
+  Array.from({ length: UNITS }, (_, unit) => ({
+    id: `unit-${unit + 1}`,
+    name: `Unit ${unit + 1}`,
+    kind: 'unit',
+    children: [
+      ...contentIds
+        .slice(unit * CONTENTS_PER_UNIT, (unit + 1) * CONTENTS_PER_UNIT)
+        .map((id) => ({ id, name: id, kind: 'content' })),
+      { id: `quiz-${unit + 1}`, name: `Quiz ${unit + 1}`, kind: 'assessment', maxScore: 10 },
+    ],
+  }));
+
+/** Runs `work` for every index with `concurrency` in flight, printing progress every 10 %. */
+const inParallel = async (
+  count: number,
+  concurrency: number,
+  label: string,
+  work: (index: number) => Promise<void>,
+) => {
+  let next = 0;
+  let done = 0;
+  const step = Math.max(1, Math.floor(count / 10));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        await work(index);
+        if (++done % step === 0) progress(`${label}: ${fmtInt(done)} / ${fmtInt(count)}`);
+      }
+    }),
+  );
+};
+
+/** Seconds between now and the append of the oldest enrolment event the read model lacks. */
+const projectionLagSeconds = async (db: Client): Promise<{ lag: number; behind: number }> => {
+  const { rows } = await db.query<{ lag: number | null; behind: string }>(
+    `SELECT extract(epoch FROM clock_timestamp() - min(e.recorded_at))::float8 AS lag,
+            count(*) AS behind
+       FROM hub_events e, hub_projection_checkpoints c
+      WHERE c.projection = 'enrolments'
+        AND (e.transaction_id, e.global_position) >
+            -- Positions are zero-padded: through bigint, or xid8 would read them as octal.
+            (coalesce(nullif(split_part(c.position, ':', 1), ''), '0')::bigint::text::xid8,
+             coalesce(nullif(split_part(c.position, ':', 2), ''), '0')::bigint)
+        AND e.stream_name LIKE 'enrolment-%'`,
+  );
+  return { lag: rows[0]?.lag ?? 0, behind: Number(rows[0]?.behind ?? 0) };
+};
+
+/**
+ * Set-up, not measured: appends the learners' profile events straight to the store (the API
+ * would seal personal data per learner, which this benchmark does not exercise) and waits for
+ * the users read model, which bulk enrolment reads to check each learner's organisation.
+ */
+const recordProfiles = async (url: string, db: Client): Promise<void> => {
+  progress(`recording ${fmtInt(LEARNERS)} learner profiles (set-up, not measured)`);
+  const database = new PostgresDatabase(url, {
+    maxConnections: 4,
+    applicationName: 'hub-bench-setup',
+  });
+  const store = await SqlEventStore.open(database);
+  try {
+    const attributes = Object.fromEntries(
+      [
+        'userType',
+        'userSubType',
+        'state',
+        'district',
+        'block',
+        'cluster',
+        'schoolId',
+        'schoolName',
+        'organisationName',
+      ].map((field) => [field, null]),
+    );
+    await inParallel(LEARNERS, 64, 'profiles', async (n) => {
+      const userId = learnerId(n);
+      await store.appendToStream(
+        `user-${userId}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'UserProfileRecorded',
+            data: {
+              userId,
+              organisationId: 'org-bench',
+              personal: null,
+              personalDigest: null,
+              attributes: { ...attributes, state: 'Kerala' },
+              recordedBy: 'hub-admin',
+              recordedAt: new Date().toISOString(),
+            },
+            metadata: { principal: 'hub-admin', tenant: 'system' },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+    });
+  } finally {
+    await store.close();
+    await database.close();
+  }
+  for (;;) {
+    const { rows } = await db.query<{ count: string }>('SELECT count(*) FROM user_profiles');
+    if (Number(rows[0]?.count) >= LEARNERS) break;
+    await sleep(200);
+  }
+  progress('users read model has every learner');
+};
+
+interface ProgressRun {
+  requests: number;
+  updates: number;
+  failedUpdates: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+  lagSamples: number[];
+  maxBehind: number;
+}
+
+const driveProgress = async (
+  hub: Hub,
+  db: Client,
+  seconds: number,
+  label: string,
+): Promise<ProgressRun> => {
+  const interval = (1000 * UPDATES_PER_REQUEST) / RATE;
+  const total = Math.round((seconds * 1000) / interval);
+  const run: ProgressRun = {
+    requests: 0,
+    updates: 0,
+    failedUpdates: 0,
+    errors: 0,
+    seconds: 0,
+    latencies: [],
+    lagSamples: [],
+    maxBehind: 0,
+  };
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const { lag, behind } = await projectionLagSeconds(db);
+      run.lagSamples.push(lag);
+      run.maxBehind = Math.max(run.maxBehind, behind);
+      await sleep(100);
+    }
+  })();
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  let cursor = Math.floor(Math.random() * LEARNERS);
+  for (let i = 0; i < total; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const at = new Date().toISOString();
+    const contents = Array.from({ length: UPDATES_PER_REQUEST }, () => {
+      cursor = (cursor + 7_919) % LEARNERS;
+      return {
+        userId: learnerId(cursor),
+        contentId: leafIds[Math.floor(Math.random() * leafIds.length)]!,
+        status: Math.random() < 0.6 ? 1 : 2,
+        lastAccessTime: at,
+      };
+    });
+    const sent = performance.now();
+    inFlight.push(
+      hub.call('POST', `/v1/batches/${BATCH_ID}/progress`, { contents }).then(
+        (response) => {
+          run.latencies.push(performance.now() - sent);
+          run.requests++;
+          if (response.status !== 200) {
+            run.errors++;
+            if (run.errors <= 3)
+              progress(`${label}: ${response.status} ${JSON.stringify(response.body)}`);
+            return;
+          }
+          const failed = (response.body as { failed: number }).failed;
+          run.failedUpdates += failed;
+          run.updates += UPDATES_PER_REQUEST;
+        },
+        () => {
+          run.errors++;
+        },
+      ),
+    );
+    if (i % Math.round(1000 / interval) === 0 && i > 0)
+      progress(`${label}: ${fmtInt(i * UPDATES_PER_REQUEST)} updates sent`);
+  }
+  await Promise.all(inFlight);
+  run.seconds = (performance.now() - started) / 1000;
+  // Let the read model finish, sampling all the while: its last lag counts too.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && (await projectionLagSeconds(db)).behind > 0) await sleep(50);
+  sampling = false;
+  await sampler;
+  run.latencies.sort((a, b) => a - b);
+  return run;
+};
+
+const main = async () => {
+  const url = serverUrl();
+  progress(`server ${redactUrl(url)}; ${LEARNERS} learners; ${RATE} updates/s for ${SECONDS} s`);
+  let scratch: ScratchDatabase | null = null;
+  let hub: Hub | null = null;
+  const cleanup = async () => {
+    await hub?.stop();
+    await scratch?.drop();
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  try {
+    scratch = await createScratchDatabase(url);
+    hub = await Hub.start(scratch.url);
+    const db = new Client({ connectionString: scratch.url, application_name: 'hub-bench-lag' });
+    // Dropping the scratch database at the end ends this connection: expected, not a failure.
+    db.on('error', () => undefined);
+    await db.connect();
+    const pg = await db.query<{ server_version: string }>('SHOW server_version');
+
+    await hub.expect(
+      'POST',
+      '/v1/courses',
+      {
+        courseId: COURSE_ID,
+        name: 'Benchmark course',
+        organisationId: 'org-bench',
+        trackable: { enabled: true },
+        children: hierarchy(),
+      },
+      201,
+    );
+    const endDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await hub.expect(
+      'POST',
+      '/v1/batches',
+      {
+        batchId: BATCH_ID,
+        courseId: COURSE_ID,
+        name: 'Benchmark batch',
+        enrollmentType: 'open',
+        startDate: new Date().toISOString(),
+        endDate,
+        certificateCriteria: { minCompletionPercent: 100, minScorePercent: null },
+      },
+      201,
+    );
+
+    await recordProfiles(scratch.url, db);
+    const userIds = Array.from({ length: LEARNERS }, (_, n) => learnerId(n));
+    const hubPid = hub.child.pid!;
+    const ticks = cpuTicksOf(hubPid);
+    const bulkStarted = performance.now();
+    const job = await hub.expect(
+      'POST',
+      `/v1/batches/${BATCH_ID}/enrolments/bulk`,
+      { userIds },
+      202,
+    );
+    let status = job;
+    let lastPercent = -1;
+    while (status.status === 'queued' || status.status === 'running') {
+      await sleep(100);
+      status = await hub.expect(
+        'GET',
+        `/v1/batches/${BATCH_ID}/enrolments/bulk/${job.jobId}`,
+        undefined,
+        200,
+      );
+      if (status.percent >= lastPercent + 10) {
+        lastPercent = status.percent;
+        progress(`bulk enrolment: ${status.percent} % (${fmtInt(status.processed)} rows)`);
+      }
+    }
+    const bulkSeconds = (performance.now() - bulkStarted) / 1000;
+    const bulkCpu = (cpuTicksOf(hubPid) - ticks) / 100 / bulkSeconds;
+    if (status.status !== 'completed' || status.enrolled !== LEARNERS)
+      throw new Error(`bulk enrolment ended ${JSON.stringify(status)}`);
+    for (;;) {
+      const { behind } = await projectionLagSeconds(db);
+      if (behind === 0) break;
+      await sleep(50);
+    }
+    const bulkProjectedSeconds = (performance.now() - bulkStarted) / 1000;
+    const participants = await hub.expect(
+      'GET',
+      `/v1/batches/${BATCH_ID}/participants?limit=1`,
+      undefined,
+      200,
+    );
+    progress(
+      `bulk enrolment done in ${bulkSeconds.toFixed(1)} s; read model ${participants.counts.active}`,
+    );
+
+    progress(`progress warm-up (${WARMUP_SECONDS} s)`);
+    await driveProgress(hub, db, WARMUP_SECONDS, 'warm-up');
+    const rssBefore = rssOf(hubPid);
+    const progressTicks = cpuTicksOf(hubPid);
+    const loadStarted = performance.now();
+    const run = await driveProgress(hub, db, SECONDS, 'progress');
+    const progressCpu =
+      (cpuTicksOf(hubPid) - progressTicks) / 100 / ((performance.now() - loadStarted) / 1000);
+    const rssAfter = rssOf(hubPid);
+    const lags = [...run.lagSamples].sort((a, b) => a - b);
+    const maxLag = lags.at(-1) ?? 0;
+    const achieved = run.updates / run.seconds;
+
+    const cpu = os.cpus()[0]?.model ?? 'unknown';
+    const lines = [
+      `Enrolment benchmark, ${new Date().toISOString()}`,
+      `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; postgres ${pg.rows[0]?.server_version}`,
+      `hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process`,
+      `course: ${UNITS} units x (${CONTENTS_PER_UNIT} contents + 1 assessment); batch of ${fmtInt(LEARNERS)} learners`,
+      '',
+      renderTable(
+        ['measure', 'value', 'target', 'met?'],
+        [
+          [
+            `bulk enrolment of ${fmtInt(LEARNERS)} (POST to job completed)`,
+            `${bulkSeconds.toFixed(1)} s (${fmtInt(LEARNERS / bulkSeconds)}/s)`,
+            '< 60 s',
+            bulkSeconds < 60 ? 'yes' : 'no',
+          ],
+          [
+            '  ... until the enrolments read model has them all',
+            `${bulkProjectedSeconds.toFixed(1)} s`,
+            '-',
+            '-',
+          ],
+          [
+            `progress updates acknowledged (${UPDATES_PER_REQUEST}/request, ${SECONDS} s)`,
+            `${fmtInt(achieved)}/s`,
+            `>= ${fmtInt(RATE)}/s offered`,
+            achieved >= RATE * 0.98 && run.errors === 0 ? 'yes' : 'no',
+          ],
+          [
+            '  requests, errors, refused updates',
+            `${fmtInt(run.requests)}, ${run.errors}, ${run.failedUpdates}`,
+            '0 errors',
+            run.errors === 0 ? 'yes' : 'no',
+          ],
+          [
+            '  request latency p50 / p95 / p99 / max',
+            `${percentile(run.latencies, 0.5).toFixed(0)} / ${percentile(run.latencies, 0.95).toFixed(0)} / ${percentile(run.latencies, 0.99).toFixed(0)} / ${(run.latencies.at(-1) ?? 0).toFixed(0)} ms`,
+            '-',
+            '-',
+          ],
+          [
+            '  enrolments read-model lag p50 / p99 / max',
+            `${(percentile(lags, 0.5) * 1000).toFixed(0)} / ${(percentile(lags, 0.99) * 1000).toFixed(0)} / ${(maxLag * 1000).toFixed(0)} ms`,
+            '<= 2,000 ms',
+            maxLag <= 2 ? 'yes' : 'no',
+          ],
+          ['  most events the read model was behind', fmtInt(run.maxBehind), '-', '-'],
+        ],
+      ),
+      '',
+      `hub CPU: bulk enrolment ${bulkCpu.toFixed(2)} cores, progress load ${progressCpu.toFixed(2)} cores (of ${os.cpus().length})`,
+      `hub rss: ${(rssBefore / 2 ** 20).toFixed(0)} MiB before the progress load, ${(rssAfter / 2 ** 20).toFixed(0)} MiB after`,
+      `lag sampled every 100 ms: now minus the append time of the oldest enrolment event not yet in the read model`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    await db.end();
+  } finally {
+    await cleanup();
+  }
+};
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
