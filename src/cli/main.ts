@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/hub-config';
 import { HubError } from '../errors/hub-error';
 import { openDatabase, openEventStore } from '../event-store/storage.module';
 import { API_KEYS_USAGE, runApiKeysCommand } from './api-keys-command';
+import { ENROLMENTS_USAGE, runEnrolmentsCommand } from './enrolments-command';
 import { ProgressBar } from './progress-bar';
 
 const USAGE = `Usage:
@@ -13,6 +14,7 @@ const USAGE = `Usage:
   npm run projections -- rebuild <name>    empty a read model and replay it from the start
   npm run projections -- rebuild --all     rebuild every projection
 ${API_KEYS_USAGE}
+${ENROLMENTS_USAGE}
 
 Configuration comes from the same environment as the hub (DATABASE_URL, EVENTSTORE_URL, DATA_DIR).`;
 
@@ -35,8 +37,20 @@ const main = async (argv: string[]): Promise<void> => {
     }
     return;
   }
+  if (area === 'enrolments') {
+    process.exitCode = await runEnrolmentsCommand(argv.slice(1), process.env, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
+    return;
+  }
   if (area !== 'projections' || !command || command === 'help' || command === '--help') {
     process.stdout.write(`${USAGE}\n`);
+    if (area === 'enrolments') {
+      process.exitCode = await runEnrolmentsCommand(argv.slice(1), process.env, (line) =>
+        process.stdout.write(`${line}\n`),
+      );
+      return;
+    }
     if (area !== 'projections' || !command) process.exitCode = 2;
     return;
   }

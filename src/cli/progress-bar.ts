@@ -9,6 +9,7 @@ export class ProgressBar {
   constructor(
     private readonly label: string,
     private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly unit = 'events',
   ) {}
 
   update(done: number, total: number | null): void {
@@ -24,9 +25,9 @@ export class ProgressBar {
       const width = 30;
       const filled = Math.round(ratio * width);
       const eta = rate > 0 ? Math.max(0, Math.round((total - done) / rate)) : null;
-      line = `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1)}% ${done}/${total} events, ${rate}/s${eta === null ? '' : `, ${eta}s left`}`;
+      line = `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1)}% ${done}/${total} ${this.unit}, ${rate}/s${eta === null ? '' : `, ${eta}s left`}`;
     } else {
-      line = `${this.label} ${done} events, ${rate}/s`;
+      line = `${this.label} ${done} ${this.unit}, ${rate}/s`;
     }
     this.out.write(this.out.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
   }
