@@ -18,6 +18,9 @@ import { PROJECTIONS } from './registry';
 export type ProjectionReport = RunnerStatus & { lag: ProjectionLag | null; lagError?: string };
 
 /** Runs every registered projection in the background for the life of the hub. */
+// Any fixed key, distinct from the migrations' lock.
+const READ_MODEL_SCHEMA_LOCK_KEY = 7_204_551_914;
+
 @Injectable()
 export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Projections');
@@ -49,6 +52,18 @@ export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy
           },
         ),
     );
+  }
+
+  /**
+   * Read models answer queries from the first request on, before any runner has started, so
+   * their tables exist before the hub listens. The lock keeps instances starting together from
+   * racing on CREATE ... IF NOT EXISTS.
+   */
+  async onModuleInit(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [READ_MODEL_SCHEMA_LOCK_KEY]);
+      for (const runner of this.runners) await tx.exec(runner.projection.schema);
+    });
   }
 
   onApplicationBootstrap(): void {

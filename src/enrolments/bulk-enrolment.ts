@@ -12,6 +12,7 @@ import { batchNotFound, canReadBatch } from '../batches/batch.decider';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { ConflictError, ForbiddenError, HubError, NotFoundError } from '../errors/hub-error';
 import { actorMetadata } from '../event-sourcing/event-metadata';
+import { Position } from '../event-store/event-store.port';
 import { IDENTIFIER } from '../http/request-context';
 import { CLOCK, Clock } from '../time/clock';
 import { managesBatch } from './enrolment.decider';
@@ -151,9 +152,7 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
         'Only the batch’s creator, its mentors or an admin enrol other users',
       );
     const digest = createHash('sha256')
-      .update(batchId)
-      .update('\n')
-      .update(userIds.join('\n'))
+      .update(JSON.stringify([batchId, userIds]))
       .digest('base64url');
     if (idempotencyKey !== undefined) {
       const earlier = await this.byIdempotencyKey(actor.userId, idempotencyKey);
@@ -358,9 +357,10 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
       this.lookups.learners(todo.map((row) => row.userId)),
     ]);
     const metadata = { ...actorMetadata(actor), bulkEnrolmentJob: job.job_id };
+    const positions: (Position | undefined)[] = [];
     await runConcurrently(todo, CONCURRENCY, async ({ userId, index }) => {
       try {
-        await this.writer.execute(
+        const outcome = await this.writer.execute(
           {
             type: 'Enrol',
             actor,
@@ -368,11 +368,12 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
             batchId: job.batch_id,
             batch,
             userId,
-            learner: userId === actor.userId ? actor : (learners.get(userId) ?? null),
+            learner: learners.get(userId) ?? null,
           },
           metadata,
           { assumeNew: true },
         );
+        positions.push(outcome.appended?.position);
         enrolled++;
       } catch (error) {
         if (!(error instanceof HubError)) throw error;
@@ -380,6 +381,8 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
         else fail(index, error.code, error.message);
       }
     });
+    // A row counted as processed is one the participants list already shows.
+    await this.writer.settle(positions);
     await this.db.transaction(async (tx) => {
       if (failures.length > 0)
         await tx.query(

@@ -45,11 +45,12 @@ interface EnrolmentCommandBase {
   /** Null when there is no such batch. */
   batch: BatchFacts | null;
   userId: string;
+  /** The learner's organisation when the hub has their profile; null for an unknown user. */
+  learner?: { organisationId: string } | null;
 }
 
 export type Enrol = EnrolmentCommandBase & {
   type: 'Enrol';
-  /** The learner's organisation when the hub knows them; null for an unknown user. */
   learner: { organisationId: string } | null;
 };
 
@@ -143,6 +144,16 @@ const visibleBatch = (command: EnrolmentCommandBase): BatchFacts => {
   return batch;
 };
 
+/**
+ * User ids are the hub's, across organisations: a principal of another organisation that
+ * happens to carry the same id is not this user.
+ */
+export const actsForThemself = (
+  command: Pick<EnrolmentCommandBase, 'actor' | 'userId' | 'learner'>,
+): boolean =>
+  command.actor.userId === command.userId &&
+  (!command.learner || command.learner.organisationId === command.actor.organisationId);
+
 const batchEnded = (batch: BatchFacts, now: Date) => now.getTime() >= at(batch.endsAt);
 
 const assertNotEnded = (batch: BatchFacts, now: Date) => {
@@ -165,7 +176,7 @@ const notEnrolled = (command: EnrolmentCommandBase) =>
 const decideEnrol = (command: Enrol, state: EnrolmentState): EnrolmentEvent[] => {
   const { actor, userId, now } = command;
   const batch = visibleBatch(command);
-  const self = actor.userId === userId;
+  const self = actsForThemself(command);
   const manager = managesBatch(actor, batch);
   if (!self && !manager)
     throw new ForbiddenError(
@@ -228,7 +239,7 @@ const decideEnrol = (command: Enrol, state: EnrolmentState): EnrolmentEvent[] =>
 const decideUnenrol = (command: Unenrol, state: EnrolmentState): EnrolmentEvent[] => {
   const { actor, userId, now } = command;
   const batch = visibleBatch(command);
-  if (actor.userId !== userId && !managesBatch(actor, batch))
+  if (!actsForThemself(command) && !managesBatch(actor, batch))
     throw new ForbiddenError(
       'UNAUTHORIZED_USER',
       'Only the learner, the batch’s creator, its mentors or an admin unenrol a learner',
@@ -259,7 +270,7 @@ const decideUnenrol = (command: Unenrol, state: EnrolmentState): EnrolmentEvent[
 const assertMayTrack = (command: EnrolmentCommandBase, state: EnrolmentState): Enrolment => {
   const { actor, now } = command;
   const batch = visibleBatch(command);
-  if (actor.userId !== command.userId && !isSystemAdmin(actor))
+  if (!actsForThemself(command) && !isSystemAdmin(actor))
     throw new ForbiddenError(
       'UNAUTHORIZED_USER',
       'Progress is recorded by the learner or by a system principal on their behalf',

@@ -8,7 +8,7 @@ import { actorMetadata } from '../event-sourcing/event-metadata';
 import { Position } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
 import { CourseTracking } from './course-tracking';
-import { BatchFacts, managesBatch, scoreTotals } from './enrolment.decider';
+import { actsForThemself, BatchFacts, managesBatch, scoreTotals } from './enrolment.decider';
 import { AssessmentScore, ScorePolicy } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
 import { EnrolmentOutcome, EnrolmentWriter } from './enrolment-writer';
@@ -132,10 +132,7 @@ export class EnrolHandler implements ICommandHandler<EnrolCommand> {
 
   async execute({ batchId, userId, principal, requestId }: EnrolCommand): Promise<void> {
     const actor = actorOf(principal);
-    const self = userId === actor.userId;
-    const learner = self
-      ? { organisationId: actor.organisationId }
-      : ((await this.lookups.learners([userId])).get(userId) ?? null);
+    const learner = (await this.lookups.learners([userId])).get(userId) ?? null;
     const outcome = await this.writer.execute(
       {
         type: 'Enrol',
@@ -170,6 +167,7 @@ export class UnenrolHandler implements ICommandHandler<UnenrolCommand> {
         batchId,
         batch: await this.lookups.batch(batchId),
         userId,
+        learner: (await this.lookups.learners([userId])).get(userId) ?? null,
       },
       actorMetadata(actor, requestId),
     );
@@ -219,7 +217,10 @@ export class RecordProgressHandler implements ICommandHandler<RecordProgressComm
       const userId = update.userId ?? actor.userId;
       byUser.set(userId, [...(byUser.get(userId) ?? []), update]);
     }
-    if (!isSystemAdmin(actor) && [...byUser.keys()].some((userId) => userId !== actor.userId))
+    const learners = await this.lookups.learners([...byUser.keys()]);
+    const forThemself = (userId: string) =>
+      actsForThemself({ actor, userId, learner: learners.get(userId) ?? null });
+    if (!isSystemAdmin(actor) && [...byUser.keys()].some((userId) => !forThemself(userId)))
       throw new ForbiddenError(
         'UNAUTHORIZED_USER',
         'Progress is recorded by the learner or by a system principal on their behalf',
@@ -239,6 +240,7 @@ export class RecordProgressHandler implements ICommandHandler<RecordProgressComm
               batchId,
               batch,
               userId,
+              learner: learners.get(userId) ?? null,
               course,
               policy,
               contents: updates.map(({ contentId, status, lastAccessTime }) => ({
@@ -294,6 +296,7 @@ export class RecordAssessmentHandler implements ICommandHandler<RecordAssessment
         batchId,
         batch,
         userId,
+        learner: (await this.lookups.learners([userId])).get(userId) ?? null,
         course,
         policy,
         contentId: request.contentId,

@@ -39,7 +39,7 @@ import { queryInteger } from '../http/query-params';
 import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
 import { BulkEnrolmentJob, BulkEnrolments, RowFailure } from './bulk-enrolment';
 import { parseBulkUserIds } from './bulk-enrolment-request';
-import { managesBatch } from './enrolment.decider';
+import { actsForThemself, managesBatch } from './enrolment.decider';
 import { EnrolmentLookups } from './enrolment-lookups';
 import {
   AssessmentResult,
@@ -257,7 +257,7 @@ export class EnrolmentsController {
   ): Promise<EnrolmentProgressView> {
     const batch = await this.lookups.batch(batchId);
     if (!batch || !canReadBatch(principal, batch)) throw batchNotFound(batchId);
-    if (principal.userId !== userId && !managesBatch(principal, batch))
+    if (!(await this.actsForThemself(principal, userId)) && !managesBatch(principal, batch))
       throw enrolmentNotFound(batchId, userId);
     const row = await readEnrolment(this.db, batchId, userId);
     if (!row) throw enrolmentNotFound(batchId, userId);
@@ -314,7 +314,7 @@ export class EnrolmentsController {
     @Query() query: UserEnrolmentsQuery,
     @CurrentPrincipal() principal: Principal,
   ): Promise<{ items: EnrolmentView[] }> {
-    if (principal.userId !== userId && !isSystemAdmin(principal)) {
+    if (!(await this.actsForThemself(principal, userId)) && !isSystemAdmin(principal)) {
       const learner = (await this.lookups.learners([userId])).get(userId);
       if (!learner || !isAdminOf(principal, learner.organisationId))
         throw new ForbiddenError(
@@ -327,6 +327,12 @@ export class EnrolmentsController {
       limit: query.limit ?? 100,
     });
     return { items: rows.map(toView) };
+  }
+
+  private async actsForThemself(principal: Principal, userId: string): Promise<boolean> {
+    if (principal.userId !== userId) return false;
+    const learner = (await this.lookups.learners([userId])).get(userId) ?? null;
+    return actsForThemself({ actor: principal, userId, learner });
   }
 
   private async managedBatch(batchId: string, principal: Principal) {

@@ -340,10 +340,29 @@ describe('enrolment decider: Enrol', () => {
       .then([userEnrolled({ enrolledAt: early.toISOString() })]);
   });
 
+  it('does not take a principal of another organisation with the same user id for the user', () => {
+    spec
+      .given([])
+      .when(
+        enrol({
+          actor: { ...partnerLearner, userId: 'u-learner' },
+          userId: 'u-learner',
+          learner: { organisationId: ORG },
+        }),
+      )
+      .thenThrows(ForbiddenError, { kind: 'forbidden', code: 'UNAUTHORIZED_USER' });
+  });
+
   it('enrols a learner of an organisation the batch was created for', () => {
     spec
       .given([])
-      .when(enrol({ actor: partnerLearner, userId: 'u-partner' }))
+      .when(
+        enrol({
+          actor: partnerLearner,
+          userId: 'u-partner',
+          learner: { organisationId: PARTNER_ORG },
+        }),
+      )
       .then([
         {
           type: 'UserEnrolled',
