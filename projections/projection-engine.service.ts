@@ -46,7 +46,7 @@ export class ProjectionEngine implements OnApplicationBootstrap, OnModuleDestroy
           projection,
           { db, store, logger },
           {
-            batchSize: config.projectionBatchSize,
+            batchSize: projection.batchSize ?? config.projectionBatchSize,
             standbyRetryMs: 2_000,
             failureBackoffMs: 5_000,
           },

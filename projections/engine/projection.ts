@@ -20,6 +20,8 @@ export interface Projection {
    * with thousands of events a second: set-based reads and writes, same result as the handlers.
    */
   applyBatch?: (events: readonly RecordedEvent[], tx: SqlExecutor) => Promise<void>;
+  /** Events per transaction when larger than the engine's setting (set-based projections). */
+  batchSize?: number;
   /** Narrows delivery further to streams with these prefixes (categories). */
   streamNamePrefixes?: readonly string[];
 }

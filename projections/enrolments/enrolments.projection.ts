@@ -2,7 +2,6 @@ import { SqlExecutor } from '../../src/database/sql-database';
 import {
   AssessmentScore,
   CertificateStatus,
-  ContentState,
   ENROLMENT_EVENT_TYPES,
   ENROLMENT_STREAM_PREFIX,
   EnrolmentEvent,
@@ -23,7 +22,6 @@ CREATE TABLE IF NOT EXISTS enrolments (
   completed_count integer NOT NULL,
   required_count integer NOT NULL,
   completed_on timestamptz,
-  content_status jsonb NOT NULL,
   unit_progress jsonb NOT NULL,
   assessments jsonb NOT NULL,
   total_score double precision NOT NULL,
@@ -37,7 +35,7 @@ CREATE TABLE IF NOT EXISTS enrolments (
   updated_at timestamptz NOT NULL,
   revision bigint NOT NULL,
   PRIMARY KEY (batch_id, user_id)
-);
+) WITH (fillfactor = 70);
 CREATE INDEX IF NOT EXISTS enrolments_user ON enrolments (user_id, enrolled_at DESC);
 `;
 
@@ -53,7 +51,6 @@ export interface EnrolmentRow {
   completedCount: number;
   requiredCount: number;
   completedOn: string | null;
-  contentStatus: Record<string, ContentState>;
   unitProgress: Record<string, number>;
   assessments: Record<string, Omit<AssessmentScore, 'contentId'>>;
   totalScore: number;
@@ -88,7 +85,6 @@ export const applyEnrolmentEvent = (
       completedCount: 0,
       requiredCount: 0,
       completedOn: null,
-      contentStatus: {},
       unitProgress: {},
       assessments: {},
       totalScore: 0,
@@ -108,10 +104,7 @@ export const applyEnrolmentEvent = (
     case 'UserUnenrolled':
       return { ...row, active: false, updatedAt: event.data.unenrolledAt, revision };
     case 'ContentProgressRecorded': {
-      const { contents, progress, lastAccessTime, lastContentId, recordedAt } = event.data;
-      const contentStatus = { ...row.contentStatus };
-      for (const { contentId, status, lastAccessTime: accessed } of contents)
-        contentStatus[contentId] = { status, lastAccessTime: accessed };
+      const { progress, lastAccessTime, lastContentId, recordedAt } = event.data;
       return {
         ...row,
         // Completion is for good: a course that later gains contents does not undo it.
@@ -119,7 +112,6 @@ export const applyEnrolmentEvent = (
         progressPercent: row.completedOn ? 100 : progress.percent,
         completedCount: progress.completedCount,
         requiredCount: progress.requiredCount,
-        contentStatus,
         unitProgress: progress.units,
         lastAccessTime,
         lastContentId,
@@ -175,7 +167,7 @@ export const applyEnrolmentEvent = (
 };
 
 const COLUMNS = `batch_id, user_id, course_id, enrolled_at, active, status, progress_percent,
-  completed_count, required_count, completed_on, content_status, unit_progress, assessments,
+  completed_count, required_count, completed_on, unit_progress, assessments,
   total_score, total_max_score, certificate_status, certificate_id, certificate_at,
   certificate_failure, last_access_time, last_content_id, updated_at, revision`;
 
@@ -190,7 +182,6 @@ export interface EnrolmentDbRow {
   completed_count: number;
   required_count: number;
   completed_on: Date | string | null;
-  content_status: Record<string, ContentState>;
   unit_progress: Record<string, number>;
   assessments: EnrolmentRow['assessments'];
   total_score: number;
@@ -222,7 +213,6 @@ export const fromDbRow = (row: EnrolmentDbRow): EnrolmentRow => ({
   completedCount: Number(row.completed_count),
   requiredCount: Number(row.required_count),
   completedOn: isoOrNull(row.completed_on),
-  contentStatus: row.content_status,
   unitProgress: row.unit_progress,
   assessments: row.assessments,
   totalScore: Number(row.total_score),
@@ -248,7 +238,6 @@ const toRecord = (row: EnrolmentRow) => ({
   completed_count: row.completedCount,
   required_count: row.requiredCount,
   completed_on: row.completedOn,
-  content_status: row.contentStatus,
   unit_progress: row.unitProgress,
   assessments: row.assessments,
   total_score: row.totalScore,
@@ -271,19 +260,23 @@ const key = (batchId: string, userId: string) => `${batchId}\u0000${userId}`;
  * events at or below a row's revision, so replays change nothing), write the rows back.
  */
 const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
-  const touched = new Map<string, { batchId: string; userId: string }>();
+  // One indexed lookup per batch (a projection batch mostly touches one or two): a row-value
+  // IN over unnest() lets the planner scan the whole table once it is large.
+  const usersByBatch = new Map<string, Set<string>>();
   for (const { data } of events) {
     const { batchId, userId } = data as { batchId: string; userId: string };
-    touched.set(key(batchId, userId), { batchId, userId });
+    const users = usersByBatch.get(batchId) ?? new Set<string>();
+    users.add(userId);
+    usersByBatch.set(batchId, users);
   }
-  const targets = [...touched.values()];
-  const { rows } = await tx.query<EnrolmentDbRow>(
-    `SELECT ${COLUMNS} FROM enrolments
-      WHERE (batch_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    [targets.map((t) => t.batchId), targets.map((t) => t.userId)],
-  );
   const current = new Map<string, EnrolmentRow | null>();
-  for (const row of rows) current.set(key(row.batch_id, row.user_id), fromDbRow(row));
+  for (const [batchId, users] of usersByBatch) {
+    const { rows } = await tx.query<EnrolmentDbRow>(
+      `SELECT ${COLUMNS} FROM enrolments WHERE batch_id = $1 AND user_id = ANY($2::text[])`,
+      [batchId, [...users]],
+    );
+    for (const row of rows) current.set(key(row.batch_id, row.user_id), fromDbRow(row));
+  }
   const changed = new Map<string, EnrolmentRow>();
   for (const recorded of events) {
     const event = { type: recorded.type, data: recorded.data } as EnrolmentEvent;
@@ -300,7 +293,7 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
      SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS r(
        batch_id text, user_id text, course_id text, enrolled_at timestamptz, active boolean,
        status smallint, progress_percent smallint, completed_count integer, required_count integer,
-       completed_on timestamptz, content_status jsonb, unit_progress jsonb, assessments jsonb,
+       completed_on timestamptz, unit_progress jsonb, assessments jsonb,
        total_score double precision, total_max_score double precision, certificate_status text,
        certificate_id text, certificate_at timestamptz, certificate_failure jsonb,
        last_access_time timestamptz, last_content_id text, updated_at timestamptz, revision bigint)
@@ -308,7 +301,7 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
        active = EXCLUDED.active, status = EXCLUDED.status,
        progress_percent = EXCLUDED.progress_percent, completed_count = EXCLUDED.completed_count,
        required_count = EXCLUDED.required_count, completed_on = EXCLUDED.completed_on,
-       content_status = EXCLUDED.content_status, unit_progress = EXCLUDED.unit_progress,
+       unit_progress = EXCLUDED.unit_progress,
        assessments = EXCLUDED.assessments, total_score = EXCLUDED.total_score,
        total_max_score = EXCLUDED.total_max_score, certificate_status = EXCLUDED.certificate_status,
        certificate_id = EXCLUDED.certificate_id, certificate_at = EXCLUDED.certificate_at,
@@ -328,6 +321,8 @@ export const enrolmentsProjection: Projection = {
   version: 1,
   schema,
   tables: ['enrolments'],
+  // Set-based: a large batch costs little more than a small one, so catching up takes few.
+  batchSize: 2_000,
   streamNamePrefixes: [ENROLMENT_STREAM_PREFIX],
   handlers: Object.fromEntries(ENROLMENT_EVENT_TYPES.map((type) => [type, applyOne])),
   applyBatch,

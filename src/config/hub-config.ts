@@ -30,6 +30,11 @@ export interface HubConfig {
   scorePolicy: 'best' | 'last';
   /** Streams whose folded state each instance keeps in memory (enrolments, batches, courses). */
   stateCacheSize: number;
+  /**
+   * Connections to the PostgreSQL server. Each projection's leader holds one for its lock, so
+   * requests share what is left.
+   */
+  databasePoolSize: number;
 }
 
 export interface OidcConfig {
@@ -158,6 +163,7 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     timeZone,
     scorePolicy: scorePolicy === 'last' ? 'last' : 'best',
     stateCacheSize: integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
+    databasePoolSize: integer('DATABASE_POOL_SIZE', 32, 12, 500),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),
   };

@@ -4,7 +4,7 @@ import { enrolmentsProjection } from '../../projections/enrolments/enrolments.pr
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { Actor, HUB_SYSTEM_ACTOR } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
-import { CommandOutcome, handleCommand } from '../event-sourcing/command-handler';
+import { CommandOutcome, handleCommand, loadState } from '../event-sourcing/command-handler';
 import { StateCache } from '../event-sourcing/state-cache';
 import { EVENT_STORE, EventMetadata, EventStore, Position } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
@@ -101,6 +101,14 @@ export class EnrolmentWriter {
         cache: this.cache,
       },
     );
+  }
+
+  /** The enrolment as its stream stands now (the events since the cached state, if any). */
+  async current(batchId: string, userId: string): Promise<EnrolmentState> {
+    const stream = enrolmentStream(batchId, userId);
+    const latest = await loadState(this.store, stream, enrolmentDecider, this.cache.get(stream));
+    this.cache.set(stream, latest);
+    return latest.state;
   }
 
   /** Read-your-writes: returns once the enrolments read model shows the appended events. */

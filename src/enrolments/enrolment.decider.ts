@@ -103,7 +103,7 @@ export interface AttemptRecord {
 
 export type CertificateState =
   | { status: 'Issued'; certificateId: string; at: string }
-  | { status: 'Failed'; code: string; at: string };
+  | { status: 'Failed'; code: string; reason: string; at: string };
 
 export type EnrolmentState =
   | { exists: false }
@@ -677,7 +677,12 @@ export const enrolmentDecider: Decider<EnrolmentCommand, EnrolmentEvent, Enrolme
       case 'CertificateIssueFailed':
         return {
           ...state,
-          certificate: { status: 'Failed', code: event.data.code, at: event.data.failedAt },
+          certificate: {
+            status: 'Failed',
+            code: event.data.code,
+            reason: event.data.reason,
+            at: event.data.failedAt,
+          },
         };
       default: {
         const unknownEvent: never = event;

@@ -39,8 +39,10 @@ import { queryInteger } from '../http/query-params';
 import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
 import { BulkEnrolmentJob, BulkEnrolments, RowFailure } from './bulk-enrolment';
 import { parseBulkUserIds } from './bulk-enrolment-request';
-import { actsForThemself, managesBatch } from './enrolment.decider';
+import { actsForThemself, EnrolmentState, managesBatch, scoreTotals } from './enrolment.decider';
+import { ScorePolicy } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
+import { EnrolmentWriter } from './enrolment-writer';
 import {
   AssessmentResult,
   CertificateRun,
@@ -92,6 +94,52 @@ const toView = (row: EnrolmentRow): EnrolmentView => ({
   lastContentId: row.lastContentId,
 });
 
+const progressView = (
+  enrolment: Extract<EnrolmentState, { exists: true }>,
+  policy: ScorePolicy,
+): EnrolmentProgressView => {
+  const totals = scoreTotals(enrolment.attempts, policy);
+  const { certificate, progress, completedOn } = enrolment;
+  return {
+    batchId: enrolment.batchId,
+    courseId: enrolment.courseId,
+    userId: enrolment.userId,
+    enrolledAt: enrolment.enrolledAt,
+    active: enrolment.active,
+    status: completedOn ? 2 : Object.keys(enrolment.contents).length > 0 ? 1 : 0,
+    progressPercent: completedOn ? 100 : (progress?.percent ?? 0),
+    completedCount: progress?.completedCount ?? 0,
+    requiredCount: progress?.requiredCount ?? 0,
+    completedOn,
+    unitProgress: progress?.units ?? {},
+    assessments: Object.fromEntries(
+      totals.assessments.map(({ contentId, ...counting }) => [contentId, counting]),
+    ),
+    totalScore: totals.totalScore,
+    totalMaxScore: totals.totalMaxScore,
+    certificateStatus: certificate?.status ?? null,
+    certificate:
+      certificate === null
+        ? null
+        : certificate.status === 'Issued'
+          ? {
+              status: 'Issued',
+              certificateId: certificate.certificateId,
+              at: certificate.at,
+              failure: null,
+            }
+          : {
+              status: 'Failed',
+              certificateId: null,
+              at: certificate.at,
+              failure: { code: certificate.code, reason: certificate.reason },
+            },
+    lastAccessTime: enrolment.lastAccessTime,
+    lastContentId: enrolment.lastContentId,
+    contents: enrolment.contents,
+  };
+};
+
 const enrolmentNotFound = (batchId: string, userId: string) =>
   new NotFoundError('ENROLMENT_NOT_FOUND', `User ${userId} has no enrolment in batch ${batchId}`, {
     batchId,
@@ -121,6 +169,7 @@ export class EnrolmentsController {
     private readonly commands: CommandBus,
     private readonly lookups: EnrolmentLookups,
     private readonly bulk: BulkEnrolments,
+    private readonly writer: EnrolmentWriter,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
   ) {}
 
@@ -259,9 +308,11 @@ export class EnrolmentsController {
     if (!batch || !canReadBatch(principal, batch)) throw batchNotFound(batchId);
     if (!(await this.actsForThemself(principal, userId)) && !managesBatch(principal, batch))
       throw enrolmentNotFound(batchId, userId);
-    const row = await readEnrolment(this.db, batchId, userId);
-    if (!row) throw enrolmentNotFound(batchId, userId);
-    return { ...toView(row), contents: row.contentStatus };
+    // From the enrolment's own stream (cached): always as of the latest write, with the
+    // per-content detail the read model does not keep.
+    const enrolment = await this.writer.current(batchId, userId);
+    if (!enrolment.exists) throw enrolmentNotFound(batchId, userId);
+    return progressView(enrolment, this.lookups.scorePolicy);
   }
 
   @Post('batches/:batchId/progress')

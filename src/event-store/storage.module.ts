@@ -13,7 +13,9 @@ export const openDatabase = async (config: HubConfig): Promise<SqlDatabase> => {
   const db =
     config.storage.kind === 'embedded'
       ? await PgliteDatabase.open(config.storage.dataDir)
-      : new PostgresDatabase(config.storage.databaseUrl);
+      : new PostgresDatabase(config.storage.databaseUrl, {
+          maxConnections: config.databasePoolSize,
+        });
   await runMigrations(db);
   return db;
 };

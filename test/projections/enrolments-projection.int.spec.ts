@@ -730,7 +730,6 @@ describe('enrolments projection', () => {
           completed_count: state.progress?.completedCount ?? 0,
           required_count: state.progress?.requiredCount ?? 0,
           completed_on: date(state.completedOn),
-          content_status: state.contents,
           unit_progress: state.progress?.units ?? {},
           assessments: Object.fromEntries(
             totals.assessments.map(({ contentId, ...counting }) => [contentId, counting]),
@@ -771,14 +770,6 @@ describe('enrolments projection', () => {
         certificate_status: 'Issued',
         certificate_id: 'cert-batch-1-learner-01-1',
         certificate_failure: null,
-        content_status: {
-          c1: { status: 2 },
-          c2: { status: 2 },
-          c3: { status: 2 },
-          c4: { status: 1 },
-          a1: { status: 2 },
-          a2: { status: 2 },
-        },
       });
       expect(j.completedOn).not.toBeNull();
     });
@@ -806,7 +797,6 @@ describe('enrolments projection', () => {
         required_count: 5,
         completed_on: null,
         unit_progress: { u1: 66, u2: 0 },
-        content_status: { c1: { status: 1 }, c2: { status: 2 }, a1: { status: 2 } },
         assessments: { a1: { attemptId: 'att-1', score: 9, maxScore: 15, attempts: 1 } },
         total_score: 9,
         total_max_score: 15,
@@ -856,7 +846,6 @@ describe('enrolments projection', () => {
         progress_percent: 0,
         completed_count: 0,
         required_count: 0,
-        content_status: {},
         unit_progress: {},
         assessments: {},
         total_score: 0,
@@ -916,7 +905,6 @@ describe('enrolments projection', () => {
         active: true,
         status: 1,
         progress_percent: 20,
-        content_status: { d1: { status: 2 }, d2: { status: 1 } },
         unit_progress: { w1: 33, w2: 0 },
         certificate_status: null,
       });

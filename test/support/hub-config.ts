@@ -19,5 +19,6 @@ export const testConfig = (
   timeZone: 'UTC',
   scorePolicy: 'best',
   stateCacheSize: 200_000,
+  databasePoolSize: 20,
   ...overrides,
 });

@@ -3,6 +3,7 @@ import { eventStoreSchema } from './001-event-store';
 import { projectionCheckpointsSchema } from './002-projection-checkpoints';
 import { personalDataKeysSchema } from './003-personal-data-keys';
 import { enrolmentJobsSchema } from './004-enrolment-jobs';
+import { streamFillfactorSchema } from './005-stream-fillfactor';
 
 export interface Migration {
   version: number;
@@ -16,6 +17,7 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: 'projection-checkpoints', sql: projectionCheckpointsSchema },
   { version: 3, name: 'personal-data-keys', sql: personalDataKeysSchema },
   { version: 4, name: 'enrolment-jobs', sql: enrolmentJobsSchema },
+  { version: 5, name: 'stream-fillfactor', sql: streamFillfactorSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.
