@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import { batchDecider, BatchState } from '../batches/batch.decider';
 import { batchStream } from '../batches/batch.events';
@@ -16,6 +17,12 @@ import { BatchFacts, Recipient } from './enrolment.decider';
 
 const BATCHES_KEPT = 10_000;
 const COURSES_KEPT = 1_000;
+/**
+ * How stale a batch or course may be when a command looks it up. A change (a new end date, a
+ * new hierarchy) reaches commands within this; every decision is still appended against the
+ * enrolment's own revision.
+ */
+const LOOKUP_FRESHNESS_MS = 250;
 
 /**
  * What enrolment commands look up before deciding. Batches and courses are read from their own
@@ -27,6 +34,7 @@ export class EnrolmentLookups {
   private readonly batches = new StateCache<BatchState>(BATCHES_KEPT);
   private readonly courses = new StateCache<CourseState>(COURSES_KEPT);
   private readonly tracking = new Map<string, CourseTracking>();
+  private readonly checkedAt = new Map<string, number>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -90,13 +98,22 @@ export class EnrolmentLookups {
     return state.exists && state.erasedAt !== null ? 'erased' : 'unknown';
   }
 
+  /**
+   * The stream's state, read again (from where the cache left off) at most every
+   * LOOKUP_FRESHNESS_MS: progress arrives thousands of times a second for one batch and course.
+   */
   private async latest<Event extends DomainEvent, State>(
     stream: string,
     decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
     cache: StateCache<State>,
   ): Promise<State> {
-    const known = await loadState(this.store, stream, decider, cache.get(stream));
+    const cached = cache.get(stream);
+    const checkedAt = this.checkedAt.get(stream) ?? Number.NEGATIVE_INFINITY;
+    if (cached && performance.now() - checkedAt < LOOKUP_FRESHNESS_MS) return cached.state;
+    const known = await loadState(this.store, stream, decider, cached);
     cache.set(stream, known);
+    if (this.checkedAt.size >= BATCHES_KEPT + COURSES_KEPT) this.checkedAt.clear();
+    this.checkedAt.set(stream, performance.now());
     return known.state;
   }
 }

@@ -4,6 +4,7 @@ import { projectionCheckpointsSchema } from './002-projection-checkpoints';
 import { personalDataKeysSchema } from './003-personal-data-keys';
 import { enrolmentJobsSchema } from './004-enrolment-jobs';
 import { streamFillfactorSchema } from './005-stream-fillfactor';
+import { appendKeyedStreamUpdatesSchema } from './006-append-keyed-stream-updates';
 
 export interface Migration {
   version: number;
@@ -18,6 +19,7 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'personal-data-keys', sql: personalDataKeysSchema },
   { version: 4, name: 'enrolment-jobs', sql: enrolmentJobsSchema },
   { version: 5, name: 'stream-fillfactor', sql: streamFillfactorSchema },
+  { version: 6, name: 'append-keyed-stream-updates', sql: appendKeyedStreamUpdatesSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

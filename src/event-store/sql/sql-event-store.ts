@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runMigrations } from '../../database/migrations/migrations';
 import { SqlDatabase } from '../../database/sql-database';
 import {
@@ -26,6 +28,9 @@ import { AppendBatcher, AppendBatcherOptions } from './append-batcher';
 import { mapSqlError } from './sql-errors';
 import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sql-position';
 import { WakeSignal } from './wake-signal';
+
+/** See pump: how often a subscriber that found nothing for it reads again. */
+const QUIET_READ_GAP_MS = 50;
 
 export interface SqlEventStoreOptions {
   append?: Partial<AppendBatcherOptions>;
@@ -165,7 +170,7 @@ export class SqlEventStore implements EventStore {
       const page = await this.readPage(cursor, options.filter, limit);
       for (const row of page.rows) if (row.matched !== false) result.push(toRecordedEvent(row));
       if (page.last) cursor = page.last;
-      if (result.length >= limit || page.rows.length < limit) return result.slice(0, limit);
+      if (result.length >= limit || page.scanned < limit) return result.slice(0, limit);
     }
   }
 
@@ -238,7 +243,14 @@ export class SqlEventStore implements EventStore {
     }
     let caughtUp = false;
     let lastDelivered: Position | null = null;
+    let lastEmptyReadAt = Number.NEGATIVE_INFINITY;
     while (!signal.aborted && !this.closed) {
+      // Woken by appends it does not match, a filtered subscriber reads at most every
+      // QUIET_READ_GAP_MS: under a write storm for others it stays cheap; an event it does match
+      // waits that long at most.
+      const quiet = lastEmptyReadAt + QUIET_READ_GAP_MS - performance.now();
+      if (quiet > 0) await sleep(quiet, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
       const generation = this.wake.generation;
       const page = await this.readPage(cursor, options.filter, batchSize);
       if (signal.aborted) return;
@@ -253,10 +265,11 @@ export class SqlEventStore implements EventStore {
       }
       if (page.last) {
         cursor = page.last;
-        if (delivered || page.rows.length > 0)
+        if (delivered || page.scanned > 0)
           yield { kind: 'checkpoint', position: encodeKey(cursor) };
       }
-      if (page.rows.length < batchSize) {
+      lastEmptyReadAt = delivered ? Number.NEGATIVE_INFINITY : performance.now();
+      if (page.scanned < batchSize) {
         if (!caughtUp) {
           caughtUp = true;
           yield {
@@ -271,39 +284,58 @@ export class SqlEventStore implements EventStore {
     }
   }
 
+  /**
+   * One page of the stable log after `after`: `scanned` rows were read; `rows` holds those the
+   * filter matched plus the last one scanned (to move the cursor past filtered-out stretches).
+   * Rows the filter rejects never leave the server, so a projection interested in a sliver of
+   * the log does not parse all of it.
+   */
   private async readPage(
     after: SqlLogKey,
     filter: EventFilter | undefined,
     limit: number,
-  ): Promise<{ rows: EventRow[]; last: SqlLogKey | null }> {
+  ): Promise<{ rows: EventRow[]; last: SqlLogKey | null; scanned: number }> {
     const filtered = Boolean(
       filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length,
     );
-    const { rows } = filtered
-      ? await this.query<EventRow>(
-          // Events the filter rejects still advance the cursor, but their payload stays on the server.
-          `SELECT txid, gpos, stream_name, revision, id, event_type, recorded_at, matched,
-                  CASE WHEN matched THEN data END AS data, CASE WHEN matched THEN metadata END AS metadata
-             FROM (SELECT ${EVENT_COLUMNS}, (${FILTER}) AS matched
-                     FROM hub_events WHERE ${AFTER} AND ${STABLE}
-                    ORDER BY transaction_id, global_position LIMIT $5) page`,
-          [
-            after.transactionId,
-            after.globalPosition,
-            [...(filter?.streamNamePrefixes ?? [])],
-            [...(filter?.eventTypePrefixes ?? [])],
-            limit,
-          ],
-        )
-      : await this.query<EventRow>(
-          `SELECT ${EVENT_COLUMNS} FROM hub_events WHERE ${AFTER} AND ${STABLE}
-            ORDER BY transaction_id, global_position LIMIT $3`,
-          [after.transactionId, after.globalPosition, limit],
-        );
+    if (!filtered) {
+      const { rows } = await this.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM hub_events WHERE ${AFTER} AND ${STABLE}
+          ORDER BY transaction_id, global_position LIMIT $3`,
+        [after.transactionId, after.globalPosition, limit],
+      );
+      const lastRow = rows[rows.length - 1];
+      return {
+        rows,
+        last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null,
+        scanned: rows.length,
+      };
+    }
+    const { rows } = await this.query<EventRow & { scanned: string | number }>(
+      `SELECT txid, gpos, stream_name, revision, id, event_type, recorded_at, matched,
+              CASE WHEN matched THEN data END AS data, CASE WHEN matched THEN metadata END AS metadata,
+              scanned
+         FROM (SELECT page.*, row_number() OVER (ORDER BY page.t, page.g) AS n,
+                      count(*) OVER () AS scanned
+                 FROM (SELECT ${EVENT_COLUMNS}, (${FILTER}) AS matched,
+                              transaction_id AS t, global_position AS g
+                         FROM hub_events WHERE ${AFTER} AND ${STABLE}
+                        ORDER BY transaction_id, global_position LIMIT $5) page) numbered
+        WHERE matched OR n = scanned
+        ORDER BY n`,
+      [
+        after.transactionId,
+        after.globalPosition,
+        [...(filter?.streamNamePrefixes ?? [])],
+        [...(filter?.eventTypePrefixes ?? [])],
+        limit,
+      ],
+    );
     const lastRow = rows[rows.length - 1];
     return {
       rows,
       last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null,
+      scanned: lastRow ? Number(lastRow.scanned) : 0,
     };
   }
 
