@@ -365,7 +365,7 @@ const main = async () => {
   let hub: Hub | null = null;
   const others: Hub[] = [];
   const cleanup = async () => {
-    await Promise.all([hub, ...others].map((instance) => instance?.stop()));
+    await Promise.all([hub, ...others].map((instance) => instance?.stop() ?? Promise.resolve()));
     await scratch?.drop();
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
