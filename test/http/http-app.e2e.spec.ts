@@ -1,3 +1,4 @@
+import { projections } from '../../projections/registry';
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
@@ -89,7 +90,7 @@ describe('HTTP application', () => {
     expect(body.details.database?.status).toBe('up');
     expect(body.details.eventStore?.status).toBe('up');
     expect(body.details.projections?.projections).toEqual(
-      ['example-tallies', 'api-keys', 'users', 'batch-status'].map((name) =>
+      projections.map(({ name }) =>
         expect.objectContaining({
           name,
           eventsBehind: expect.any(Number),
