@@ -250,7 +250,7 @@ export class SqlEventStore implements EventStore {
       // waits that long at most.
       const quiet = lastEmptyReadAt + QUIET_READ_GAP_MS - performance.now();
       if (quiet > 0) await sleep(quiet, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) return;
+      if (signal.aborted || this.closed) return;
       const generation = this.wake.generation;
       const page = await this.readPage(cursor, options.filter, batchSize);
       if (signal.aborted) return;
