@@ -38,6 +38,18 @@ export const canSeeOrganisation = (actor: Actor, organisationId: string): boolea
 export const isAdminOf = (actor: Actor, organisationId: string): boolean =>
   isSystemAdmin(actor) || (hasRole(actor, 'ORG_ADMIN') && actor.organisationId === organisationId);
 
+/**
+ * Whether the actor is the user `userId`. User ids are the hub's, across organisations: when
+ * the hub has the user's profile, a principal of another organisation carrying the same id is
+ * someone else.
+ */
+export const isSameUser = (
+  actor: Actor,
+  userId: string,
+  profile: { organisationId: string } | null | undefined,
+): boolean =>
+  actor.userId === userId && (!profile || profile.organisationId === actor.organisationId);
+
 export const actorOf = (principal: Principal): Actor => ({
   userId: principal.userId,
   organisationId: principal.organisationId,

@@ -1,4 +1,4 @@
-import { Actor, hasRole, isSystemAdmin } from '../auth/principal';
+import { Actor, hasRole, isSameUser, isSystemAdmin } from '../auth/principal';
 import { courseNotFound } from '../courses/course.decider';
 import { ForbiddenError, NotFoundError } from '../errors/hub-error';
 import { Decider } from '../event-sourcing/decider';
@@ -18,6 +18,8 @@ interface ConsentCommandBase {
   /** Null when no such course exists. */
   course: ConsentCourseFacts | null;
   actor: Actor;
+  /** The user's organisation when the hub has their profile. */
+  profile?: { organisationId: string } | null;
   now: Date;
 }
 
@@ -50,8 +52,12 @@ const notYours = (what: string) =>
   new ForbiddenError('CONSENT_NOT_YOURS', `Only the user (or a system admin) ${what}`);
 
 /** Consent is the user's own decision; a system admin may record it on their behalf. */
-export const assertMayDecideConsent = (actor: Actor, userId: string): void => {
-  if (actor.userId !== userId && !isSystemAdmin(actor))
+export const assertMayDecideConsent = (
+  actor: Actor,
+  userId: string,
+  profile?: { organisationId: string } | null,
+): void => {
+  if (!isSameUser(actor, userId, profile) && !isSystemAdmin(actor))
     throw notYours('grants or revokes their consent');
 };
 
@@ -62,8 +68,10 @@ export const assertMayDecideConsent = (actor: Actor, userId: string): void => {
 export const consentListScope = (
   actor: Actor,
   userId: string,
+  profile?: { organisationId: string } | null,
 ): { consumerOrganisationId: string | null } => {
-  if (actor.userId === userId || isSystemAdmin(actor)) return { consumerOrganisationId: null };
+  if (isSameUser(actor, userId, profile) || isSystemAdmin(actor))
+    return { consumerOrganisationId: null };
   if (hasRole(actor, 'ORG_ADMIN')) return { consumerOrganisationId: actor.organisationId };
   throw notYours('and organisation admins see their consents');
 };
@@ -74,7 +82,7 @@ export const resolveConsumer = (requested: string | null, course: ConsentCourseF
 
 /** The consent a command is about, with the default consumer resolved; throws when refused. */
 const target = (command: ConsentCommand): { key: string; consumer: string } => {
-  assertMayDecideConsent(command.actor, command.userId);
+  assertMayDecideConsent(command.actor, command.userId, command.profile);
   // Any course, of any organisation: users consent to courses their organisation does not own.
   if (!command.course) throw courseNotFound(command.courseId);
   const consumer = resolveConsumer(command.consumerOrganisationId, command.course);

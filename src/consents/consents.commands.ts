@@ -8,6 +8,7 @@ import { courseStream } from '../courses/course.events';
 import { HubError } from '../errors/hub-error';
 import { handleCommand, loadState } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
+import { userProfileOrganisation } from '../users/user.decider';
 import { EVENT_STORE, EventStore, Position } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
 import {
@@ -78,6 +79,7 @@ abstract class ConsentCommandHandler {
         consumerOrganisationId,
         course,
         actor,
+        profile: await userProfileOrganisation(this.store, userId),
         now: this.clock.now(),
       },
       { metadata: actorMetadata(actor, requestId) },

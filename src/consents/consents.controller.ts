@@ -1,3 +1,5 @@
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { userProfileOrganisation } from '../users/user.decider';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Put, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
@@ -28,6 +30,7 @@ export class ConsentsController {
   constructor(
     private readonly commands: CommandBus,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   @Put(':userId/consents/:courseId')
@@ -84,7 +87,11 @@ export class ConsentsController {
     @IdParam('userId') userId: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<ConsentListView> {
-    const { consumerOrganisationId } = consentListScope(principal, userId);
+    const { consumerOrganisationId } = consentListScope(
+      principal,
+      userId,
+      await userProfileOrganisation(this.store, userId),
+    );
     const consents = await listConsents(
       this.db,
       userId,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Actor, isAdminOf, isSystemAdmin } from '../auth/principal';
+import { Actor, isAdminOf, isSameUser, isSystemAdmin } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
 import { CertificateCriteria, EnrollmentType } from '../batches/batch.events';
 import {
@@ -150,9 +150,7 @@ const visibleBatch = (command: EnrolmentCommandBase): BatchFacts => {
  */
 export const actsForThemself = (
   command: Pick<EnrolmentCommandBase, 'actor' | 'userId' | 'learner'>,
-): boolean =>
-  command.actor.userId === command.userId &&
-  (!command.learner || command.learner.organisationId === command.actor.organisationId);
+): boolean => isSameUser(command.actor, command.userId, command.learner);
 
 const batchEnded = (batch: BatchFacts, now: Date) => now.getTime() >= at(batch.endsAt);
 

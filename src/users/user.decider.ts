@@ -1,8 +1,10 @@
+import { loadState } from '../event-sourcing/command-handler';
+import { EventStore } from '../event-store/event-store.port';
 import { Actor, isAdminOf } from '../auth/principal';
 import { ForbiddenError, NotFoundError } from '../errors/hub-error';
 import { Decider } from '../event-sourcing/decider';
 import { SealedPersonalData } from './personal-data-vault';
-import { UserEvent, UserProfileAttributes } from './user.events';
+import { UserEvent, UserProfileAttributes, userStream } from './user.events';
 
 export type RecordUserProfile = {
   type: 'RecordUserProfile';
@@ -144,4 +146,13 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
       }
     }
   },
+};
+
+/** The organisation of a user the hub has a profile for, read from their stream; null if none. */
+export const userProfileOrganisation = async (
+  store: EventStore,
+  userId: string,
+): Promise<{ organisationId: string } | null> => {
+  const { state } = await loadState(store, userStream(userId), userDecider);
+  return state.exists ? { organisationId: state.organisationId } : null;
 };

@@ -130,6 +130,22 @@ describe('consent decider: GrantConsent', () => {
     spec.given([]).when(grant({ actor })).thenThrows(ForbiddenError, { code: 'CONSENT_NOT_YOURS' });
   });
 
+  it('refuses a principal of another organisation that carries the user’s id', () => {
+    spec
+      .given([])
+      .when(
+        grant({
+          actor: { ...self, organisationId: 'org-elsewhere' },
+          profile: { organisationId: 'org-home' },
+        }),
+      )
+      .thenThrows(ForbiddenError, { code: 'CONSENT_NOT_YOURS' });
+    spec
+      .given([])
+      .when(grant({ profile: { organisationId: 'org-home' } }))
+      .then([granted(NOW)]);
+  });
+
   it('refuses an unknown course', () => {
     spec
       .given([])
