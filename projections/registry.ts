@@ -3,6 +3,9 @@ import { batchStatusProjection } from './batch-status/batch-status.projection';
 import { consentsProjection } from './consents/consents.projection';
 import { Projection } from './engine/projection';
 import { enrolmentsProjection } from './enrolments/enrolments.projection';
+import { learningEventsProjection } from './learning-events/learning-events.projection';
+import { programsProjection } from './programs/programs.projection';
+import { subscriptionsProjection } from './subscriptions/subscriptions.projection';
 import { talliesProjection } from './example-tallies/tallies.projection';
 import { usersProjection } from './users/users.projection';
 
@@ -14,6 +17,9 @@ export const projections: readonly Projection[] = [
   batchStatusProjection,
   consentsProjection,
   enrolmentsProjection,
+  programsProjection,
+  learningEventsProjection,
+  subscriptionsProjection,
 ];
 
 export const PROJECTIONS = Symbol('PROJECTIONS');

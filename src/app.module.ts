@@ -10,6 +10,9 @@ import { CoursesModule } from './courses/courses.module';
 import { EnrolmentsModule } from './enrolments/enrolments.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
+import { ProgramsModule } from './programs/programs.module';
+import { PublishingModule } from './publishing/publishing.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { CLOCK, Clock, systemClock } from './time/clock';
 import { UsersModule } from './users/users.module';
 
@@ -39,6 +42,9 @@ export class AppModule {
         BatchesModule,
         ConsentsModule,
         EnrolmentsModule,
+        ProgramsModule,
+        PublishingModule,
+        SubscriptionsModule,
         ...extraModules,
       ],
       providers: [

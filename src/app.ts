@@ -9,6 +9,7 @@ import { AppModule } from './app.module';
 import { HubConfig } from './config/hub-config';
 import { BULK_BODY_LIMIT_BYTES, BULK_ENROLMENT_ROUTE } from './enrolments/bulk-enrolment-request';
 import { ProblemDetailsFilter, sendProblem } from './errors/problem-details.filter';
+import { publishingBodyLimits } from './publishing/publishing-routes';
 import { createValidationPipe } from './errors/validation';
 import { JsonLogger } from './logging/json-logger';
 
@@ -31,10 +32,15 @@ export const createHubApp = async (
     return503OnClosing: true,
   });
   const fastify = adapter.getInstance();
-  // Bulk enrolment takes up to 100,000 user ids: a larger body than anything else.
+  // Bulk enrolment takes up to 100,000 user ids, a batch of events up to 1,000 events: larger
+  // bodies than anything else. The first rule that matches a route sets its limit.
+  const bodyLimits = [
+    { route: BULK_ENROLMENT_ROUTE, bytes: BULK_BODY_LIMIT_BYTES },
+    ...publishingBodyLimits(config.clearinghouse),
+  ];
   fastify.addHook('onRoute', (route) => {
-    if (BULK_ENROLMENT_ROUTE.test(route.url))
-      route.bodyLimit = Math.max(config.bodyLimitBytes, BULK_BODY_LIMIT_BYTES);
+    const rule = bodyLimits.find(({ route: pattern }) => pattern.test(route.url));
+    if (rule) route.bodyLimit = Math.max(config.bodyLimitBytes, rule.bytes);
   });
   fastify.addContentTypeParser(
     ['text/csv', 'text/plain'],

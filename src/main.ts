@@ -3,6 +3,7 @@ import { createHubApp } from './app';
 import { ConfigError, loadConfig } from './config/hub-config';
 import { describeStorage } from './event-store/storage.module';
 import { createRootLogger } from './logging/json-logger';
+import { LiveStreams } from './subscriptions/live-streams';
 
 const main = async (): Promise<void> => {
   let config;
@@ -34,8 +35,10 @@ const main = async (): Promise<void> => {
     }, config.shutdownTimeoutMs);
     deadline.unref();
     try {
-      // Fastify stops accepting connections and drains in-flight requests first; then Nest runs
-      // the projections' onModuleDestroy and the storage's onApplicationShutdown.
+      // Live streams never finish on their own: end them, then Fastify stops accepting
+      // connections and drains in-flight requests; then Nest runs the projections'
+      // onModuleDestroy and the storage's onApplicationShutdown.
+      app.get(LiveStreams).endAll();
       await app.getHttpAdapter().getInstance().close();
       await app.close();
       logger.info('Stopped');

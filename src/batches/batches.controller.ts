@@ -32,6 +32,7 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { InvalidInputError } from '../errors/hub-error';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { parseIfMatch } from '../http/if-match';
 import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
 import { batchDecider, batchNotFound, canReadBatch } from './batch.decider';
 import { batchStream } from './batch.events';
@@ -71,19 +72,6 @@ const toView = (batch: BatchRecord): BatchView => ({
   updatedAt: batch.updatedAt.toISOString(),
   revision: batch.revision.toString(),
 });
-
-/** `If-Match: "3"` (or W/"3", or 3): the batch revision the client read. `*` means any. */
-const parseIfMatch = (header: string | undefined): bigint | undefined => {
-  if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,18})"?\s*$/.exec(header);
-  if (!match?.[1])
-    throw new InvalidInputError(
-      'If-Match must be the ETag of the batch, e.g. "3"',
-      [{ field: 'If-Match', message: 'must be a quoted revision number' }],
-      'invalid_if_match',
-    );
-  return BigInt(match[1]);
-};
 
 // Cursors are opaque to clients; inside they are the last batch id of the page.
 const encodeCursor = (batchId: string) => Buffer.from(batchId, 'utf8').toString('base64url');

@@ -35,7 +35,59 @@ export interface HubConfig {
    * requests share what is left.
    */
   databasePoolSize: number;
+  /** Publishers, subscribers and delivery: the Learning Hub clearinghouse. */
+  clearinghouse: ClearinghouseConfig;
 }
+
+export interface ClearinghouseConfig {
+  /** PublisherSystemId values accepted on publish. */
+  publisherSystemIds: readonly string[];
+  /** EventType values accepted on publish. */
+  eventTypes: readonly string[];
+  /** Largest PublisherEventData, as UTF-8 JSON. */
+  eventDataMaxBytes: number;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Attempts per delivery before it moves to the dead-letter list (a subscription may set fewer or more). */
+  maxAttempts: number;
+  /** First retry delay; each further one doubles, up to backoffMaxMs, with jitter. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** How long one POST may take before it counts as failed. */
+  timeoutMs: number;
+  /** Most feed items in one POST. */
+  maxBatchSize: number;
+  /** Whether webhook URLs may point at loopback, private or link-local addresses. */
+  allowPrivateNetworks: boolean;
+}
+
+/** The LearningBuilder event types of the Learning Hub's event model. */
+export const LEARNING_BUILDER_EVENT_TYPES = [
+  'LPI_STARTED',
+  'LPI_COMP_UNSUCCESS',
+  'LPI_COMP_SUCCESS',
+  'LPI_REOPENED',
+  'AI_STARTED',
+  'AI_COMP_UNSUCCESS',
+  'AI_COMP_SUCCESS',
+  'AI_REOPENED',
+] as const;
+
+export const defaultClearinghouseConfig = (): ClearinghouseConfig => ({
+  publisherSystemIds: ['LB'],
+  eventTypes: [...LEARNING_BUILDER_EVENT_TYPES],
+  eventDataMaxBytes: 65_536,
+  webhooks: {
+    maxAttempts: 8,
+    backoffBaseMs: 1_000,
+    backoffMaxMs: 300_000,
+    timeoutMs: 10_000,
+    maxBatchSize: 100,
+    allowPrivateNetworks: false,
+  },
+});
 
 export interface OidcConfig {
   jwksUrl: string;
@@ -152,6 +204,65 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
   if (scorePolicy !== 'best' && scorePolicy !== 'last')
     problems.push(`HUB_SCORE_POLICY must be best or last, got "${env.HUB_SCORE_POLICY}"`);
 
+  const list = (name: string, fallback: readonly string[], maxLength: number): string[] => {
+    const raw = text(name);
+    if (raw === undefined) return [...fallback];
+    const values = raw
+      .split(',')
+      .map((value) => value.trim())
+      .filter((value) => value.length > 0);
+    const tooLong = values.filter((value) => value.length > maxLength);
+    if (values.length === 0 || tooLong.length > 0)
+      problems.push(
+        `${name} must be a comma-separated list of values of at most ${maxLength} characters, got "${raw}"`,
+      );
+    return values.length === 0 ? [...fallback] : values;
+  };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = text(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    problems.push(`${name} must be true or false, got "${env[name]}"`);
+    return fallback;
+  };
+  const defaults = defaultClearinghouseConfig();
+  const backoffBaseMs = integer(
+    'HUB_WEBHOOK_BACKOFF_BASE_MS',
+    defaults.webhooks.backoffBaseMs,
+    10,
+    3_600_000,
+  );
+  const backoffMaxMs = integer(
+    'HUB_WEBHOOK_BACKOFF_MAX_MS',
+    defaults.webhooks.backoffMaxMs,
+    10,
+    86_400_000,
+  );
+  if (backoffMaxMs < backoffBaseMs)
+    problems.push('HUB_WEBHOOK_BACKOFF_MAX_MS must not be less than HUB_WEBHOOK_BACKOFF_BASE_MS');
+  const clearinghouse: ClearinghouseConfig = {
+    publisherSystemIds: list('HUB_PUBLISHER_SYSTEM_IDS', defaults.publisherSystemIds, 25),
+    eventTypes: list('HUB_EVENT_TYPES', defaults.eventTypes, 50),
+    eventDataMaxBytes: integer(
+      'HUB_EVENT_DATA_MAX_BYTES',
+      defaults.eventDataMaxBytes,
+      256,
+      1_048_576,
+    ),
+    webhooks: {
+      maxAttempts: integer('HUB_WEBHOOK_MAX_ATTEMPTS', defaults.webhooks.maxAttempts, 1, 100),
+      backoffBaseMs,
+      backoffMaxMs,
+      timeoutMs: integer('HUB_WEBHOOK_TIMEOUT_MS', defaults.webhooks.timeoutMs, 100, 120_000),
+      maxBatchSize: integer('HUB_WEBHOOK_BATCH_SIZE', defaults.webhooks.maxBatchSize, 1, 1_000),
+      allowPrivateNetworks: flag(
+        'HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS',
+        defaults.webhooks.allowPrivateNetworks,
+      ),
+    },
+  };
+
   const config: HubConfig = {
     port,
     host: text('HOST') ?? '0.0.0.0',
@@ -164,6 +275,7 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     scorePolicy: scorePolicy === 'last' ? 'last' : 'best',
     stateCacheSize: integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
     databasePoolSize: integer('DATABASE_POOL_SIZE', 32, 12, 500),
+    clearinghouse,
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),
   };

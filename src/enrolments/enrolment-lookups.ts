@@ -1,14 +1,12 @@
-import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import { batchDecider, BatchState } from '../batches/batch.decider';
-import { batchStream } from '../batches/batch.events';
+import { BatchEvent, batchStream } from '../batches/batch.events';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { courseDecider, courseNotFound, CourseState } from '../courses/course.decider';
-import { courseStream } from '../courses/course.events';
+import { CourseEvent, courseStream } from '../courses/course.events';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { loadState } from '../event-sourcing/command-handler';
-import { Decider, DomainEvent } from '../event-sourcing/decider';
-import { StateCache } from '../event-sourcing/state-cache';
+import { RecentStates } from '../event-sourcing/recent-states';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { userDecider } from '../users/user.decider';
 import { userStream } from '../users/user.events';
@@ -31,23 +29,26 @@ const LOOKUP_FRESHNESS_MS = 250;
  */
 @Injectable()
 export class EnrolmentLookups {
-  private readonly batches = new StateCache<BatchState>(BATCHES_KEPT);
-  private readonly courses = new StateCache<CourseState>(COURSES_KEPT);
+  // Progress arrives thousands of times a second for one batch and course.
+  private readonly batches: RecentStates<BatchEvent, BatchState>;
+  private readonly courses: RecentStates<CourseEvent, CourseState>;
   private readonly tracking = new Map<string, CourseTracking>();
-  private readonly checkedAt = new Map<string, number>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-  ) {}
+  ) {
+    this.batches = new RecentStates(store, batchDecider, BATCHES_KEPT, LOOKUP_FRESHNESS_MS);
+    this.courses = new RecentStates(store, courseDecider, COURSES_KEPT, LOOKUP_FRESHNESS_MS);
+  }
 
   get scorePolicy(): HubConfig['scorePolicy'] {
     return this.config.scorePolicy;
   }
 
   async batch(batchId: string): Promise<BatchFacts | null> {
-    const batch = await this.latest(batchStream(batchId), batchDecider, this.batches);
+    const batch = await this.batches.get(batchStream(batchId));
     if (!batch.exists) return null;
     return {
       batchId: batch.batchId,
@@ -67,7 +68,7 @@ export class EnrolmentLookups {
 
   /** The course's leaves and units, flattened once per hierarchy version. */
   async course(courseId: string): Promise<CourseTracking> {
-    const course = await this.latest(courseStream(courseId), courseDecider, this.courses);
+    const course = await this.courses.get(courseStream(courseId));
     if (!course.exists) throw courseNotFound(courseId);
     const known = this.tracking.get(courseId);
     if (known?.hierarchyVersion === course.hierarchyVersion) return known;
@@ -96,24 +97,5 @@ export class EnrolmentLookups {
     const { state } = await loadState(this.store, userStream(userId), userDecider);
     if (state.exists && state.personalDigest !== null) return 'known';
     return state.exists && state.erasedAt !== null ? 'erased' : 'unknown';
-  }
-
-  /**
-   * The stream's state, read again (from where the cache left off) at most every
-   * LOOKUP_FRESHNESS_MS: progress arrives thousands of times a second for one batch and course.
-   */
-  private async latest<Event extends DomainEvent, State>(
-    stream: string,
-    decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
-    cache: StateCache<State>,
-  ): Promise<State> {
-    const cached = cache.get(stream);
-    const checkedAt = this.checkedAt.get(stream) ?? Number.NEGATIVE_INFINITY;
-    if (cached && performance.now() - checkedAt < LOOKUP_FRESHNESS_MS) return cached.state;
-    const known = await loadState(this.store, stream, decider, cached);
-    cache.set(stream, known);
-    if (this.checkedAt.size >= BATCHES_KEPT + COURSES_KEPT) this.checkedAt.clear();
-    this.checkedAt.set(stream, performance.now());
-    return known.state;
   }
 }

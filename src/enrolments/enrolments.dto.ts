@@ -14,12 +14,11 @@ import {
   Max,
   MaxLength,
   Min,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { queryBoolean, queryInteger } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
-import { isIsoInstant } from '../time/calendar';
+import { IsInstant } from '../time/is-instant';
 
 export const MAX_PROGRESS_UPDATES = 1_000;
 export const MAX_RESPONSES = 500;
@@ -35,16 +34,6 @@ const normalizeInstant = ({ value }: { value: unknown }): unknown => {
   const match = REFERENCE_TIMESTAMP.exec(value);
   return match ? `${match[1]}T${match[2]}.${match[3]}${match[4]}:${match[5]}` : value;
 };
-
-const IsInstant = () =>
-  ValidateBy({
-    name: 'isInstant',
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && isIsoInstant(value),
-      defaultMessage: (args) =>
-        `${args?.property ?? 'value'} must be an instant with a zone, e.g. 2026-11-22T10:15:00Z`,
-    },
-  });
 
 export class EnrolRequest {
   @ApiPropertyOptional({ description: `The learner; the caller when absent. ${IDENTIFIER_RULE}` })

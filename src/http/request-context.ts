@@ -12,14 +12,18 @@ export const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 export const IDENTIFIER_RULE =
   '1-128 characters: letters, digits and . _ : @ -, starting with a letter or digit';
 
-class IdentifierPipe implements PipeTransform<string, string> {
-  constructor(private readonly name: string) {}
+class PatternPipe implements PipeTransform<string, string> {
+  constructor(
+    private readonly name: string,
+    private readonly pattern: RegExp,
+    private readonly rule: string,
+  ) {}
 
   transform(value: string): string {
-    if (!IDENTIFIER.test(value))
+    if (!this.pattern.test(value))
       throw new InvalidInputError(
         `${this.name} is not a valid identifier`,
-        [{ field: this.name, message: `must be ${IDENTIFIER_RULE}` }],
+        [{ field: this.name, message: `must be ${this.rule}` }],
         'invalid_identifier',
       );
     return value;
@@ -27,4 +31,9 @@ class IdentifierPipe implements PipeTransform<string, string> {
 }
 
 /** A path parameter that must be an identifier; 400 otherwise, before any handler runs. */
-export const IdParam = (name: string) => Param(name, new IdentifierPipe(name));
+export const IdParam = (name: string) =>
+  Param(name, new PatternPipe(name, IDENTIFIER, IDENTIFIER_RULE));
+
+/** A path parameter that must match `pattern` (described by `rule`); 400 otherwise. */
+export const PatternParam = (name: string, pattern: RegExp, rule: string) =>
+  Param(name, new PatternPipe(name, pattern, rule));

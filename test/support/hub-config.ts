@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HubConfig } from '../../src/config/hub-config';
+import { defaultClearinghouseConfig, HubConfig } from '../../src/config/hub-config';
 
 export const tempDataDir = (label: string): string => mkdtempSync(join(tmpdir(), `hub-${label}-`));
 
@@ -20,5 +20,16 @@ export const testConfig = (
   scorePolicy: 'best',
   stateCacheSize: 200_000,
   databasePoolSize: 20,
+  clearinghouse: {
+    ...defaultClearinghouseConfig(),
+    // Tests receive webhooks on 127.0.0.1 and cannot wait minutes between attempts.
+    webhooks: {
+      ...defaultClearinghouseConfig().webhooks,
+      allowPrivateNetworks: true,
+      backoffBaseMs: 50,
+      backoffMaxMs: 400,
+      timeoutMs: 2_000,
+    },
+  },
   ...overrides,
 });

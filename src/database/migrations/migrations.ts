@@ -5,6 +5,7 @@ import { personalDataKeysSchema } from './003-personal-data-keys';
 import { enrolmentJobsSchema } from './004-enrolment-jobs';
 import { streamFillfactorSchema } from './005-stream-fillfactor';
 import { appendKeyedStreamUpdatesSchema } from './006-append-keyed-stream-updates';
+import { subscriptionDeliverySchema } from './007-subscription-delivery';
 
 export interface Migration {
   version: number;
@@ -20,6 +21,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'enrolment-jobs', sql: enrolmentJobsSchema },
   { version: 5, name: 'stream-fillfactor', sql: streamFillfactorSchema },
   { version: 6, name: 'append-keyed-stream-updates', sql: appendKeyedStreamUpdatesSchema },
+  { version: 7, name: 'subscription-delivery', sql: subscriptionDeliverySchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

@@ -1,0 +1,176 @@
+import { SqlExecutor } from '../../src/database/sql-database';
+import { RecordedEvent } from '../../src/event-store/event-store.port';
+import {
+  LEARNING_EVENT_STREAM_PREFIX,
+  LEARNING_EVENT_TYPES,
+  LearningEventContent,
+  LearningEventEvent,
+} from '../../src/publishing/learning-event.events';
+import { Projection, ProjectionHandler } from '../engine/projection';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS learning_events (
+  event_id text PRIMARY KEY,
+  program_id text NOT NULL,
+  publisher_event_id text NOT NULL,
+  participant_id text NOT NULL,
+  system_id text NOT NULL,
+  event_type text NOT NULL,
+  category_value text,
+  category_label text,
+  data jsonb NOT NULL,
+  start_utc timestamptz NOT NULL,
+  end_utc timestamptz,
+  created_utc timestamptz NOT NULL,
+  amended_utc timestamptz,
+  retracted_utc timestamptz,
+  -- Where the publication sits in the hub's log: the order lists and feeds share.
+  published_position text NOT NULL,
+  revision bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS learning_events_program ON learning_events (program_id, published_position);
+CREATE INDEX IF NOT EXISTS learning_events_participant
+  ON learning_events (program_id, participant_id, published_position);
+CREATE INDEX IF NOT EXISTS learning_events_created ON learning_events (program_id, created_utc);
+`;
+
+/** A row folded from one batch of an event's stream; content is absent when only retracted. */
+interface FoldedRow {
+  eventId: string;
+  published: boolean;
+  content: (LearningEventContent & { CreatedUtc: string }) | null;
+  amendedUtc: string | null;
+  retractedUtc: string | null;
+  publishedPosition: string | null;
+  revision: bigint;
+}
+
+const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
+  const rows = new Map<string, FoldedRow>();
+  for (const recorded of events) {
+    const event = { type: recorded.type, data: recorded.data } as LearningEventEvent;
+    const eventId = event.data.EventId;
+    const row = rows.get(eventId) ?? {
+      eventId,
+      published: false,
+      content: null,
+      amendedUtc: null,
+      retractedUtc: null,
+      publishedPosition: null,
+      revision: -1n,
+    };
+    if (recorded.revision <= row.revision) continue;
+    row.revision = recorded.revision;
+    switch (event.type) {
+      case 'LearningEventPublished':
+        row.published = true;
+        row.content = event.data;
+        row.publishedPosition = recorded.position;
+        break;
+      case 'LearningEventAmended':
+        row.content = event.data;
+        row.amendedUtc = event.data.AmendedUtc;
+        break;
+      case 'LearningEventRetracted':
+        row.retractedUtc = event.data.RetractedUtc;
+        break;
+      default: {
+        const unknownEvent: never = event;
+        throw new Error(`Unhandled event ${JSON.stringify(unknownEvent)}`);
+      }
+    }
+    rows.set(eventId, row);
+  }
+  return [...rows.values()];
+};
+
+const record = (row: FoldedRow) => {
+  const content = row.content;
+  return {
+    event_id: row.eventId,
+    has_content: content !== null,
+    program_id: content?.PublisherProgramId ?? null,
+    publisher_event_id: content?.PublisherEventId ?? null,
+    participant_id: content?.PublisherParticipantId ?? null,
+    system_id: content?.PublisherSystemId ?? null,
+    event_type: content?.EventType ?? null,
+    category_value: content?.PublisherEventCategory?.value ?? null,
+    category_label: content?.PublisherEventCategory?.label ?? null,
+    data: content?.PublisherEventData ?? null,
+    start_utc: content?.EventStartUtc ?? null,
+    end_utc: content?.EventEndUtc ?? null,
+    created_utc: content?.CreatedUtc ?? null,
+    amended_utc: row.amendedUtc,
+    retracted_utc: row.retractedUtc,
+    published_position: row.publishedPosition,
+    revision: row.revision.toString(),
+  };
+};
+
+const RECORD_TYPE = `r(event_id text, has_content boolean, program_id text, publisher_event_id text,
+  participant_id text, system_id text, event_type text, category_value text, category_label text,
+  data jsonb, start_utc timestamptz, end_utc timestamptz, created_utc timestamptz,
+  amended_utc timestamptz, retracted_utc timestamptz, published_position text, revision bigint)`;
+
+const CONTENT_COLUMNS = [
+  'program_id',
+  'publisher_event_id',
+  'participant_id',
+  'system_id',
+  'event_type',
+  'category_value',
+  'category_label',
+  'data',
+  'start_utc',
+  'end_utc',
+];
+
+/**
+ * Set-based: publishing runs at thousands of events a second, so a batch is folded per event in
+ * memory and written with two statements. Each row keeps the stream revision it reflects and
+ * takes only later ones, so a batch applied twice changes nothing.
+ */
+const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+  const rows = fold(events);
+  const published = rows.filter((row) => row.published).map(record);
+  const changed = rows.filter((row) => !row.published).map(record);
+  if (published.length > 0)
+    await tx.query(
+      `INSERT INTO learning_events (event_id, ${CONTENT_COLUMNS.join(', ')}, created_utc,
+         amended_utc, retracted_utc, published_position, revision)
+       SELECT event_id, ${CONTENT_COLUMNS.join(', ')}, created_utc, amended_utc, retracted_utc,
+              published_position, revision
+         FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_TYPE}
+       ON CONFLICT (event_id) DO UPDATE SET
+         ${CONTENT_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
+         amended_utc = EXCLUDED.amended_utc, retracted_utc = EXCLUDED.retracted_utc,
+         revision = EXCLUDED.revision
+       WHERE learning_events.revision < EXCLUDED.revision`,
+      [JSON.stringify(published)],
+    );
+  if (changed.length > 0)
+    await tx.query(
+      `UPDATE learning_events e SET
+         ${CONTENT_COLUMNS.map((c) => `${c} = CASE WHEN r.has_content THEN r.${c} ELSE e.${c} END`).join(',\n         ')},
+         amended_utc = coalesce(r.amended_utc, e.amended_utc),
+         retracted_utc = coalesce(r.retracted_utc, e.retracted_utc),
+         revision = r.revision
+         FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_TYPE}
+        WHERE e.event_id = r.event_id AND e.revision < r.revision`,
+      [JSON.stringify(changed)],
+    );
+};
+
+const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
+
+/** The current state of every published event: what GET /v1/events lists and filters. */
+export const learningEventsProjection: Projection = {
+  name: 'learning-events',
+  version: 1,
+  schema,
+  tables: ['learning_events'],
+  batchSize: 2_000,
+  streamNamePrefixes: [LEARNING_EVENT_STREAM_PREFIX],
+  handlers: Object.fromEntries(LEARNING_EVENT_TYPES.map((type) => [type, applyOne])),
+  applyBatch,
+};

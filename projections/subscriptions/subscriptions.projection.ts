@@ -1,0 +1,152 @@
+import { SqlExecutor } from '../../src/database/sql-database';
+import { RecordedEvent } from '../../src/event-store/event-store.port';
+import {
+  ActiveSubscription,
+  subscriptionDecider,
+} from '../../src/subscriptions/subscription.decider';
+import {
+  SUBSCRIPTION_EVENT_TYPES,
+  SUBSCRIPTION_STREAM_PREFIX,
+  SubscriptionEvent,
+} from '../../src/subscriptions/subscription.events';
+import { categoryRules } from '../../src/subscriptions/template-set';
+import { Projection, ProjectionHandler } from '../engine/projection';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS hub_subscriptions (
+  subscription_id text PRIMARY KEY,
+  subscriber_program_id text NOT NULL,
+  subscriber_organisation_id text NOT NULL,
+  publisher_program_id text NOT NULL,
+  publisher_organisation_id text NOT NULL,
+  name text,
+  approval text NOT NULL,
+  enabled boolean NOT NULL,
+  templates jsonb NOT NULL,
+  -- The template set as filters: categories imported, categories ignored, what the rest do.
+  import_categories text[] NOT NULL,
+  ignore_categories text[] NOT NULL,
+  default_import boolean NOT NULL,
+  webhook jsonb,
+  secret_ids text[] NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  -- A deleted subscription keeps its row (and revision), so a replayed event cannot revive it.
+  deleted boolean NOT NULL DEFAULT false,
+  revision bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hub_subscriptions_subscriber
+  ON hub_subscriptions (subscriber_organisation_id, publisher_program_id);
+CREATE INDEX IF NOT EXISTS hub_subscriptions_publisher
+  ON hub_subscriptions (publisher_organisation_id, approval);
+`;
+
+const COLUMNS = `subscription_id, subscriber_program_id, subscriber_organisation_id, publisher_program_id,
+  publisher_organisation_id, name, approval, enabled, templates, import_categories, ignore_categories,
+  default_import, webhook, secret_ids, created_by, created_at, updated_at, revision`;
+
+export interface SubscriptionDbRow {
+  subscription_id: string;
+  subscriber_program_id: string;
+  subscriber_organisation_id: string;
+  publisher_program_id: string;
+  publisher_organisation_id: string;
+  name: string | null;
+  approval: ActiveSubscription['approval'];
+  enabled: boolean;
+  templates: ActiveSubscription['templates'];
+  import_categories: string[];
+  ignore_categories: string[];
+  default_import: boolean;
+  webhook: ActiveSubscription['webhook'];
+  secret_ids: string[];
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+  revision: string;
+  [column: string]: unknown;
+}
+
+/** The columns to select, for queries that build states from rows. */
+export const SUBSCRIPTION_SELECT = COLUMNS.replace('revision', 'revision::text AS revision');
+
+export const toSubscriptionState = (row: SubscriptionDbRow): ActiveSubscription => ({
+  exists: true,
+  subscriptionId: row.subscription_id,
+  subscriberProgramId: row.subscriber_program_id,
+  subscriberOrganisationId: row.subscriber_organisation_id,
+  publisherProgramId: row.publisher_program_id,
+  publisherOrganisationId: row.publisher_organisation_id,
+  name: row.name,
+  templates: row.templates,
+  enabled: row.enabled,
+  webhook: row.webhook,
+  approval: row.approval,
+  secretIds: row.secret_ids,
+  createdBy: row.created_by,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+/**
+ * One row per subscription, folded with the write model's own evolve from the row as it stands:
+ * the read model cannot drift from what the decider sees.
+ */
+const apply: ProjectionHandler = async (recorded: RecordedEvent, tx: SqlExecutor) => {
+  const event = { type: recorded.type, data: recorded.data } as SubscriptionEvent;
+  const id = event.data.subscriptionId;
+  const { rows } = await tx.query<SubscriptionDbRow>(
+    `SELECT ${SUBSCRIPTION_SELECT}, deleted FROM hub_subscriptions WHERE subscription_id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (row && (row.deleted || BigInt(row.revision) >= recorded.revision)) return;
+  const before = row ? toSubscriptionState(row) : subscriptionDecider.initialState();
+  const after = subscriptionDecider.evolve(before, event);
+  if (!after.exists) {
+    await tx.query(
+      'UPDATE hub_subscriptions SET deleted = true, revision = $2 WHERE subscription_id = $1',
+      [id, recorded.revision.toString()],
+    );
+    return;
+  }
+  const rules = categoryRules(after.templates);
+  await tx.query(
+    `INSERT INTO hub_subscriptions (${COLUMNS})
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+     ON CONFLICT (subscription_id) DO UPDATE SET name = $6, approval = $7, enabled = $8,
+       templates = $9, import_categories = $10, ignore_categories = $11, default_import = $12,
+       webhook = $13, secret_ids = $14, updated_at = $17, revision = $18
+     WHERE hub_subscriptions.revision < $18`,
+    [
+      after.subscriptionId,
+      after.subscriberProgramId,
+      after.subscriberOrganisationId,
+      after.publisherProgramId,
+      after.publisherOrganisationId,
+      after.name,
+      after.approval,
+      after.enabled,
+      JSON.stringify(after.templates),
+      rules.importCategories,
+      rules.ignoreCategories,
+      rules.defaultImport,
+      after.webhook === null ? null : JSON.stringify(after.webhook),
+      after.secretIds,
+      after.createdBy,
+      after.createdAt,
+      after.updatedAt,
+      recorded.revision.toString(),
+    ],
+  );
+};
+
+export const subscriptionsProjection: Projection = {
+  name: 'subscriptions',
+  version: 1,
+  schema,
+  tables: ['hub_subscriptions'],
+  streamNamePrefixes: [SUBSCRIPTION_STREAM_PREFIX],
+  handlers: Object.fromEntries(SUBSCRIPTION_EVENT_TYPES.map((type) => [type, apply])),
+};

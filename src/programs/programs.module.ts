@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { ProgramDirectory } from './program-directory';
+import { RegisterProgramHandler, UpdateProgramHandler } from './programs.commands';
+import { ProgramsController } from './programs.controller';
+
+@Global()
+@Module({
+  controllers: [ProgramsController],
+  providers: [ProgramDirectory, RegisterProgramHandler, UpdateProgramHandler],
+  exports: [ProgramDirectory],
+})
+export class ProgramsModule {}

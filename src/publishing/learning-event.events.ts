@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { DomainEvent } from '../event-sourcing/decider';
+import { PROGRAM_ID } from '../programs/program.decider';
+
+export const LEARNING_EVENT_STREAM_PREFIX = 'learning-event-';
+
+/**
+ * The category of a publisher program's streams: every event it publishes, amends or retracts,
+ * and nothing of any other program (program ids never contain '/'). Subscriptions of the event
+ * store filter on it.
+ */
+export const publisherCategory = (programId: string): string =>
+  `${LEARNING_EVENT_STREAM_PREFIX}${programId}/`;
+
+/** `{PublisherProgramId}-{UUID}`, as the Learning Hub's EventId. */
+export interface EventIdParts {
+  programId: string;
+  uuid: string;
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const EVENT_ID = new RegExp(`^(.{1,25})-(${UUID})$`);
+export const EVENT_ID_RULE =
+  '{PublisherProgramId}-{UUID}, as returned when the event was published';
+
+export const parseEventId = (eventId: string): EventIdParts | null => {
+  const match = EVENT_ID.exec(eventId);
+  if (!match || !PROGRAM_ID.test(match[1]!)) return null;
+  return { programId: match[1]!, uuid: match[2]! };
+};
+
+/** One stream per published event: its publication, then its amendments and its retraction. */
+export const learningEventStream = ({ programId, uuid }: EventIdParts): string =>
+  `${publisherCategory(programId)}${uuid}`;
+
+// Fixed for the life of the hub: EventIds derive from it.
+const EVENT_ID_NAMESPACE = Buffer.from('4b1d7c2e9a5f4e3b8c6d0f1a2b3c4d5e', 'hex');
+
+/**
+ * The EventId of a program's event: a name-based UUID (RFC 9562 version 5) of the program and the
+ * publisher's own id. The same pair always gets the same EventId, on every instance and every
+ * event store, so a resend finds the stream the first send created instead of making a second.
+ */
+export const eventIdFor = (programId: string, publisherEventId: string): string => {
+  const hash = createHash('sha1')
+    .update(EVENT_ID_NAMESPACE)
+    .update(`${programId}\n${publisherEventId}`, 'utf8')
+    .digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return `${programId}-${uuid}`;
+};
+
+export interface EventCategory {
+  value: string;
+  label: string | null;
+}
+
+/** What a publisher sends, field for field as the Learning Hub names them, normalised. */
+export interface LearningEventContent {
+  PublisherProgramId: string;
+  PublisherSystemId: string;
+  EventType: string;
+  PublisherEventId: string;
+  PublisherParticipantId: string;
+  PublisherEventCategory: EventCategory | null;
+  PublisherEventData: Record<string, unknown>;
+  /** ISO 8601 in UTC with milliseconds. */
+  EventStartUtc: string;
+  EventEndUtc: string | null;
+}
+
+export type LearningEventPublished = DomainEvent<
+  'LearningEventPublished',
+  LearningEventContent & { EventId: string; CreatedUtc: string }
+>;
+
+/** A correction: the whole new content; the EventId and CreatedUtc stay. */
+export type LearningEventAmended = DomainEvent<
+  'LearningEventAmended',
+  LearningEventContent & {
+    EventId: string;
+    CreatedUtc: string;
+    AmendedUtc: string;
+    /** The category before this amendment, so subscribers whose templates differ can tell. */
+    PreviousCategoryValue: string | null;
+  }
+>;
+
+export type LearningEventRetracted = DomainEvent<
+  'LearningEventRetracted',
+  {
+    EventId: string;
+    PublisherProgramId: string;
+    PublisherSystemId: string;
+    EventType: string;
+    PublisherEventId: string;
+    PublisherParticipantId: string;
+    PublisherEventCategory: EventCategory | null;
+    CreatedUtc: string;
+    RetractedUtc: string;
+  }
+>;
+
+export type LearningEventEvent =
+  LearningEventPublished | LearningEventAmended | LearningEventRetracted;
+
+export const LEARNING_EVENT_TYPES: readonly LearningEventEvent['type'][] = [
+  'LearningEventPublished',
+  'LearningEventAmended',
+  'LearningEventRetracted',
+];

@@ -1,0 +1,214 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { actorOf, Principal } from '../auth/principal';
+import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { HubError, InvalidInputError } from '../errors/hub-error';
+import { handleCommand } from '../event-sourcing/command-handler';
+import { actorMetadata } from '../event-sourcing/event-metadata';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { ProgramDirectory } from '../programs/program-directory';
+import { ProgramFacts } from '../programs/program.decider';
+import { CLOCK, Clock } from '../time/clock';
+import {
+  LearningEventCommand,
+  learningEventDecider,
+  LearningEventState,
+} from './learning-event.decider';
+import {
+  EVENT_ID_RULE,
+  eventIdFor,
+  learningEventStream,
+  parseEventId,
+} from './learning-event.events';
+import { parseLearningEvent } from './learning-event.input';
+
+export class PublishEventsCommand {
+  constructor(
+    /** The events as sent, each checked on its own. */
+    readonly events: readonly unknown[],
+    readonly principal: Principal,
+    readonly requestId: string,
+  ) {}
+}
+
+export class AmendEventCommand {
+  constructor(
+    readonly eventId: string,
+    readonly event: unknown,
+    readonly principal: Principal,
+    readonly requestId: string,
+    readonly ifRevision: bigint | undefined,
+  ) {}
+}
+
+export class RetractEventCommand {
+  constructor(
+    readonly eventId: string,
+    readonly principal: Principal,
+    readonly requestId: string,
+    readonly ifRevision: bigint | undefined,
+  ) {}
+}
+
+export interface EventOutcome {
+  state: Extract<LearningEventState, { exists: true }>;
+  revision: bigint;
+  /** False when the request recorded nothing (a resend, an unchanged correction). */
+  changed: boolean;
+}
+
+/** Per event of a batch: what happened, or the refusal (a HubError) for that event alone. */
+export type PublishOutcome = { ok: true; outcome: EventOutcome } | { ok: false; error: HubError };
+
+export const invalidEventId = (eventId: string) =>
+  new InvalidInputError(
+    `${eventId} is not an EventId`,
+    [{ field: 'eventId', message: `must be ${EVENT_ID_RULE}` }],
+    'invalid_event_id',
+  );
+
+abstract class LearningEventHandler {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) protected readonly clock: Clock,
+    @Inject(HUB_CONFIG) protected readonly config: HubConfig,
+    protected readonly programs: ProgramDirectory,
+  ) {}
+
+  protected parse(raw: unknown) {
+    const parsed = parseLearningEvent(raw, this.config.clearinghouse);
+    if (!parsed.ok)
+      throw new InvalidInputError('The event is not valid', parsed.issues, 'validation_failed');
+    return parsed.content;
+  }
+
+  protected async run(
+    eventId: string,
+    build: (program: ProgramFacts | null, programId: string) => LearningEventCommand,
+    principal: Principal,
+    requestId: string,
+    options: { assumeNew?: boolean; ifRevision?: bigint } = {},
+  ): Promise<EventOutcome> {
+    const parts = parseEventId(eventId);
+    if (!parts) throw invalidEventId(eventId);
+    const program = await this.programs.program(parts.programId);
+    const outcome = await handleCommand(
+      this.store,
+      learningEventStream(parts),
+      learningEventDecider,
+      build(program, parts.programId),
+      {
+        metadata: actorMetadata(actorOf(principal), requestId),
+        ...(options.assumeNew ? { assumeNew: true } : {}),
+        ...(options.ifRevision === undefined ? {} : { ifRevision: options.ifRevision }),
+      },
+    );
+    // A decision that succeeds leaves an event that exists (publish) or existed (the others).
+    if (!outcome.state.exists) throw new HubError('internal', 'internal', 'The event is missing');
+    return {
+      state: outcome.state,
+      revision:
+        outcome.appended?.nextExpectedRevision ??
+        (await this.store.streamRevision(learningEventStream(parts))) ??
+        0n,
+      changed: outcome.appended !== null,
+    };
+  }
+}
+
+/**
+ * Publishes events one by one but all at once: each is its own stream, created with the
+ * expectation that it does not exist yet, and the store coalesces the appends of a batch into
+ * a few transactions. A resend finds the stream there and is answered from it.
+ */
+@CommandHandler(PublishEventsCommand)
+export class PublishEventsHandler
+  extends LearningEventHandler
+  implements ICommandHandler<PublishEventsCommand>
+{
+  async execute({ events, principal, requestId }: PublishEventsCommand): Promise<PublishOutcome[]> {
+    const now = this.clock.now();
+    const actor = actorOf(principal);
+    return Promise.all(
+      events.map(async (raw): Promise<PublishOutcome> => {
+        try {
+          const content = this.parse(raw);
+          const eventId = eventIdFor(content.PublisherProgramId, content.PublisherEventId);
+          const outcome = await this.run(
+            eventId,
+            (program, programId) => ({
+              type: 'PublishLearningEvent',
+              eventId,
+              programId,
+              program,
+              content,
+              actor,
+              now,
+            }),
+            principal,
+            requestId,
+            { assumeNew: true },
+          );
+          return { ok: true, outcome };
+        } catch (error) {
+          // One event's refusal is its own; a store that fails fails the whole request.
+          if (
+            error instanceof HubError &&
+            error.kind !== 'unavailable' &&
+            error.kind !== 'internal'
+          )
+            return { ok: false, error };
+          throw error;
+        }
+      }),
+    );
+  }
+}
+
+@CommandHandler(AmendEventCommand)
+export class AmendEventHandler
+  extends LearningEventHandler
+  implements ICommandHandler<AmendEventCommand>
+{
+  execute({ eventId, event, principal, requestId, ifRevision }: AmendEventCommand) {
+    const content = this.parse(event);
+    return this.run(
+      eventId,
+      (program, programId) => ({
+        type: 'AmendLearningEvent',
+        eventId,
+        programId,
+        program,
+        content,
+        actor: actorOf(principal),
+        now: this.clock.now(),
+      }),
+      principal,
+      requestId,
+      ifRevision === undefined ? {} : { ifRevision },
+    );
+  }
+}
+
+@CommandHandler(RetractEventCommand)
+export class RetractEventHandler
+  extends LearningEventHandler
+  implements ICommandHandler<RetractEventCommand>
+{
+  execute({ eventId, principal, requestId, ifRevision }: RetractEventCommand) {
+    return this.run(
+      eventId,
+      (program, programId) => ({
+        type: 'RetractLearningEvent',
+        eventId,
+        programId,
+        program,
+        actor: actorOf(principal),
+        now: this.clock.now(),
+      }),
+      principal,
+      requestId,
+      ifRevision === undefined ? {} : { ifRevision },
+    );
+  }
+}

@@ -1,0 +1,133 @@
+import { InvalidInputError } from '../errors/hub-error';
+import { Position, RecordedEvent, START } from '../event-store/event-store.port';
+import { EventCategory, LearningEventEvent } from '../publishing/learning-event.events';
+import { TemplateSet } from './subscription.events';
+import { compiledTemplate, importsCategory, templateFor } from './template-set';
+
+export type FeedItemKind = 'published' | 'amended' | 'retracted';
+
+/** One change of a publisher's event, converted for one subscriber. */
+export interface FeedItem {
+  /** Resume after this item: pass it as `after` (feed) or it is the SSE event id. */
+  cursor: string;
+  kind: FeedItemKind;
+  eventId: string;
+  publisherProgramId: string;
+  publisherSystemId: string;
+  publisherEventId: string;
+  participantId: string;
+  eventType: string;
+  category: EventCategory | null;
+  /** The template-set key that applied: the category value or `*_default`. */
+  template: string;
+  label: string | null;
+  createdUtc: string;
+  amendedUtc: string | null;
+  retractedUtc: string | null;
+  /** When the hub recorded this change. */
+  recordedUtc: string;
+  /** The template's output, parsed; null for retractions and failed conversions. */
+  payload: unknown;
+  conversionError: string | null;
+}
+
+/** The cursor before the first event of the log. */
+export const START_CURSOR = 'start';
+const POSITION_SHAPE = /^\d{20}:\d{20}$/;
+
+export const feedCursor = (position: Position): string =>
+  Buffer.from(position, 'utf8').toString('base64url');
+
+/** A cursor from a feed page or an SSE event id; 400 for anything the hub did not hand out. */
+export const decodeFeedCursor = (cursor: string, field = 'after'): Position | typeof START => {
+  if (cursor === START_CURSOR) return START;
+  const position = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!POSITION_SHAPE.test(position) || feedCursor(position as Position) !== cursor)
+    throw new InvalidInputError(
+      'The cursor is not one the hub handed out',
+      [{ field, message: `use a cursor from a feed page, an SSE event id, or ${START_CURSOR}` }],
+      'invalid_cursor',
+    );
+  return position as Position;
+};
+
+export const cursorOf = (position: Position | typeof START): string =>
+  position === START ? START_CURSOR : feedCursor(position);
+
+const MAX_OUTPUT_SHOWN = 200;
+
+const render = (source: string, context: Record<string, unknown>) => {
+  let output: string;
+  try {
+    output = compiledTemplate(source)(context);
+  } catch (error) {
+    return {
+      payload: null,
+      conversionError: `the template failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  try {
+    return { payload: JSON.parse(output) as unknown, conversionError: null };
+  } catch {
+    const shown =
+      output.length > MAX_OUTPUT_SHOWN ? `${output.slice(0, MAX_OUTPUT_SHOWN)}…` : output;
+    return { payload: null, conversionError: `the template did not produce JSON: ${shown}` };
+  }
+};
+
+/**
+ * What a subscriber with `templates` receives for one recorded change, or null when its
+ * template set ignores the category. An amendment that moves an event out of the categories
+ * the subscriber imports reaches it as a retraction: the event has left its view.
+ */
+export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): FeedItem | null => {
+  const event = { type: recorded.type, data: recorded.data } as LearningEventEvent;
+  const { data } = event;
+  const categoryValue = data.PublisherEventCategory?.value ?? null;
+  let kind: FeedItemKind;
+  switch (event.type) {
+    case 'LearningEventPublished':
+      if (!importsCategory(templates, categoryValue)) return null;
+      kind = 'published';
+      break;
+    case 'LearningEventAmended':
+      if (importsCategory(templates, categoryValue)) kind = 'amended';
+      else if (importsCategory(templates, event.data.PreviousCategoryValue)) kind = 'retracted';
+      else return null;
+      break;
+    case 'LearningEventRetracted':
+      if (!importsCategory(templates, categoryValue)) return null;
+      kind = 'retracted';
+      break;
+    default: {
+      const unknownEvent: never = event;
+      return unknownEvent;
+    }
+  }
+  const chosen =
+    kind === 'retracted' && event.type === 'LearningEventAmended'
+      ? templateFor(templates, event.data.PreviousCategoryValue)
+      : templateFor(templates, categoryValue);
+  const converted =
+    kind !== 'retracted' && chosen?.entry.template
+      ? render(chosen.entry.template, { ...data, Kind: kind })
+      : { payload: null, conversionError: null };
+  return {
+    cursor: feedCursor(recorded.position),
+    kind,
+    eventId: data.EventId,
+    publisherProgramId: data.PublisherProgramId,
+    publisherSystemId: data.PublisherSystemId,
+    publisherEventId: data.PublisherEventId,
+    participantId: data.PublisherParticipantId,
+    eventType: data.EventType,
+    category: data.PublisherEventCategory,
+    template: chosen?.key ?? '',
+    label: chosen?.entry.label ?? null,
+    createdUtc: data.CreatedUtc,
+    amendedUtc: event.type === 'LearningEventAmended' ? event.data.AmendedUtc : null,
+    retractedUtc: event.type === 'LearningEventRetracted' ? event.data.RetractedUtc : null,
+    recordedUtc: recorded.recordedAt.toISOString(),
+    ...converted,
+  };
+};

@@ -1,0 +1,285 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { listSubscriptions } from '../../projections/subscriptions/subscriptions.query';
+import { CurrentPrincipal } from '../auth/auth.guard';
+import { Principal } from '../auth/principal';
+import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { HubError } from '../errors/hub-error';
+import { IdParam, RequestId } from '../http/request-context';
+import { SubscriptionAccess } from './subscription-access';
+import { ActiveSubscription } from './subscription.decider';
+import {
+  ActOnSubscriptionCommand,
+  CreateSubscriptionCommand,
+  SubscriptionAction,
+  SubscriptionOutcome,
+} from './subscriptions.commands';
+import {
+  CreatedSubscriptionView,
+  CreateSubscriptionRequest,
+  IssuedWebhookSecretView,
+  ListSubscriptionsQuery,
+  RejectSubscriptionRequest,
+  SubscriptionPage,
+  SubscriptionView,
+  UpdateSubscriptionRequest,
+} from './subscriptions.dto';
+
+export const toSubscriptionView = (state: ActiveSubscription): SubscriptionView => ({
+  subscriptionId: state.subscriptionId,
+  subscriberProgramId: state.subscriberProgramId,
+  subscriberOrganisationId: state.subscriberOrganisationId,
+  publisherProgramId: state.publisherProgramId,
+  publisherOrganisationId: state.publisherOrganisationId,
+  name: state.name,
+  status:
+    state.approval === 'rejected'
+      ? 'rejected'
+      : state.approval === 'pending'
+        ? 'pending'
+        : state.enabled
+          ? 'active'
+          : 'paused',
+  approval: state.approval,
+  enabled: state.enabled,
+  templates: state.templates,
+  webhook: state.webhook && {
+    url: state.webhook.url,
+    maxAttempts: state.webhook.maxAttempts,
+    secretIds: state.secretIds,
+  },
+  createdBy: state.createdBy,
+  createdAt: state.createdAt,
+  updatedAt: state.updatedAt,
+});
+
+const viewOf = (outcome: SubscriptionOutcome): CreatedSubscriptionView => {
+  // Every action but a deletion leaves the subscription in place.
+  if (!outcome.state) throw new HubError('internal', 'internal', 'The subscription is missing');
+  return {
+    ...toSubscriptionView(outcome.state),
+    ...(outcome.issuedSecret ? { webhookSecret: outcome.issuedSecret } : {}),
+  };
+};
+
+@ApiTags('subscriptions')
+@ApiBearerAuth()
+@Controller('v1/subscriptions')
+export class SubscriptionsController {
+  constructor(
+    private readonly commands: CommandBus,
+    @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    private readonly access: SubscriptionAccess,
+  ) {}
+
+  private act(
+    subscriptionId: string,
+    action: SubscriptionAction,
+    principal: Principal,
+    requestId: string,
+  ): Promise<SubscriptionOutcome> {
+    return this.commands.execute(
+      new ActOnSubscriptionCommand(subscriptionId, action, principal, requestId),
+    );
+  }
+
+  @Post()
+  @ApiOperation({
+    summary:
+      'Subscribe a program of yours to a publisher’s program (org or system admin). Pending until an admin of the publisher approves, unless created by one. With a webhook, its first signing secret is in the answer, once',
+  })
+  @ApiCreatedResponse({ type: CreatedSubscriptionView })
+  async create(
+    @Body() body: CreateSubscriptionRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CreatedSubscriptionView> {
+    const outcome = await this.commands.execute<CreateSubscriptionCommand, SubscriptionOutcome>(
+      new CreateSubscriptionCommand(body, principal, requestId),
+    );
+    const view = viewOf(outcome);
+    void reply
+      .status(outcome.changed ? 201 : 200)
+      .header('location', `/v1/subscriptions/${view.subscriptionId}`);
+    return view;
+  }
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Subscriptions of your organisation’s programs, and (admins) those asking for your programs',
+  })
+  @ApiOkResponse({ type: SubscriptionPage })
+  async list(
+    @Query() query: ListSubscriptionsQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SubscriptionPage> {
+    const limit = query.limit ?? 50;
+    const rows = await listSubscriptions(this.db, principal, {
+      ...(query.approval === undefined ? {} : { approval: query.approval }),
+      ...(query.subscriberProgramId === undefined
+        ? {}
+        : { subscriberProgramId: query.subscriberProgramId }),
+      ...(query.publisherProgramId === undefined
+        ? {}
+        : { publisherProgramId: query.publisherProgramId }),
+      ...(query.cursor === undefined ? {} : { after: query.cursor }),
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(toSubscriptionView);
+    return {
+      items,
+      nextCursor: rows.length > limit ? (items.at(-1)?.subscriptionId ?? null) : null,
+    };
+  }
+
+  @Get(':subscriptionId')
+  @ApiOperation({ summary: 'A subscription (either side of it)' })
+  @ApiOkResponse({ type: SubscriptionView })
+  async get(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SubscriptionView> {
+    return toSubscriptionView(await this.access.readable(subscriptionId, principal));
+  }
+
+  @Patch(':subscriptionId')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Change name, templates (checked on save), webhook or enabled (subscriber’s admin). Setting a first webhook issues its signing secret',
+  })
+  @ApiOkResponse({ type: CreatedSubscriptionView })
+  async update(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @Body() body: UpdateSubscriptionRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<CreatedSubscriptionView> {
+    return viewOf(
+      await this.act(subscriptionId, { type: 'change', request: body }, principal, requestId),
+    );
+  }
+
+  @Delete(':subscriptionId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a subscription (subscriber’s admin); delivery stops' })
+  @ApiNoContentResponse()
+  async remove(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<void> {
+    await this.act(subscriptionId, { type: 'delete' }, principal, requestId);
+  }
+
+  @Post(':subscriptionId/approve')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Approve a pending subscription (an admin of the publisher’s program)' })
+  @ApiOkResponse({ type: SubscriptionView })
+  async approve(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<SubscriptionView> {
+    return viewOf(await this.act(subscriptionId, { type: 'approve' }, principal, requestId));
+  }
+
+  @Post(':subscriptionId/reject')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Reject a pending subscription, or withdraw an approval (an admin of the publisher’s program)',
+  })
+  @ApiOkResponse({ type: SubscriptionView })
+  async reject(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @Body() body: RejectSubscriptionRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<SubscriptionView> {
+    return viewOf(
+      await this.act(
+        subscriptionId,
+        { type: 'reject', reason: body.reason ?? null },
+        principal,
+        requestId,
+      ),
+    );
+  }
+
+  @Post(':subscriptionId/pause')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Pause delivery (subscriber’s admin); events wait at the position' })
+  @ApiOkResponse({ type: SubscriptionView })
+  async pause(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<SubscriptionView> {
+    return viewOf(await this.act(subscriptionId, { type: 'pause' }, principal, requestId));
+  }
+
+  @Post(':subscriptionId/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume delivery from where it stopped (subscriber’s admin)' })
+  @ApiOkResponse({ type: SubscriptionView })
+  async resume(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<SubscriptionView> {
+    return viewOf(await this.act(subscriptionId, { type: 'resume' }, principal, requestId));
+  }
+
+  @Post(':subscriptionId/webhook/secrets')
+  @ApiOperation({
+    summary:
+      'Issue another signing secret (subscriber’s admin): deliveries are signed with every active one, so a receiver can switch over before the old one is revoked. Shown once',
+  })
+  @ApiCreatedResponse({ type: IssuedWebhookSecretView })
+  async addSecret(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<IssuedWebhookSecretView> {
+    const outcome = await this.act(subscriptionId, { type: 'add-secret' }, principal, requestId);
+    if (!outcome.issuedSecret)
+      throw new HubError('internal', 'internal', 'The issued secret is missing');
+    return outcome.issuedSecret;
+  }
+
+  @Delete(':subscriptionId/webhook/secrets/:secretId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke a signing secret (not the last one while a webhook is set)' })
+  @ApiNoContentResponse()
+  async revokeSecret(
+    @IdParam('subscriptionId') subscriptionId: string,
+    @IdParam('secretId') secretId: string,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<void> {
+    await this.act(subscriptionId, { type: 'revoke-secret', secretId }, principal, requestId);
+  }
+}

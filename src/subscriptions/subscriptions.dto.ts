@@ -1,0 +1,282 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { queryInteger } from '../http/query-params';
+import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
+import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
+
+const TEMPLATES_DESCRIPTION =
+  'Keyed by PublisherEventCategory.value, with "*_default" for every other category: ' +
+  '{action: import|ignore, label, template}. A template is Handlebars producing JSON; ' +
+  '"{{x}}" is escaped for a JSON string, {{json x}} renders a JSON literal.';
+
+export class WebhookDto {
+  @ApiProperty({ example: 'https://lms.example.org/hub-webhook', maxLength: 2000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(2000)
+  url!: string;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 100,
+    nullable: true,
+    type: Number,
+    description: 'Attempts before a delivery is dead-lettered (default HUB_WEBHOOK_MAX_ATTEMPTS)',
+  })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  maxAttempts?: number | null;
+}
+
+export class CreateSubscriptionRequest {
+  @ApiPropertyOptional({
+    description: `Chosen by the client to make retries safe; the hub assigns one otherwise. ${IDENTIFIER_RULE}`,
+  })
+  @IsOptional()
+  @Matches(IDENTIFIER, { message: `subscriptionId must be ${IDENTIFIER_RULE}` })
+  subscriptionId?: string;
+
+  @ApiProperty({ description: `The subscribing program (yours). ${PROGRAM_ID_RULE}` })
+  @Matches(PROGRAM_ID, { message: `subscriberProgramId must be ${PROGRAM_ID_RULE}` })
+  subscriberProgramId!: string;
+
+  @ApiProperty({ description: `The program whose events you want. ${PROGRAM_ID_RULE}` })
+  @Matches(PROGRAM_ID, { message: `publisherProgramId must be ${PROGRAM_ID_RULE}` })
+  publisherProgramId!: string;
+
+  @ApiPropertyOptional({ maxLength: 200, nullable: true, type: String })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsString()
+  @MaxLength(200)
+  name?: string | null;
+
+  @ApiPropertyOptional({ default: true, description: 'False: created paused' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: TEMPLATES_DESCRIPTION })
+  @IsObject()
+  templates!: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: WebhookDto, nullable: true })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @ValidateNested()
+  @Type(() => WebhookDto)
+  webhook?: WebhookDto | null;
+}
+
+export class UpdateSubscriptionRequest {
+  @ApiPropertyOptional({ maxLength: 200, nullable: true, type: String })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @IsString()
+  @MaxLength(200)
+  name?: string | null;
+
+  @ApiPropertyOptional({ description: 'False pauses, true resumes' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: TEMPLATES_DESCRIPTION,
+  })
+  @IsOptional()
+  @IsObject()
+  templates?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: WebhookDto,
+    nullable: true,
+    description: 'null removes the webhook',
+  })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @ValidateNested()
+  @Type(() => WebhookDto)
+  webhook?: WebhookDto | null;
+}
+
+export class RejectSubscriptionRequest {
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  reason?: string;
+}
+
+export class ReplaySubscriptionRequest {
+  @ApiProperty({
+    description:
+      'An instant (ISO 8601 with a zone): everything recorded since then comes again; a cursor (from the feed or an SSE id): everything after it; or "start"',
+    example: '2026-12-01T00:00:00Z',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  from!: string;
+}
+
+export class ListSubscriptionsQuery {
+  @ApiPropertyOptional({ enum: ['pending', 'approved', 'rejected'] })
+  @IsOptional()
+  @IsIn(['pending', 'approved', 'rejected'])
+  approval?: 'pending' | 'approved' | 'rejected';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(PROGRAM_ID, { message: `subscriberProgramId must be ${PROGRAM_ID_RULE}` })
+  subscriberProgramId?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(PROGRAM_ID, { message: `publisherProgramId must be ${PROGRAM_ID_RULE}` })
+  publisherProgramId?: string;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(IDENTIFIER, { message: 'cursor must be nextCursor of a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Transform(queryInteger)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class FeedQuery {
+  @ApiPropertyOptional({
+    description:
+      'nextCursor of the previous page, an SSE event id, or "start"; default: the subscription’s position',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  after?: string;
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Transform(queryInteger)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class StreamQuery {
+  @ApiPropertyOptional({ description: 'Where to start when no Last-Event-ID is sent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  after?: string;
+}
+
+export class DeliveriesQuery {
+  @ApiPropertyOptional({ enum: ['delivered', 'failed', 'dead-lettered', 'redelivered'] })
+  @IsOptional()
+  @IsIn(['delivered', 'failed', 'dead-lettered', 'redelivered'])
+  outcome?: 'delivered' | 'failed' | 'dead-lettered' | 'redelivered';
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(/^\d{1,18}$/, { message: 'cursor must be nextCursor of a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Transform(queryInteger)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class DeadLettersQuery {
+  @ApiPropertyOptional({ enum: ['dead', 'queued', 'redelivered'] })
+  @IsOptional()
+  @IsIn(['dead', 'queued', 'redelivered'])
+  status?: 'dead' | 'queued' | 'redelivered';
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @Matches(IDENTIFIER, { message: 'cursor must be nextCursor of a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Transform(queryInteger)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class WebhookView {
+  @ApiProperty() url!: string;
+  @ApiProperty({ nullable: true, type: Number }) maxAttempts!: number | null;
+  @ApiProperty({ type: [String], description: 'Active signing secrets, oldest first' })
+  secretIds!: string[];
+}
+
+export class SubscriptionView {
+  @ApiProperty() subscriptionId!: string;
+  @ApiProperty() subscriberProgramId!: string;
+  @ApiProperty() subscriberOrganisationId!: string;
+  @ApiProperty() publisherProgramId!: string;
+  @ApiProperty() publisherOrganisationId!: string;
+  @ApiProperty({ nullable: true, type: String }) name!: string | null;
+  @ApiProperty({
+    enum: ['pending', 'active', 'paused', 'rejected'],
+    description: 'pending: waits for the publisher; active: events flow; paused; rejected',
+  })
+  status!: 'pending' | 'active' | 'paused' | 'rejected';
+  @ApiProperty({ enum: ['pending', 'approved', 'rejected'] }) approval!: string;
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty({ type: 'object', additionalProperties: true }) templates!: Record<string, unknown>;
+  @ApiProperty({ type: WebhookView, nullable: true }) webhook!: WebhookView | null;
+  @ApiProperty() createdBy!: string;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+}
+
+export class IssuedWebhookSecretView {
+  @ApiProperty() secretId!: string;
+  @ApiProperty({ description: 'whsec_…: shown only in this response; store it now' })
+  secret!: string;
+}
+
+export class CreatedSubscriptionView extends SubscriptionView {
+  @ApiPropertyOptional({ type: IssuedWebhookSecretView })
+  webhookSecret?: IssuedWebhookSecretView;
+}
+
+export class SubscriptionPage {
+  @ApiProperty({ type: [SubscriptionView] }) items!: SubscriptionView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}

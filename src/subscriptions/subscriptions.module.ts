@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { LiveStreams } from './live-streams';
+import { SubscriptionAccess } from './subscription-access';
+import { SubscriptionDeliveryController } from './subscription-delivery.controller';
+import { ActOnSubscriptionHandler, CreateSubscriptionHandler } from './subscriptions.commands';
+import { SubscriptionsController } from './subscriptions.controller';
+import { WebhookDispatcher } from './webhook-dispatcher';
+
+@Module({
+  controllers: [SubscriptionsController, SubscriptionDeliveryController],
+  providers: [
+    SubscriptionAccess,
+    LiveStreams,
+    WebhookDispatcher,
+    CreateSubscriptionHandler,
+    ActOnSubscriptionHandler,
+  ],
+  exports: [LiveStreams],
+})
+export class SubscriptionsModule {}
