@@ -15,13 +15,25 @@ import { JsonLogger } from './logging/json-logger';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * Body parsing and other Fastify-level failures happen before Nest's filters see the request.
+ * Nest installs a Fastify error handler of its own at start-up that turns them into plain HTTP
+ * exceptions, losing their codes (an invalid JSON body would answer `bad_request`); this adapter
+ * installs the hub's problem+json handler in its place, once.
+ */
+class HubFastifyAdapter extends FastifyAdapter {
+  override setErrorHandler(): ReturnType<FastifyAdapter['setErrorHandler']> {
+    return super.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  }
+}
+
 /** Builds the HTTP application (not yet listening): used by main.ts and by the e2e tests. */
 export const createHubApp = async (
   config: HubConfig,
   logger: Logger,
   extraModules: Type[] = [],
 ): Promise<NestFastifyApplication> => {
-  const adapter = new FastifyAdapter({
+  const adapter = new HubFastifyAdapter({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     // A caller's own request id is kept when it is sane, so logs correlate across services.
@@ -60,8 +72,6 @@ export const createHubApp = async (
       abortOnError: false,
     },
   );
-  // Body parsing and other Fastify-level failures happen before Nest's filters see the request.
-  fastify.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
 
