@@ -42,6 +42,8 @@ export interface SqlEventStoreOptions {
 
 const NOTIFY_CHANNEL = 'hub_events';
 const MAX_READ_COUNT = 10_000;
+/** Rows a filtered readAll scans per round trip at least. */
+const MIN_FILTERED_SCAN = 2_000;
 
 interface EventRow {
   txid: string;
@@ -163,14 +165,19 @@ export class SqlEventStore implements EventStore {
         ? LOG_START
         : decodeSqlPosition(options.from);
     const limit = clampCount(options.maxCount ?? MAX_READ_COUNT);
+    const filtered = Boolean(
+      options.filter?.streamNamePrefixes?.length || options.filter?.eventTypePrefixes?.length,
+    );
+    // A filter matching a sliver of the log would otherwise scan it a few rows per round trip.
+    const scan = filtered ? Math.max(limit, MIN_FILTERED_SCAN) : limit;
     const result: RecordedEvent[] = [];
     let cursor = after;
     // Filtered pages may hold fewer matches than asked for: keep scanning until full or at the end.
     for (;;) {
-      const page = await this.readPage(cursor, options.filter, limit);
+      const page = await this.readPage(cursor, options.filter, scan);
       for (const row of page.rows) if (row.matched !== false) result.push(toRecordedEvent(row));
       if (page.last) cursor = page.last;
-      if (result.length >= limit || page.scanned < limit) return result.slice(0, limit);
+      if (result.length >= limit || page.scanned < scan) return result.slice(0, limit);
     }
   }
 
@@ -244,6 +251,9 @@ export class SqlEventStore implements EventStore {
     let caughtUp = false;
     let lastDelivered: Position | null = null;
     let lastEmptyReadAt = Number.NEGATIVE_INFINITY;
+    // Whether this read follows a wait for new commits rather than a read that delivered.
+    let woken = false;
+    let pendingDelayMs = 0;
     while (!signal.aborted && !this.closed) {
       // Woken by appends it does not match, a filtered subscriber reads at most every
       // QUIET_READ_GAP_MS: under a write storm for others it stays cheap; an event it does match
@@ -268,7 +278,12 @@ export class SqlEventStore implements EventStore {
         if (delivered || page.scanned > 0)
           yield { kind: 'checkpoint', position: encodeKey(cursor) };
       }
-      lastEmptyReadAt = delivered ? Number.NEGATIVE_INFINITY : performance.now();
+      // Only a wake-up that found others' events counts: the read right after a delivery says
+      // nothing about others' writes, and throttling after it would hold back the next event.
+      lastEmptyReadAt =
+        !delivered && woken && page.scanned > 0 ? performance.now() : Number.NEGATIVE_INFINITY;
+      woken = false;
+      if (delivered) pendingDelayMs = 0;
       if (page.scanned < batchSize) {
         if (!caughtUp) {
           caughtUp = true;
@@ -278,10 +293,29 @@ export class SqlEventStore implements EventStore {
               lastDelivered ?? (page.last ? encodeKey(page.last) : startPositionOf(options.from)),
           };
         }
-        this.ensureListening();
-        await this.wake.wait(generation, this.pollIntervalMs, signal);
+        // Rows past the stable part are commits that an older transaction still hides. No
+        // notification comes when it ends, so look again shortly, backing off, rather than
+        // wait for the next append (or the poll).
+        if (await this.hasRowsAfter(cursor)) {
+          pendingDelayMs = Math.min(Math.max(pendingDelayMs * 2, 1), QUIET_READ_GAP_MS);
+          await sleep(pendingDelayMs, undefined, { signal }).catch(() => undefined);
+        } else {
+          pendingDelayMs = 0;
+          this.ensureListening();
+          await this.wake.wait(generation, this.pollIntervalMs, signal);
+        }
+        woken = true;
       }
     }
+  }
+
+  /** Whether the log holds rows after `after`, readable yet or not. */
+  private async hasRowsAfter(after: SqlLogKey): Promise<boolean> {
+    const { rows } = await this.query(
+      `SELECT 1 FROM hub_events WHERE ${AFTER} ORDER BY transaction_id, global_position LIMIT 1`,
+      [after.transactionId, after.globalPosition],
+    );
+    return rows.length > 0;
   }
 
   /**
