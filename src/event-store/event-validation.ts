@@ -64,6 +64,13 @@ export const validateAppend = (
   });
 };
 
+// A \u0000 escape preceded by an even number of backslashes (none included): an escaped
+// backslash followed by "u0000" is text, not a NUL.
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+/** Whether JSON text (as JSON.stringify writes it) holds a NUL character in a string or key. */
+export const jsonHasNul = (text: string): boolean => NUL_ESCAPE.test(text);
+
 /** JSON text for a jsonb column; PostgreSQL refuses the NUL character in jsonb strings. */
 export const toJsonText = (value: unknown, what: string): string => {
   let text: string | undefined;
@@ -74,7 +81,7 @@ export const toJsonText = (value: unknown, what: string): string => {
   }
   if (text === undefined)
     throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
-  if (text.includes('\\u0000'))
+  if (jsonHasNul(text))
     throw new InvalidInputError(
       `${what} contains a NUL character, which cannot be stored`,
       [],

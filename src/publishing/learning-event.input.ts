@@ -1,4 +1,5 @@
 import { ClearinghouseConfig } from '../config/hub-config';
+import { jsonHasNul } from '../event-store/event-validation';
 import { FieldIssue } from '../errors/hub-error';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
 import { isIsoInstant } from '../time/calendar';
@@ -106,8 +107,7 @@ export const parseLearningEvent = (raw: unknown, limits: EventInputLimits): Pars
         'PublisherEventData',
         `must be at most ${limits.eventDataMaxBytes} bytes as JSON (it is ${bytes})`,
       );
-    else if (json.includes('\\u0000'))
-      issue('PublisherEventData', 'must not contain NUL characters');
+    else if (jsonHasNul(json)) issue('PublisherEventData', 'must not contain NUL characters');
   }
 
   const start = instant('EventStartUtc', true);

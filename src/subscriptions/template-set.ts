@@ -25,7 +25,8 @@ export const checkTemplateSet = (raw: unknown, field = 'templates'): TemplateSet
     issues.push({ field, message: 'must name at least one category or *_default' });
   if (keys.length > MAX_TEMPLATE_ENTRIES)
     issues.push({ field, message: `must have at most ${MAX_TEMPLATE_ENTRIES} entries` });
-  const set: TemplateSet = {};
+  // Entries, not assignments: a category may be called "__proto__" like anything else.
+  const entries: [string, TemplateEntry][] = [];
   for (const key of keys.slice(0, MAX_TEMPLATE_ENTRIES)) {
     const at = `${field}.${key}`;
     const entry = raw[key];
@@ -76,15 +77,18 @@ export const checkTemplateSet = (raw: unknown, field = 'templates'): TemplateSet
       issues.push({ field: `${at}.template`, message: 'must be a string' });
       continue;
     }
-    set[key] = {
-      action,
-      label: typeof label === 'string' ? label : null,
-      template: action === 'import' ? template : null,
-    };
+    entries.push([
+      key,
+      {
+        action,
+        label: typeof label === 'string' ? label : null,
+        template: action === 'import' ? template : null,
+      },
+    ]);
   }
   if (issues.length > 0)
     throw new InvalidInputError('The template set is not valid', issues, 'INVALID_TEMPLATE');
-  return set;
+  return Object.fromEntries(entries);
 };
 
 /** The entry for a category: its own, else `*_default`, else none (nothing to do with it). */
@@ -92,10 +96,12 @@ export const templateFor = (
   set: TemplateSet,
   categoryValue: string | null,
 ): { key: string; entry: TemplateEntry } | null => {
-  const own = categoryValue === null ? undefined : set[categoryValue];
-  if (own && categoryValue !== null) return { key: categoryValue, entry: own };
-  const fallback = set[DEFAULT_TEMPLATE_KEY];
-  return fallback ? { key: DEFAULT_TEMPLATE_KEY, entry: fallback } : null;
+  // Own entries only: "constructor" or "toString" are categories, not the object's methods.
+  if (categoryValue !== null && Object.hasOwn(set, categoryValue))
+    return { key: categoryValue, entry: set[categoryValue]! };
+  return Object.hasOwn(set, DEFAULT_TEMPLATE_KEY)
+    ? { key: DEFAULT_TEMPLATE_KEY, entry: set[DEFAULT_TEMPLATE_KEY]! }
+    : null;
 };
 
 /** Whether a subscription with this set receives the category at all. */
@@ -110,7 +116,7 @@ export const categoryRules = (set: TemplateSet) => ({
   ignoreCategories: Object.keys(set).filter(
     (key) => key !== DEFAULT_TEMPLATE_KEY && set[key]!.action === 'ignore',
   ),
-  defaultImport: set[DEFAULT_TEMPLATE_KEY]?.action === 'import',
+  defaultImport: templateFor(set, null)?.entry.action === 'import',
 });
 
 const compiled = new Map<string, CompiledTemplate>();

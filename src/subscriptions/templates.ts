@@ -142,8 +142,9 @@ const rewrite = (node: Node): void => {
 
 /**
  * JSON ends objects with '}', so a template often has `{{x}}}` (`"a": {{json x}}}`): Handlebars
- * reads that '}}}' as the end of a triple-stash and fails. Where a `{{` mustache's '}}' is followed
- * by '}', an empty comment is put between them, so the brace stays text.
+ * reads that '}}}' as the end of a triple-stash (and '}}}}' as the end of a raw block) and fails.
+ * Where a mustache's closing braces are followed by '}', an empty comment is put between them,
+ * so the brace stays text.
  */
 const separateClosingBraces = (source: string): string => {
   let out = '';
@@ -163,10 +164,34 @@ const separateClosingBraces = (source: string): string => {
     if (close === -1) break;
     const end = close + closer.length;
     out += source.slice(i, end);
-    if (!triple && !comment && source[end] === '}') out += '{{!}}';
+    if (!comment && source[end] === '}') out += '{{!}}';
     i = end;
   }
   return out + source.slice(i);
+};
+
+/**
+ * A parse error as a TemplateError. Handlebars' own errors (a block closed by the wrong name)
+ * carry their position; the parser's syntax errors do not, but its lexer still holds where it
+ * stopped.
+ */
+const parseFailure = (error: unknown): TemplateError => {
+  const message = error instanceof Error ? error.message : String(error);
+  const { lineNumber, column } = error as { lineNumber?: number; column?: number };
+  if (lineNumber !== undefined)
+    return new TemplateError(
+      message.replace(/ - \d+:\d+$/, ''),
+      lineNumber,
+      column === undefined ? null : column + 1,
+    );
+  const parser = (env as unknown as { Parser?: { lexer?: { yylloc?: unknown } } }).Parser;
+  const loc = parser?.lexer?.yylloc as { first_line?: number; first_column?: number } | undefined;
+  return new TemplateError(
+    // The message quotes the source around the error, then says what was expected.
+    message.split('\n').slice(3).join(' ') || message,
+    loc?.first_line ?? null,
+    loc?.first_column === undefined ? null : loc.first_column + 1,
+  );
 };
 
 export type CompiledTemplate = (context: Record<string, unknown>) => string;
@@ -177,16 +202,7 @@ export const compileTemplate = (source: string): CompiledTemplate => {
   try {
     ast = env.parse(separateClosingBraces(source));
   } catch (error) {
-    // The parser's error carries no position; its lexer still holds where it stopped.
-    const parser = (env as unknown as { Parser?: { lexer?: { yylloc?: unknown } } }).Parser;
-    const loc = parser?.lexer?.yylloc as { first_line?: number; first_column?: number } | undefined;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TemplateError(
-      // The message quotes the source around the error, then says what was expected.
-      message.split('\n').slice(3).join(' ') || message,
-      loc?.first_line ?? null,
-      loc?.first_column === undefined ? null : loc.first_column + 1,
-    );
+    throw parseFailure(error);
   }
   rewrite(ast as unknown as Node);
   try {
