@@ -1,4 +1,4 @@
-import { EventStore, Position, START } from '../event-store/event-store.port';
+import { comparePositions, EventStore, Position, START } from '../event-store/event-store.port';
 import { publisherCategory } from '../publishing/learning-event.events';
 import { cursorOf, FeedItem, toFeedItem } from './feed-items';
 import { ActiveSubscription } from './subscription.decider';
@@ -20,8 +20,11 @@ export const subscriptionFilter = (
 
 /**
  * One page of a subscription's feed: the publisher's events after `after`, in the hub's order,
- * converted by the subscription's templates. The log is read only up to what no transaction in
- * flight can still slip in before, so a cursor never skips an event that commits later.
+ * converted by the subscription's templates. It is read through a filtered subscription of the
+ * event store, which EventStoreDB filters on the server as PostgreSQL does, and stops at `limit`
+ * items or once caught up. The log is read only up to what no transaction in flight can still
+ * slip in before, so a cursor never skips an event that commits later; where the store reports
+ * that it scanned past other programs' events, the cursor moves past them too.
  */
 export const readFeedPage = async (
   store: EventStore,
@@ -29,18 +32,42 @@ export const readFeedPage = async (
   after: Position | typeof START,
   limit: number,
 ): Promise<FeedPage> => {
-  const filter = subscriptionFilter(subscription);
   const items: FeedItem[] = [];
   let last: Position | typeof START = after;
-  for (;;) {
-    const wanted = limit - items.length;
-    const events = await store.readAll({ from: last, filter, maxCount: wanted });
-    for (const event of events) {
-      const item = toFeedItem(event, subscription.templates);
-      if (item) items.push(item);
-      last = event.position;
+  const moveTo = (position: Position | null) => {
+    if (position !== null && (last === START || comparePositions(position, last) > 0))
+      last = position;
+  };
+  const feed = store.subscribeToAll({
+    from: after,
+    filter: subscriptionFilter(subscription),
+    batchSize: Math.max(limit, 500),
+  });
+  try {
+    for await (const message of feed) {
+      switch (message.kind) {
+        case 'event': {
+          const item = toFeedItem(message.event, subscription.templates);
+          if (item) items.push(item);
+          moveTo(message.event.position);
+          if (items.length >= limit) return { items, nextCursor: cursorOf(last), hasMore: true };
+          break;
+        }
+        case 'checkpoint':
+          moveTo(message.position);
+          break;
+        case 'caught-up':
+          moveTo(message.position);
+          return { items, nextCursor: cursorOf(last), hasMore: false };
+        default: {
+          const unknownMessage: never = message;
+          throw new Error(`Unknown subscription message ${JSON.stringify(unknownMessage)}`);
+        }
+      }
     }
-    if (events.length < wanted) return { items, nextCursor: cursorOf(last), hasMore: false };
-    if (items.length >= limit) return { items, nextCursor: cursorOf(last), hasMore: true };
+    // The store closed under the read: what was read stands, the client asks again.
+    return { items, nextCursor: cursorOf(last), hasMore: true };
+  } finally {
+    await feed.close();
   }
 };
