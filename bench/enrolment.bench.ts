@@ -1,8 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +6,7 @@ import { Client } from 'pg';
 import { PostgresDatabase } from '../src/database/postgres-database';
 import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
 import { fmtInt, progress, renderTable } from './bench-support';
+import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
 /**
@@ -41,107 +38,6 @@ const BATCH_ID = 'bench-batch';
 const COURSE_ID = 'bench-course';
 const CONTENTS_PER_UNIT = 6;
 const UNITS = 4;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted.length === 0
-    ? Number.NaN
-    : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-
-const rssOf = (pid: number): number => {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-};
-
-const cpuTicksOf = (pid: number): number => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-};
-
-class Hub {
-  private constructor(
-    readonly base: string,
-    readonly child: ChildProcess,
-  ) {}
-
-  static async start(databaseUrl: string): Promise<Hub> {
-    const port = await freePort();
-    // BENCH_HUB_NODE_ARGS: extra flags for the hub's node, e.g. --cpu-prof to profile it.
-    const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'src', 'main.js')], {
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        EVENTSTORE_URL: '',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        HUB_ADMIN_TOKEN: TOKEN,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const hub = new Hub(`http://127.0.0.1:${port}`, child);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        const response = await fetch(`${hub.base}/health`);
-        if (response.ok) return hub;
-      } catch {
-        // not listening yet
-      }
-      if (child.exitCode !== null) throw new Error('The hub exited while starting');
-      if (Date.now() > deadline) throw new Error('The hub did not start within 30 s');
-      await sleep(100);
-    }
-  }
-
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const response = await fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TOKEN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
-  }
-
-  async expect(method: string, path: string, body: unknown, status: number): Promise<any> {
-    const response = await this.call(method, path, body);
-    if (response.status !== status)
-      throw new Error(
-        `${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`,
-      );
-    return response.body;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, sleep(15_000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
 
@@ -372,9 +268,10 @@ const main = async () => {
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
     scratch = await createScratchDatabase(url);
-    hub = await Hub.start(scratch.url);
+    hub = await Hub.start(scratch.url, { adminToken: TOKEN });
     // Further instances start once the first has migrated the database.
-    for (let n = 1; n < INSTANCES; n++) others.push(await Hub.start(scratch.url));
+    for (let n = 1; n < INSTANCES; n++)
+      others.push(await Hub.start(scratch.url, { adminToken: TOKEN }));
     const hubs = [hub, ...others];
     const db = new Client({ connectionString: scratch.url, application_name: 'hub-bench-lag' });
     // Dropping the scratch database at the end ends this connection: expected, not a failure.
