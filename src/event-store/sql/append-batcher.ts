@@ -99,8 +99,9 @@ export const appendRequests = async (
  * Coalesces concurrent appends into shared transactions: while a transaction is in flight, new
  * requests queue and the next free lane takes them all at once. Each request keeps its own
  * expected-revision check inside hub_append, so one conflict never fails its neighbours.
- * Requests are applied in stream-name order so overlapping lanes lock streams in one order and
- * cannot deadlock; requests of the same stream keep their arrival order.
+ * Events enter the log in arrival order; hub_append takes the stream locks in stream-name order,
+ * so overlapping lanes cannot deadlock on its usual path (a deadlock on the request-by-request
+ * path is retried).
  */
 export class AppendBatcher {
   private readonly queue: Pending[] = [];
@@ -167,26 +168,16 @@ export class AppendBatcher {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
-    const ordered = batch
-      .map((pending, arrival) => ({ pending, arrival }))
-      .sort((a, b) =>
-        a.pending.request.stream < b.pending.request.stream
-          ? -1
-          : a.pending.request.stream > b.pending.request.stream
-            ? 1
-            : a.arrival - b.arrival,
-      )
-      .map(({ pending }) => pending);
     try {
       const outcomes = await appendRequests(
         this.db,
-        ordered.map((p) => p.request),
+        batch.map((p) => p.request),
       );
-      ordered.forEach((pending, index) => pending.resolve(outcomes[index]!));
+      batch.forEach((pending, index) => pending.resolve(outcomes[index]!));
     } catch {
       // One bad request (or a deadlock with another writer) aborts the shared transaction:
       // retry each request on its own so only the culprit fails.
-      for (const pending of ordered) {
+      for (const pending of batch) {
         try {
           pending.resolve(await this.runAlone(pending.request));
         } catch (error) {
