@@ -189,7 +189,8 @@ export const listAttempts = async (
        FROM hub_webhook_attempts
       WHERE subscription_id = $1 AND ($2::bigint IS NULL OR attempt_id < $2::bigint)
         AND ($3::text IS NULL OR outcome = $3)
-      ORDER BY attempt_id DESC LIMIT $4`,
+      -- The table's column, not the text alias of the same name: newest first by number.
+      ORDER BY hub_webhook_attempts.attempt_id DESC LIMIT $4`,
     [subscriptionId, options.before ?? null, options.outcome ?? null, options.limit],
   );
   return rows.map((row) => ({
