@@ -14,4 +14,5 @@ COPY --from=build /app/dist dist
 COPY package.json ./
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/main.js"]
+# As npm start: a larger young generation halves the time spent collecting garbage under ingest.
+CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]

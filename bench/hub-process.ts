@@ -60,7 +60,8 @@ export class Hub {
     const port = await freePort();
     // BENCH_HUB_NODE_ARGS: extra flags for the hub's node, e.g. --cpu-prof to profile it.
     const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'src', 'main.js')], {
+    const main = join(__dirname, '..', 'src', 'main.js');
+    const child = spawn(process.execPath, [...hubNodeFlags(), ...nodeArgs, main], {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
@@ -133,3 +134,13 @@ export class Hub {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
+
+/** The node flags `npm start` runs the hub with (package.json), so the benchmark runs it alike. */
+const hubNodeFlags = (): string[] => {
+  const manifest = JSON.parse(
+    readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
+  ) as {
+    scripts: Record<string, string>;
+  };
+  return (manifest.scripts.start ?? '').split(' ').filter((word) => word.startsWith('--'));
+};

@@ -560,7 +560,11 @@ const ingest = async (
   return run;
 };
 
-const caseIngest = async (hubs: readonly Hub[], publisherToken: string) => {
+const caseIngest = async (
+  hubs: readonly Hub[],
+  publisherToken: string,
+  settle: () => Promise<void>,
+) => {
   const clients = hubs.map((hub) => new HttpClient(hub.base, INGEST_CLIENTS));
   try {
     if (INGEST_WARMUP_SECONDS > 0) {
@@ -571,6 +575,7 @@ const caseIngest = async (hubs: readonly Hub[], publisherToken: string) => {
     progress(
       `(a) ingest: ${INGEST_CLIENTS} clients, batches of ${INGEST_BATCH}, ${INGEST_SECONDS} s`,
     );
+    await settle();
     const stop = meter(hubs);
     const run = await ingest(clients, publisherToken, INGEST_SECONDS, '(a) ingest');
     const resources = stop();
@@ -663,7 +668,11 @@ const single = async (
   return { schedule, latencies: sorted(latencies), created, errors };
 };
 
-const caseSingle = async (hubs: readonly Hub[], publisherToken: string) => {
+const caseSingle = async (
+  hubs: readonly Hub[],
+  publisherToken: string,
+  settle: () => Promise<void>,
+) => {
   const clients = hubs.map((hub) => new HttpClient(hub.base, CONNECTIONS));
   try {
     if (SINGLE_WARMUP_SECONDS > 0) {
@@ -672,6 +681,7 @@ const caseSingle = async (hubs: readonly Hub[], publisherToken: string) => {
       await catchUp(hubs[0]!);
     }
     progress(`(b) single events: ${SINGLE_RATE} requests/s open-loop, ${SINGLE_SECONDS} s`);
+    await settle();
     const stop = meter(hubs);
     const run = await single(clients, publisherToken, SINGLE_SECONDS, '(b) single');
     const resources = stop();
@@ -815,6 +825,7 @@ const caseLatency = async (
   subscriberToken: string,
   receiver: WebhookReceiver,
   streams: SseStream[],
+  settle: () => Promise<void>,
 ) => {
   const hub = hubs[0]!;
   const created = await hub.expect(
@@ -865,6 +876,7 @@ const caseLatency = async (
       );
     }
     progress(`(c) publish-to-subscriber latency: ${rate}, ${LATENCY_SECONDS} s`);
+    await settle();
     const stop = meter(hubs);
     const { publishing, schedule } = await publishLive(
       clients,
@@ -1013,21 +1025,43 @@ const main = async () => {
     const dataBytes = Buffer.byteLength(JSON.stringify(sample.PublisherEventData));
     const eventBytes = Buffer.byteLength(JSON.stringify(sample));
 
+    // Each case starts from a quiet hub: the read model caught up and the database's dirty pages
+    // written out, so one case's after-effects (a checkpoint's writes) do not land in the next.
+    const settle = async () => {
+      await catchUp(hubs[0]!);
+      const admin = new Client({
+        connectionString: scratch!.url,
+        application_name: 'hub-bench-settle',
+      });
+      await admin.connect();
+      try {
+        await admin.query('CHECKPOINT');
+      } finally {
+        await admin.end();
+      }
+    };
     const rows: Row[] = [];
     const resources: [string, Resources][] = [];
     if (runs('a')) {
-      const result = await caseIngest(hubs, publisherToken);
+      const result = await caseIngest(hubs, publisherToken, settle);
       rows.push(...result.rows);
       resources.push(['(a) ingest', result.resources]);
     }
     if (runs('b')) {
-      const result = await caseSingle(hubs, publisherToken);
+      const result = await caseSingle(hubs, publisherToken, settle);
       rows.push(...result.rows);
       resources.push(['(b) single events', result.resources]);
     }
     if (runs('c')) {
       receiver = await WebhookReceiver.start();
-      const result = await caseLatency(hubs, publisherToken, subscriberToken, receiver, streams);
+      const result = await caseLatency(
+        hubs,
+        publisherToken,
+        subscriberToken,
+        receiver,
+        streams,
+        settle,
+      );
       rows.push(...result.rows);
       resources.push(['(c) publish-to-subscriber', result.resources]);
     }

@@ -7,6 +7,7 @@ import { streamFillfactorSchema } from './005-stream-fillfactor';
 import { appendKeyedStreamUpdatesSchema } from './006-append-keyed-stream-updates';
 import { subscriptionDeliverySchema } from './007-subscription-delivery';
 import { appendInArrivalOrderSchema } from './008-append-in-arrival-order';
+import { appendJsonPayloadsSchema } from './009-append-json-payloads';
 
 export interface Migration {
   version: number;
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: 'append-keyed-stream-updates', sql: appendKeyedStreamUpdatesSchema },
   { version: 7, name: 'subscription-delivery', sql: subscriptionDeliverySchema },
   { version: 8, name: 'append-in-arrival-order', sql: appendInArrivalOrderSchema },
+  { version: 9, name: 'append-json-payloads', sql: appendJsonPayloadsSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

@@ -45,8 +45,11 @@ interface AppendRow {
   last_gpos: string | null;
 }
 
-const APPEND_SQL = `SELECT * FROM hub_append($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
-  $6::text[], $7::text[], $8::text[], $9::bigint[])`;
+const APPEND_SQL = `SELECT * FROM hub_append_batch($1::text[], $2::text[], $3::int[], $4::text[],
+  $5::text[], $6::jsonb, $7::jsonb, $8::text[], $9::bigint[])`;
+
+/** JSON documents (already JSON text) as one JSON array. */
+const jsonArray = (documents: string[]): string => `[${documents.join(',')}]`;
 
 /** Revisions the request's events take if its expectation holds, as decimal text. */
 const eventRevisions = (request: AppendRequest): string[] => {
@@ -60,7 +63,7 @@ const eventRevisions = (request: AppendRequest): string[] => {
 };
 
 /**
- * Runs a set of requests through hub_append. One statement is one transaction on its own, so
+ * Runs a set of requests through hub_append_batch. One statement is one transaction on its own, so
  * no BEGIN/COMMIT round trips are needed.
  */
 export const appendRequests = async (
@@ -73,8 +76,8 @@ export const appendRequests = async (
     requests.map((r) => r.ids.length),
     requests.flatMap((r) => r.ids),
     requests.flatMap((r) => r.types),
-    requests.flatMap((r) => r.data),
-    requests.flatMap((r) => r.metadata),
+    jsonArray(requests.flatMap((r) => r.data)),
+    jsonArray(requests.flatMap((r) => r.metadata)),
     // Where each event lands if the request's expectation holds (hub_append checks that it does).
     requests.flatMap((r) => r.ids.map(() => r.stream)),
     requests.flatMap((r) => eventRevisions(r)),
