@@ -94,36 +94,48 @@ abstract class SubscriptionHandler {
     return { url: dto.url, maxAttempts: dto.maxAttempts ?? null };
   }
 
-  /** A new secret, kept before the event that names it: a secret is only used once named. */
-  protected async issueSecret(subscriptionId: string) {
-    const issued = { secretId: ulid(), secret: newWebhookSecret() };
-    await storeSecret(this.db, subscriptionId, issued.secretId, issued.secret);
-    return issued;
+  /** A new signing secret, not kept anywhere yet: see decide. */
+  protected newSecret() {
+    return { secretId: ulid(), secret: newWebhookSecret() };
   }
 
+  /**
+   * Runs the command. When it may issue `secret`, the secret is kept before the event that names
+   * it is appended (signing uses only named secrets), and only once a dry run of the decision on
+   * the stream as it stands shows the caller may do this: a refused request stores nothing.
+   */
   protected async decide(
     subscriptionId: string,
     command: SubscriptionCommand,
     principal: Principal,
     requestId: string,
+    secret: { secretId: string; secret: string } | null = null,
   ) {
-    const outcome = await handleCommand(
-      this.store,
-      subscriptionStream(subscriptionId),
-      subscriptionDecider,
-      command,
-      { metadata: actorMetadata(actorOf(principal), requestId) },
-    );
+    const stream = subscriptionStream(subscriptionId);
+    if (secret) {
+      const { state } = await loadState(this.store, stream, subscriptionDecider);
+      const names = subscriptionDecider
+        .decide(command, state)
+        .some(
+          (event) => event.type === 'WebhookSecretAdded' && event.data.secretId === secret.secretId,
+        );
+      if (names) await storeSecret(this.db, subscriptionId, secret.secretId, secret.secret);
+    }
+    const outcome = await handleCommand(this.store, stream, subscriptionDecider, command, {
+      metadata: actorMetadata(actorOf(principal), requestId),
+    });
     if (outcome.appended) {
       // Lists and the webhook dispatcher read the read model: let them see this at once.
       await this.projections.awaitApplied(subscriptionsProjection.name, outcome.appended.position);
       this.dispatcher.nudge();
     }
-    const newSecret = outcome.events.find((event) => event.type === 'WebhookSecretAdded');
+    const issued = outcome.events.some(
+      (event) => event.type === 'WebhookSecretAdded' && event.data.secretId === secret?.secretId,
+    );
     return {
       state: outcome.state.exists ? outcome.state : null,
       changed: outcome.appended !== null,
-      newSecretId: newSecret?.type === 'WebhookSecretAdded' ? newSecret.data.secretId : null,
+      ...(issued && secret ? { issuedSecret: secret } : {}),
     };
   }
 }
@@ -145,8 +157,8 @@ export class CreateSubscriptionHandler
       this.programs.program(request.subscriberProgramId),
       this.programs.program(request.publisherProgramId),
     ]);
-    const secret = webhook ? await this.issueSecret(subscriptionId) : null;
-    const outcome = await this.decide(
+    const secret = webhook ? this.newSecret() : null;
+    return this.decide(
       subscriptionId,
       {
         type: 'CreateSubscription',
@@ -165,12 +177,8 @@ export class CreateSubscriptionHandler
       },
       principal,
       requestId,
+      secret,
     );
-    return {
-      state: outcome.state,
-      changed: outcome.changed,
-      ...(secret && outcome.newSecretId === secret.secretId ? { issuedSecret: secret } : {}),
-    };
   }
 }
 
@@ -199,7 +207,7 @@ export class ActOnSubscriptionHandler
       case 'change': {
         const { request } = action;
         const webhook = this.webhook(request.webhook);
-        if (webhook) secret = await this.issueSecret(subscriptionId);
+        if (webhook) secret = this.newSecret();
         command = {
           ...base,
           type: 'ChangeSubscription',
@@ -223,7 +231,7 @@ export class ActOnSubscriptionHandler
         command = { ...base, type: 'DeleteSubscription' };
         break;
       case 'add-secret':
-        secret = await this.issueSecret(subscriptionId);
+        secret = this.newSecret();
         command = { ...base, type: 'AddWebhookSecret', secretId: secret.secretId };
         break;
       case 'revoke-secret':
@@ -244,15 +252,13 @@ export class ActOnSubscriptionHandler
         );
       }
     }
-    const outcome = await this.decide(subscriptionId, command, principal, requestId);
+    const outcome = await this.decide(subscriptionId, command, principal, requestId, secret);
     if (replayedTo !== undefined) {
       await movePosition(this.db, subscriptionId, replayedTo);
       this.dispatcher.nudge();
     }
     return {
-      state: outcome.state,
-      changed: outcome.changed,
-      ...(secret && outcome.newSecretId === secret.secretId ? { issuedSecret: secret } : {}),
+      ...outcome,
       ...(replayedTo === undefined ? {} : { replayedTo: cursorOf(replayedTo ?? START) }),
     };
   }

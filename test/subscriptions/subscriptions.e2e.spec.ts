@@ -1,3 +1,4 @@
+import { SQL_DATABASE, SqlDatabase } from '../../src/database/sql-database';
 import {
   activeSubscription,
   createSubscription,
@@ -528,6 +529,57 @@ describe('Subscriptions API', () => {
       expectProblem(otherTemplates, 409, 'SUBSCRIPTION_EXISTS');
       const read = await hub.call(p.subscriberAdmin, 'GET', '/v1/subscriptions/client-chosen-1');
       expect(read.body).toEqual(first.body);
+    });
+  });
+
+  describe('signing secrets', () => {
+    const secretRows = async () =>
+      Number(
+        (
+          await hub.app
+            .get<SqlDatabase>(SQL_DATABASE)
+            .query<{ n: string }>('SELECT count(*)::text AS n FROM hub_webhook_secrets')
+        ).rows[0]!.n,
+      );
+
+    it('keeps no secret for a request that is refused: a create, a change or a rotation', async () => {
+      const created = await hub.call(ADMIN_TOKEN, 'POST', '/v1/subscriptions', {
+        ...request({ subscriptionId: 'secrets-1' }),
+        webhook: { url: 'https://lms.example.org/hook' },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.webhookSecret.secret).toMatch(/^whsec_/);
+      const before = await secretRows();
+
+      const rotatedByOthers = await expectNothingAppended(() =>
+        hub.call(otherAdmin, 'POST', '/v1/subscriptions/secrets-1/webhook/secrets'),
+      );
+      expectProblem(rotatedByOthers, 404, 'SUBSCRIPTION_NOT_FOUND');
+      const rotatedBySubscriber = await expectNothingAppended(() =>
+        hub.call(p.subscriber, 'POST', '/v1/subscriptions/secrets-1/webhook/secrets'),
+      );
+      expectProblem(rotatedBySubscriber, 403, 'SUBSCRIPTION_NOT_YOURS');
+      const createdByOthers = await expectNothingAppended(() =>
+        hub.call(otherAdmin, 'POST', '/v1/subscriptions', {
+          ...request({ subscriptionId: 'secrets-2' }),
+          webhook: { url: 'https://lms.example.org/hook' },
+        }),
+      );
+      expectProblem(createdByOthers, 404, 'PROGRAM_NOT_FOUND');
+      expect(await secretRows()).toBe(before);
+
+      const rotated = await hub.call(
+        p.subscriberAdmin,
+        'POST',
+        '/v1/subscriptions/secrets-1/webhook/secrets',
+      );
+      expect(rotated.status).toBe(201);
+      expect(await secretRows()).toBe(before + 1);
+      const read = await hub.call(p.subscriberAdmin, 'GET', '/v1/subscriptions/secrets-1');
+      expect(read.body.webhook.secretIds).toEqual([
+        created.body.webhookSecret.secretId,
+        rotated.body.secretId,
+      ]);
     });
   });
 });

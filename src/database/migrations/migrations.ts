@@ -6,8 +6,7 @@ import { enrolmentJobsSchema } from './004-enrolment-jobs';
 import { streamFillfactorSchema } from './005-stream-fillfactor';
 import { appendKeyedStreamUpdatesSchema } from './006-append-keyed-stream-updates';
 import { subscriptionDeliverySchema } from './007-subscription-delivery';
-import { appendInArrivalOrderSchema } from './008-append-in-arrival-order';
-import { appendJsonPayloadsSchema } from './009-append-json-payloads';
+import { appendBatchSchema } from './008-append-batch';
 
 export interface Migration {
   version: number;
@@ -24,8 +23,7 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'stream-fillfactor', sql: streamFillfactorSchema },
   { version: 6, name: 'append-keyed-stream-updates', sql: appendKeyedStreamUpdatesSchema },
   { version: 7, name: 'subscription-delivery', sql: subscriptionDeliverySchema },
-  { version: 8, name: 'append-in-arrival-order', sql: appendInArrivalOrderSchema },
-  { version: 9, name: 'append-json-payloads', sql: appendJsonPayloadsSchema },
+  { version: 8, name: 'append-batch', sql: appendBatchSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

@@ -53,7 +53,7 @@ const jsonArray = (documents: string[]): string => `[${documents.join(',')}]`;
 
 /** Revisions the request's events take if its expectation holds, as decimal text. */
 const eventRevisions = (request: AppendRequest): string[] => {
-  // Only an exact expectation moves the start; for the others hub_append ignores these values.
+  // Only an exact expectation moves the start; for the others hub_append_batch ignores these values.
   const first = /^\d+$/.test(request.expected) ? BigInt(request.expected) + 1n : 0n;
   if (first + BigInt(request.ids.length) <= BigInt(Number.MAX_SAFE_INTEGER)) {
     const start = Number(first);
@@ -78,7 +78,7 @@ export const appendRequests = async (
     requests.flatMap((r) => r.types),
     jsonArray(requests.flatMap((r) => r.data)),
     jsonArray(requests.flatMap((r) => r.metadata)),
-    // Where each event lands if the request's expectation holds (hub_append checks that it does).
+    // Where each event lands if the request's expectation holds (hub_append_batch checks that it does).
     requests.flatMap((r) => r.ids.map(() => r.stream)),
     requests.flatMap((r) => eventRevisions(r)),
   ]);
@@ -101,8 +101,8 @@ export const appendRequests = async (
 /**
  * Coalesces concurrent appends into shared transactions: while a transaction is in flight, new
  * requests queue and the next free lane takes them all at once. Each request keeps its own
- * expected-revision check inside hub_append, so one conflict never fails its neighbours.
- * Events enter the log in arrival order; hub_append takes the stream locks in stream-name order,
+ * expected-revision check inside hub_append_batch, so one conflict never fails its neighbours.
+ * Events enter the log in arrival order; hub_append_batch takes the stream locks in stream-name order,
  * so overlapping lanes cannot deadlock on its usual path (a deadlock on the request-by-request
  * path is retried).
  */
@@ -196,7 +196,7 @@ export class AppendBatcher {
         const [outcome] = await appendRequests(this.db, [request]);
         return outcome!;
       } catch (error) {
-        // A concurrent creator of the same stream (40001 from hub_append) or a deadlock: the
+        // A concurrent creator of the same stream (40001 from hub_append_batch) or a deadlock: the
         // next attempt sees the committed state and decides conflict or idempotent re-append.
         const code = (error as { code?: unknown }).code;
         if ((code !== '40001' && code !== '40P01') || attempt >= 5) throw error;
