@@ -31,6 +31,8 @@ import { WakeSignal } from './wake-signal';
 
 /** See pump: how often a subscriber that found nothing for it reads again. */
 const QUIET_READ_GAP_MS = 50;
+/** See pump: the first wait for commits an older transaction still hides. */
+const MIN_PENDING_WAIT_MS = 4;
 
 export interface SqlEventStoreOptions {
   append?: Partial<AppendBatcherOptions>;
@@ -293,15 +295,19 @@ export class SqlEventStore implements EventStore {
               lastDelivered ?? (page.last ? encodeKey(page.last) : startPositionOf(options.from)),
           };
         }
-        // Rows past the stable part are commits that an older transaction still hides. No
-        // notification comes when it ends, so look again shortly, backing off, rather than
-        // wait for the next append (or the poll).
+        // Rows past the stable part are commits that an older transaction still hides. When
+        // that transaction is an append, its commit wakes us; when it is not (a read model's
+        // write), nothing does: so wait for a commit, but only briefly, backing off, rather than
+        // until the poll.
+        this.ensureListening();
         if (await this.hasRowsAfter(cursor)) {
-          pendingDelayMs = Math.min(Math.max(pendingDelayMs * 2, 1), QUIET_READ_GAP_MS);
-          await sleep(pendingDelayMs, undefined, { signal }).catch(() => undefined);
+          pendingDelayMs = Math.min(
+            Math.max(pendingDelayMs * 2, MIN_PENDING_WAIT_MS),
+            QUIET_READ_GAP_MS,
+          );
+          await this.wake.wait(generation, pendingDelayMs, signal);
         } else {
           pendingDelayMs = 0;
-          this.ensureListening();
           await this.wake.wait(generation, this.pollIntervalMs, signal);
         }
         woken = true;
