@@ -61,7 +61,7 @@ export class Hub {
     // BENCH_HUB_NODE_ARGS: extra flags for the hub's node, e.g. --cpu-prof to profile it.
     const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const main = join(__dirname, '..', 'src', 'main.js');
-    const child = spawn(process.execPath, [...hubNodeFlags(), ...nodeArgs, main], {
+    const child = spawn(process.execPath, [...nodeArgs, main], {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
@@ -134,13 +134,3 @@ export class Hub {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
-
-/** The node flags `npm start` runs the hub with (package.json), so the benchmark runs it alike. */
-const hubNodeFlags = (): string[] => {
-  const manifest = JSON.parse(
-    readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
-  ) as {
-    scripts: Record<string, string>;
-  };
-  return (manifest.scripts.start ?? '').split(' ').filter((word) => word.startsWith('--'));
-};
