@@ -15,7 +15,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { queryInteger } from '../http/query-params';
+import { PageLimit, queryInteger } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { BatchStatus, CertificateCriteria, ENROLLMENT_TYPES, EnrollmentType } from './batch.events';
 
@@ -166,12 +166,7 @@ export class ListBatchesQuery {
   @MaxLength(300)
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @PageLimit(50, 200)
   limit?: number;
 }
 

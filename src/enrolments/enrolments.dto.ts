@@ -6,7 +6,6 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNumber,
   IsOptional,
   IsString,
@@ -16,7 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { queryBoolean, queryInteger } from '../http/query-params';
+import { PageLimit, queryBoolean } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { IsInstant } from '../time/is-instant';
 
@@ -168,12 +167,7 @@ export class ParticipantsQuery {
   @MaxLength(300)
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(100, 1000)
   limit?: number;
 }
 
@@ -184,12 +178,7 @@ export class UserEnrolmentsQuery {
   @IsBoolean()
   includeInactive?: boolean;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(100, 1000)
   limit?: number;
 }
 

@@ -1,17 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import {
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateIf,
-} from 'class-validator';
-import { queryInteger } from '../http/query-params';
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { PageLimit } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from './program.decider';
 
@@ -66,12 +55,7 @@ export class ListProgramsQuery {
   @Matches(PROGRAM_ID, { message: 'cursor must be nextCursor of a previous page' })
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit(50, 500)
   limit?: number;
 }
 

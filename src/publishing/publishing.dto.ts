@@ -1,16 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
-import { queryBoolean, queryInteger } from '../http/query-params';
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageLimit, queryBoolean } from '../http/query-params';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
 import { IsInstant } from '../time/is-instant';
 
@@ -112,12 +103,7 @@ export class ListEventsQuery {
   @MaxLength(200)
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(100, 1000)
   limit?: number;
 }
 

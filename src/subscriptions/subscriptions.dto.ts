@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -15,7 +15,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { queryInteger } from '../http/query-params';
+import { PageLimit } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
 
@@ -161,12 +161,7 @@ export class ListSubscriptionsQuery {
   @Matches(IDENTIFIER, { message: 'cursor must be nextCursor of a previous page' })
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit(50, 500)
   limit?: number;
 }
 
@@ -180,12 +175,7 @@ export class FeedQuery {
   @MaxLength(200)
   after?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(100, 1000)
   limit?: number;
 }
 
@@ -208,12 +198,7 @@ export class DeliveriesQuery {
   @Matches(/^\d{1,18}$/, { message: 'cursor must be nextCursor of a previous page' })
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @PageLimit(100, 1000)
   limit?: number;
 }
 
@@ -228,12 +213,7 @@ export class DeadLettersQuery {
   @Matches(IDENTIFIER, { message: 'cursor must be nextCursor of a previous page' })
   cursor?: string;
 
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @PageLimit(50, 500)
   limit?: number;
 }
 
