@@ -2,7 +2,7 @@ import { ClearinghouseConfig } from '../config/hub-config';
 import { jsonHasNul } from '../event-store/event-validation';
 import { FieldIssue } from '../errors/hub-error';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
-import { isIsoInstant } from '../time/calendar';
+import { parseIsoInstant } from '../time/calendar';
 import { EventCategory, LearningEventContent } from './learning-event.events';
 
 /** The key of a subscription's fallback template; no category may take it. */
@@ -78,11 +78,12 @@ export const parseLearningEvent = (raw: unknown, limits: EventInputLimits): Pars
       if (required) issue(field, 'is required');
       return required ? undefined : null;
     }
-    if (typeof value !== 'string' || !isIsoInstant(value)) {
+    const epochMs = typeof value === 'string' ? parseIsoInstant(value) : null;
+    if (epochMs === null) {
       issue(field, 'must be an ISO 8601 date-time with Z or an offset, e.g. 2026-12-01T09:30:00Z');
       return undefined;
     }
-    return new Date(value).toISOString();
+    return new Date(epochMs).toISOString();
   };
 
   const programId = text('PublisherProgramId', 25);

@@ -99,44 +99,71 @@ export const isValidTimeZone = (timeZone: string): boolean => {
 /** The shape of a calendar date; use isCalendarDate to also know that the day exists. */
 export const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** A `yyyy-MM-dd` naming a day that exists in the proleptic Gregorian calendar (no 2026-02-30). */
-export const isCalendarDate = (value: string): boolean => {
-  if (!CALENDAR_DATE.test(value)) return false;
-  const [year, month, day] = value.split('-').map(Number) as [number, number, number];
-  const date = new Date(utcMs(year, month, day));
-  // Date rolls impossible days over (Feb 30 → Mar 2), so a round trip exposes them.
-  return (
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-  );
+const isLeapYear = (year: number): boolean =>
+  (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+
+const daysInMonth = (year: number, month: number): number =>
+  month === 2
+    ? isLeapYear(year)
+      ? 29
+      : 28
+    : month === 4 || month === 6 || month === 9 || month === 11
+      ? 30
+      : 31;
+
+const dayExists = (year: number, month: number, day: number): boolean =>
+  month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date, by arithmetic: ingest checks two instants
+ * per event, and building Date objects for it was a measurable part of publishing.
+ */
+const daysSinceEpoch = (year: number, month: number, day: number): number => {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra =
+    yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 };
+
+/** A `yyyy-MM-dd` naming a day that exists in the proleptic Gregorian calendar (no 2026-02-30). */
+export const isCalendarDate = (value: string): boolean =>
+  CALENDAR_DATE.test(value) &&
+  dayExists(Number(value.slice(0, 4)), Number(value.slice(5, 7)), Number(value.slice(8, 10)));
 
 const ISO_INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
- * An ISO 8601 date-time that names one instant: the offset (or Z) is required because a bare
- * local time is ambiguous. Date.parse alone is too lenient (it rolls 2026-02-30 over and
- * accepts hour 24), so the components are checked and the parse is compared with them.
+ * The instant an ISO 8601 date-time names, in epoch milliseconds (finer digits truncated), or
+ * null when it names none. The offset (or Z) is required because a bare local time is
+ * ambiguous. Date.parse is too lenient (it rolls 2026-02-30 over and accepts hour 24), so the
+ * components are checked and the instant computed from them.
  */
-export const isIsoInstant = (value: string): boolean => {
+export const parseIsoInstant = (value: string): number | null => {
   const match = ISO_INSTANT.exec(value);
-  if (match === null) return false;
+  if (match === null) return null;
   const [, y, mo, d, h, mi, s = '0', fraction = '', sign, oh = '0', om = '0'] = match;
+  const [year, month, day] = [Number(y), Number(mo), Number(d)];
   const [hour, minute, second] = [Number(h), Number(mi), Number(s)];
   const [offsetHours, offsetMinutes] = [Number(oh), Number(om)];
-  if (!isCalendarDate(`${y}-${mo}-${d}`)) return false;
+  if (!dayExists(year, month, day)) return null;
   if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) {
-    return false;
+    return null;
   }
-  const parsed = Date.parse(value);
-  if (!Number.isFinite(parsed)) return false;
   const offsetMs = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
-  // Date keeps milliseconds only and truncates finer digits.
   const millis = Number(fraction.slice(0, 3).padEnd(3, '0'));
-  const expected =
-    utcMs(Number(y), Number(mo), Number(d), hour, minute, second) + millis - offsetMs;
-  return parsed === expected;
+  return (
+    daysSinceEpoch(year, month, day) * DAY_MS +
+    ((hour * 60 + minute) * 60 + second) * 1000 +
+    millis -
+    offsetMs
+  );
 };
+
+export const isIsoInstant = (value: string): boolean => parseIsoInstant(value) !== null;
 
 /**
  * The first instant of a calendar day in a zone, so that day ranges are exact where a DST change

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ulid } from 'ulid';
 import { InvalidInputError, WrongExpectedRevisionError } from '../../src/errors/hub-error';
 import {
+  AppendResult,
   EventFilter,
   EventStore,
   EventToAppend,
@@ -282,6 +283,58 @@ export const describeEventStoreConformance = (
         ]);
       });
 
+      it_(
+        'answers new streams, resends and conflicts sent together each on their own',
+        async () => {
+          const existing = uniqueStream('mixed-existing');
+          const resent = uniqueStream('mixed-resent');
+          const original = [event('Original')];
+          const first = await store.appendToStream(resent, original, {
+            expectedRevision: 'no_stream',
+          });
+          await store.appendToStream(existing, [event('There')], { expectedRevision: 'no_stream' });
+          const head = await store.headPosition();
+          const fresh = Array.from({ length: 6 }, (_, i) => uniqueStream(`mixed-new${i}`));
+          const attempts = await Promise.allSettled([
+            store.appendToStream(fresh[0]!, [event('New', { i: 0 })], {
+              expectedRevision: 'no_stream',
+            }),
+            store.appendToStream(existing, [event('Clash')], { expectedRevision: 'no_stream' }),
+            ...fresh.slice(1, 3).map((stream, i) =>
+              store.appendToStream(stream, [event('New', { i: i + 1 })], {
+                expectedRevision: 'no_stream',
+              }),
+            ),
+            store.appendToStream(resent, original, { expectedRevision: 'no_stream' }),
+            ...fresh.slice(3).map((stream, i) =>
+              store.appendToStream(stream, [event('New', { i: i + 3 })], {
+                expectedRevision: 'no_stream',
+              }),
+            ),
+          ]);
+          expect(attempts.map((a) => a.status)).toEqual([
+            'fulfilled',
+            'rejected',
+            'fulfilled',
+            'fulfilled',
+            'fulfilled',
+            'fulfilled',
+            'fulfilled',
+            'fulfilled',
+          ]);
+          const clash = attempts[1] as PromiseRejectedResult;
+          expect(clash.reason).toBeInstanceOf(WrongExpectedRevisionError);
+          const resend = attempts[4] as PromiseFulfilledResult<AppendResult>;
+          expect(resend.value).toEqual(first);
+          // Concurrent appends to different streams promise no order among themselves.
+          const written = await store.readAll({ from: head ?? START });
+          expect(written.map((e) => e.stream).sort()).toEqual([...fresh].sort());
+          expect(written.map((e) => (e.data as { i: number }).i).sort()).toEqual([
+            0, 1, 2, 3, 4, 5,
+          ]);
+          expect(await store.readStream(existing)).toHaveLength(1);
+        },
+      );
       it_('refuses invalid appends and writes nothing', async () => {
         const stream = uniqueStream('bad');
         await expect(store.appendToStream(stream, [])).rejects.toBeInstanceOf(InvalidInputError);
@@ -356,6 +409,25 @@ export const describeEventStoreConformance = (
         const afterFirst = await store.readAll({ from: all[0]!.position });
         expect(afterFirst.map((e) => e.id)).toEqual(all.slice(1).map((e) => e.id));
         expect(await store.readAll({ from: head ?? START, maxCount: 2 })).toHaveLength(2);
+      });
+
+      it_('matches prefixes literally, wildcard characters included', async () => {
+        const head = await store.headPosition();
+        const tag = ulid().toLowerCase();
+        const literal = `p${tag}_%\\x-1`;
+        await store.appendToStream(`p${tag}ab\\x-1`, [event('Pct_Type')]);
+        await store.appendToStream(literal, [event('Pct_Type')]);
+        await store.appendToStream(`p${tag}_%\\x-2`, [event('PctXType')]);
+        const byStream = await store.readAll({
+          from: head ?? START,
+          filter: { streamNamePrefixes: [`p${tag}_%\\`] },
+        });
+        expect(byStream.map((e) => e.stream)).toEqual([literal, `p${tag}_%\\x-2`]);
+        const byType = await store.readAll({
+          from: head ?? START,
+          filter: { streamNamePrefixes: [`p${tag}`], eventTypePrefixes: ['Pct_'] },
+        });
+        expect(byType.map((e) => e.stream)).toEqual([`p${tag}ab\\x-1`, literal]);
       });
     });
 

@@ -6,6 +6,7 @@ import {
   isCalendarDate,
   isIsoInstant,
   isValidTimeZone,
+  parseIsoInstant,
   startOfDayIn,
 } from '../../src/time/calendar';
 
@@ -101,6 +102,35 @@ describe('isIsoInstant', () => {
     ['garbage', 'yesterday'],
   ])('rejects %s', (_reason, value) => {
     expect(isIsoInstant(value)).toBe(false);
+  });
+});
+
+describe('parseIsoInstant', () => {
+  it('computes the instant Date.parse gives for every valid form', () => {
+    const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+    // A deterministic spread over years 100-9999, every month end, offsets either side.
+    for (let i = 0; i < 3_000; i++) {
+      const year = 100 + ((i * 7_919) % 9_900);
+      const month = 1 + (i % 12);
+      const day = 1 + ((i * 13) % 28) + (i % 5 === 0 ? 3 - (i % 3) : 0);
+      const date = `${pad(year, 4)}-${pad(month)}-${pad(Math.min(day, 28 + (i % 4)))}`;
+      if (!isCalendarDate(date)) continue;
+      const time = `${pad(i % 24)}:${pad((i * 7) % 60)}`;
+      const seconds = i % 3 === 0 ? '' : `:${pad((i * 11) % 60)}`;
+      const fraction = seconds && i % 2 === 0 ? `.${String(i).padEnd(1 + (i % 9), '7')}` : '';
+      const zone = i % 4 === 0 ? 'Z' : `${i % 2 ? '+' : '-'}${pad(i % 15)}:${pad((i * 15) % 60)}`;
+      const value = `${date}T${time}${seconds}${fraction}${zone}`;
+      expect([value, parseIsoInstant(value)]).toEqual([value, Date.parse(value)]);
+    }
+  });
+
+  it('counts leap days the Gregorian way', () => {
+    expect(parseIsoInstant('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseIsoInstant('2000-02-29T12:00:00Z')).toBe(Date.UTC(2000, 1, 29, 12));
+    expect(parseIsoInstant('1900-02-29T00:00:00Z')).toBeNull();
+    expect(parseIsoInstant('2026-12-01T09:30:00.123456789+05:30')).toBe(
+      Date.UTC(2026, 11, 1, 4, 0, 0, 123),
+    );
   });
 });
 

@@ -7,6 +7,7 @@ import { streamFillfactorSchema } from './005-stream-fillfactor';
 import { appendKeyedStreamUpdatesSchema } from './006-append-keyed-stream-updates';
 import { subscriptionDeliverySchema } from './007-subscription-delivery';
 import { appendBatchSchema } from './008-append-batch';
+import { lighterAppendSchema } from './009-lighter-append';
 
 export interface Migration {
   version: number;
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: 'append-keyed-stream-updates', sql: appendKeyedStreamUpdatesSchema },
   { version: 7, name: 'subscription-delivery', sql: subscriptionDeliverySchema },
   { version: 8, name: 'append-batch', sql: appendBatchSchema },
+  { version: 9, name: 'lighter-append', sql: lighterAppendSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

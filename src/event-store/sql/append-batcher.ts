@@ -46,7 +46,7 @@ interface AppendRow {
 }
 
 const APPEND_SQL = `SELECT * FROM hub_append_batch($1::text[], $2::text[], $3::int[], $4::text[],
-  $5::text[], $6::jsonb, $7::jsonb, $8::text[], $9::bigint[])`;
+  $5::text[], $6::json, $7::json, $8::text[], $9::bigint[])`;
 
 /** JSON documents (already JSON text) as one JSON array. */
 const jsonArray = (documents: string[]): string => `[${documents.join(',')}]`;

@@ -25,6 +25,7 @@ import {
 } from '../event-store.port';
 import { toJsonText, validateAppend } from '../event-validation';
 import { AppendBatcher, AppendBatcherOptions } from './append-batcher';
+import { RecentLog, RecentLogRow } from './recent-log';
 import { mapSqlError } from './sql-errors';
 import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sql-position';
 import { WakeSignal } from './wake-signal';
@@ -67,8 +68,18 @@ const EVENT_COLUMNS = `transaction_id::text AS txid, global_position::text AS gp
 // Rows of transactions that may still commit are invisible to log readers: see 001-event-store.
 const STABLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
 const AFTER = '(transaction_id, global_position) > ($1::text::xid8, $2::bigint)';
-const FILTER = `(cardinality($3::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(stream_name, p)))
-  AND (cardinality($4::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($4::text[]) p WHERE starts_with(event_type, p)))`;
+// LIKE ANY with escaped prefix patterns: one array test per row, where a sub-select over the
+// prefixes ran once per row and cost more than reading the row.
+const FILTER = `(cardinality($3::text[]) = 0 OR stream_name LIKE ANY ($3::text[]))
+  AND (cardinality($4::text[]) = 0 OR event_type LIKE ANY ($4::text[]))`;
+
+/** A prefix as a LIKE pattern matching what starts with it. */
+const prefixPattern = (prefix: string): string => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
+
+const filterPatterns = (filter: EventFilter | undefined): [string[], string[]] => [
+  (filter?.streamNamePrefixes ?? []).map(prefixPattern),
+  (filter?.eventTypePrefixes ?? []).map(prefixPattern),
+];
 
 /**
  * The event store on PostgreSQL, for a server (`pg`) and for embedded PGlite alike: same
@@ -80,6 +91,11 @@ export class SqlEventStore implements EventStore {
   readonly kind: 'postgres' | 'pglite';
   private readonly batcher: AppendBatcher;
   private readonly wake = new WakeSignal();
+  private readonly recent = new RecentLog((after, limit) => this.readRecent(after, limit), {
+    maxRows: 10_000,
+    maxChars: 16 * 1024 * 1024,
+    fetchRows: 2_000,
+  });
   private readonly pollIntervalMs: number;
   private readonly subscriptionBatchSize: number;
   private stopListening: Promise<() => Promise<void>> | null = null;
@@ -211,13 +227,7 @@ export class SqlEventStore implements EventStore {
     const key = from === null ? LOG_START : decodeSqlPosition(from);
     const { rows } = await this.query<{ n: string | number }>(
       `SELECT count(*)::text AS n FROM (SELECT 1 FROM hub_events WHERE ${AFTER} AND ${FILTER} LIMIT $5) behind`,
-      [
-        key.transactionId,
-        key.globalPosition,
-        [...(filter?.streamNamePrefixes ?? [])],
-        [...(filter?.eventTypePrefixes ?? [])],
-        cap,
-      ],
+      [key.transactionId, key.globalPosition, ...filterPatterns(filter), cap],
     );
     return Number(rows[0]?.n ?? 0);
   }
@@ -264,7 +274,9 @@ export class SqlEventStore implements EventStore {
       if (quiet > 0) await sleep(quiet, undefined, { signal }).catch(() => undefined);
       if (signal.aborted || this.closed) return;
       const generation = this.wake.generation;
-      const page = await this.readPage(cursor, options.filter, batchSize);
+      const page =
+        (await this.recent.page(cursor, options.filter, batchSize)) ??
+        (await this.readPage(cursor, options.filter, batchSize));
       if (signal.aborted) return;
       let delivered = false;
       for (const row of page.rows) {
@@ -351,25 +363,30 @@ export class SqlEventStore implements EventStore {
         scanned: rows.length,
       };
     }
+    // The page is scanned once and kept narrow: only matched rows carry their columns and
+    // documents out of the scan. The last row scanned follows them, with the count, unmatched.
     const { rows } = await this.query<EventRow & { scanned: string | number }>(
-      `SELECT txid, gpos, stream_name, revision, id, event_type, recorded_at, matched,
-              CASE WHEN matched THEN data END AS data, CASE WHEN matched THEN metadata END AS metadata,
-              scanned
-         FROM (SELECT page.*, row_number() OVER (ORDER BY page.t, page.g) AS n,
-                      count(*) OVER () AS scanned
-                 FROM (SELECT ${EVENT_COLUMNS}, (${FILTER}) AS matched,
-                              transaction_id AS t, global_position AS g
-                         FROM hub_events WHERE ${AFTER} AND ${STABLE}
-                        ORDER BY transaction_id, global_position LIMIT $5) page) numbered
-        WHERE matched OR n = scanned
-        ORDER BY n`,
-      [
-        after.transactionId,
-        after.globalPosition,
-        [...(filter?.streamNamePrefixes ?? [])],
-        [...(filter?.eventTypePrefixes ?? [])],
-        limit,
-      ],
+      `WITH page AS MATERIALIZED (
+         SELECT t, g, m, recorded_at,
+                CASE WHEN m THEN stream_name END AS stream_name,
+                CASE WHEN m THEN stream_revision END AS stream_revision,
+                CASE WHEN m THEN event_id END AS event_id, CASE WHEN m THEN event_type END AS event_type,
+                CASE WHEN m THEN data END AS data, CASE WHEN m THEN metadata END AS metadata
+           FROM (SELECT transaction_id AS t, global_position AS g, stream_name, stream_revision,
+                        event_id, event_type, data, metadata, recorded_at, (${FILTER}) AS m
+                   FROM hub_events WHERE ${AFTER} AND ${STABLE}
+                  ORDER BY transaction_id, global_position LIMIT $5) scan)
+       SELECT t::text AS txid, g::text AS gpos, stream_name, revision, id, event_type, data,
+              metadata, recorded_at, matched, scanned
+         FROM (SELECT t, g, stream_name, stream_revision::text AS revision, event_id::text AS id,
+                      event_type, data, metadata, recorded_at, true AS matched, NULL::bigint AS scanned
+                 FROM page WHERE m
+               UNION ALL
+               (SELECT last.t, last.g, NULL, NULL, NULL, NULL, NULL, NULL, last.recorded_at, false,
+                       (SELECT count(*) FROM page)
+                  FROM page last ORDER BY last.t DESC, last.g DESC LIMIT 1)) result
+        ORDER BY t, g, matched DESC`,
+      [after.transactionId, after.globalPosition, ...filterPatterns(filter), limit],
     );
     const lastRow = rows[rows.length - 1];
     return {
@@ -377,6 +394,19 @@ export class SqlEventStore implements EventStore {
       last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null,
       scanned: lastRow ? Number(lastRow.scanned) : 0,
     };
+  }
+
+  /** Rows of the stable log after `after`, every one, documents as JSON text: see RecentLog. */
+  private async readRecent(after: SqlLogKey, limit: number): Promise<RecentLogRow[]> {
+    const { rows } = await this.query<RecentLogRow>(
+      `SELECT transaction_id::text AS txid, global_position::text AS gpos, stream_name,
+              stream_revision::text AS revision, event_id::text AS id, event_type,
+              data::text AS data, metadata::text AS metadata, recorded_at
+         FROM hub_events WHERE ${AFTER} AND ${STABLE}
+        ORDER BY transaction_id, global_position LIMIT $3`,
+      [after.transactionId, after.globalPosition, limit],
+    );
+    return rows;
   }
 
   private async stableHead(): Promise<SqlLogKey | null> {

@@ -1,0 +1,190 @@
+import { EventFilter } from '../event-store.port';
+import { decodeSqlPosition, encodeSqlPosition, SqlLogKey } from './sql-position';
+
+interface LogRowColumns {
+  txid: string;
+  gpos: string;
+  stream_name: string;
+  revision: string | number;
+  id: string;
+  event_type: string;
+  recorded_at: Date | string;
+}
+
+/** A row of the stable log as read for the window: documents still JSON text. */
+export interface RecentLogRow extends LogRowColumns {
+  data: string;
+  metadata: string;
+  [column: string]: unknown;
+}
+
+/** What a subscriber's read returns: the rows its filter matched, then the last row scanned. */
+export interface LogPage<Row> {
+  rows: Row[];
+  last: SqlLogKey | null;
+  scanned: number;
+}
+
+export interface RecentLogLimits {
+  /** Rows the window holds at most. */
+  maxRows: number;
+  /** JSON text the window holds at most, in characters. */
+  maxChars: number;
+  /** Rows one read of the log adds. */
+  fetchRows: number;
+}
+
+type Fetch = (after: SqlLogKey, limit: number) => Promise<RecentLogRow[]>;
+
+/** A page row as the subscriber gets it: documents parsed, its own copy. */
+export interface ParsedLogRow extends LogRowColumns {
+  data: unknown;
+  metadata: unknown;
+  matched: boolean;
+  [column: string]: unknown;
+}
+
+/**
+ * The newest stretch of the stable log, read once for every live subscriber of the process.
+ * Without it each subscriber (every projection, feed, webhook dispatcher) scanned each new row
+ * itself, most of them only to skip it: with ten of them that was as much work for PostgreSQL
+ * as the appends. Subscribers whose position lies in the window are served from it, filtered
+ * here; one read of the log extends it for all of them at once; a subscriber behind it reads
+ * the database itself, as before.
+ *
+ * The window is contiguous: it holds every stable row after `start` up to its last row. Rows
+ * only become stable in log order (see 001-event-store), so what a later read returns always
+ * follows what an earlier one returned.
+ */
+export class RecentLog {
+  private rows: RecentLogRow[] = [];
+  private keys: string[] = [];
+  private chars = 0;
+  /** Encoded position the window starts after, or null before the first read. */
+  private start: string | null = null;
+  private extending: Promise<void> | null = null;
+  /** Bumped when the window moves to another place, so a read begun before is not appended. */
+  private placement = 0;
+
+  constructor(
+    private readonly fetch: Fetch,
+    private readonly limits: RecentLogLimits,
+  ) {}
+
+  /**
+   * Up to `limit` rows after `after`: the ones `filter` matches, with their documents parsed,
+   * followed by the last row scanned (unmatched) to move the subscriber on. Null when `after`
+   * lies before the window.
+   */
+  async page(
+    after: SqlLogKey,
+    filter: EventFilter | undefined,
+    limit: number,
+  ): Promise<LogPage<ParsedLogRow> | null> {
+    const key = encodeSqlPosition(after.transactionId, after.globalPosition);
+    if (this.extending) await this.extending.catch(() => undefined);
+    // The window follows the subscriber furthest ahead: the ones at the head are the many.
+    if (this.start === null || key > this.endKey()) this.moveTo(key);
+    if (key < this.start!) return null;
+    let from = this.indexAfter(key);
+    if (this.rows.length - from < limit) {
+      await this.extend();
+      if (key < this.start!) return null;
+      from = this.indexAfter(key);
+    }
+    const end = Math.min(from + limit, this.rows.length);
+    const streamPrefixes = filter?.streamNamePrefixes ?? [];
+    const typePrefixes = filter?.eventTypePrefixes ?? [];
+    const rows: ParsedLogRow[] = [];
+    for (let index = from; index < end; index++) {
+      const row = this.rows[index]!;
+      if (
+        startsWithAny(row.stream_name, streamPrefixes) &&
+        startsWithAny(row.event_type, typePrefixes)
+      )
+        rows.push({
+          ...row,
+          data: JSON.parse(row.data) as unknown,
+          metadata: JSON.parse(row.metadata) as unknown,
+          matched: true,
+        });
+    }
+    const lastRow = end > from ? this.rows[end - 1]! : undefined;
+    if (lastRow) rows.push({ ...lastRow, data: null, metadata: null, matched: false });
+    return {
+      rows,
+      last: lastRow ? { transactionId: lastRow.txid, globalPosition: lastRow.gpos } : null,
+      scanned: end - from,
+    };
+  }
+
+  private endKey(): string {
+    return this.keys.at(-1) ?? this.start!;
+  }
+
+  private moveTo(key: string): void {
+    this.rows = [];
+    this.keys = [];
+    this.chars = 0;
+    this.start = key;
+    this.placement++;
+  }
+
+  /** First index whose row comes after `key` (binary search: keys order as strings). */
+  private indexAfter(key: string): number {
+    let low = 0;
+    let high = this.keys.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.keys[middle]! <= key) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Reads the rows after the window's end; concurrent callers share the one read. */
+  private extend(): Promise<void> {
+    this.extending ??= (async () => {
+      const placement = this.placement;
+      const end = this.keys.length > 0 ? this.rows.at(-1)! : null;
+      const after: SqlLogKey = end
+        ? { transactionId: end.txid, globalPosition: end.gpos }
+        : decodeSqlPosition(this.start!);
+      const fetched = await this.fetch(after, this.limits.fetchRows);
+      if (placement !== this.placement) return;
+      for (const row of fetched) {
+        this.rows.push(row);
+        this.keys.push(encodeSqlPosition(row.txid, row.gpos));
+        this.chars += row.data.length + row.metadata.length;
+      }
+      this.evict();
+    })().finally(() => {
+      this.extending = null;
+    });
+    return this.extending;
+  }
+
+  private evict(): void {
+    let drop = 0;
+    let chars = this.chars;
+    while (
+      drop < this.rows.length - 1 &&
+      (this.rows.length - drop > this.limits.maxRows || chars > this.limits.maxChars)
+    ) {
+      chars -= this.rows[drop]!.data.length + this.rows[drop]!.metadata.length;
+      drop++;
+    }
+    if (drop === 0) return;
+    this.start = this.keys[drop - 1]!;
+    this.rows.splice(0, drop);
+    this.keys.splice(0, drop);
+    this.chars = chars;
+  }
+}
+
+/** The filter test of matchesFilter, without an object per row: it runs for every subscriber. */
+const startsWithAny = (value: string, prefixes: readonly string[]): boolean => {
+  if (prefixes.length === 0) return true;
+  for (const prefix of prefixes) if (value.startsWith(prefix)) return true;
+  return false;
+};

@@ -1,0 +1,119 @@
+import { RecentLog, RecentLogRow } from '../../src/event-store/sql/recent-log';
+import { LOG_START, SqlLogKey } from '../../src/event-store/sql/sql-position';
+
+/** A stable log in memory: position n is transaction n, global position n. */
+const logOf = (streams: string[]): RecentLogRow[] =>
+  streams.map((stream, index) => ({
+    txid: String(index + 1),
+    gpos: String(index + 1),
+    stream_name: stream,
+    revision: '0',
+    id: `id-${index + 1}`,
+    event_type: `${stream.split('-')[0]}.Happened`,
+    data: JSON.stringify({ n: index + 1 }),
+    metadata: '{}',
+    recorded_at: new Date(0),
+  }));
+
+const at = (n: number): SqlLogKey =>
+  n === 0 ? LOG_START : { transactionId: String(n), globalPosition: String(n) };
+
+const windowOver = (
+  log: RecentLogRow[],
+  limits = { maxRows: 100, maxChars: 1e6, fetchRows: 4 },
+) => {
+  const reads: number[] = [];
+  const recent = new RecentLog(async (after, limit) => {
+    reads.push(Number(after.globalPosition));
+    await Promise.resolve();
+    return log.filter((row) => Number(row.gpos) > Number(after.globalPosition)).slice(0, limit);
+  }, limits);
+  return { recent, reads };
+};
+
+const numbers = (rows: { matched: boolean; data: unknown }[]) =>
+  rows.filter((row) => row.matched).map((row) => (row.data as { n: number }).n);
+
+describe('RecentLog, the window of the log shared by live subscribers', () => {
+  it('serves subscribers at one position from a single read, each through its own filter', async () => {
+    const log = logOf(['a-1', 'b-1', 'a-2', 'c-1', 'b-2', 'a-3']);
+    const { recent, reads } = windowOver(log, { maxRows: 100, maxChars: 1e6, fetchRows: 10 });
+    const [a, b, all] = await Promise.all([
+      recent.page(at(0), { streamNamePrefixes: ['a-'] }, 10),
+      recent.page(at(0), { streamNamePrefixes: ['b-'] }, 10),
+      recent.page(at(0), undefined, 10),
+    ]);
+    expect(numbers(a!.rows)).toEqual([1, 3, 6]);
+    expect(numbers(b!.rows)).toEqual([2, 5]);
+    expect(numbers(all!.rows)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Each page ends with the last row scanned, unmatched, to move its subscriber on.
+    for (const page of [a!, b!, all!]) {
+      expect(page.scanned).toBe(6);
+      expect(page.last).toEqual(at(6));
+      expect(page.rows.at(-1)!.matched).toBe(false);
+    }
+    // One read filled the window; the others found it full or waited for it, and a page that
+    // came up short asked the log once more.
+    expect(reads.filter((from) => from === 0)).toHaveLength(1);
+  });
+
+  it('gives every subscriber its own copy of the documents', async () => {
+    const { recent } = windowOver(logOf(['a-1']));
+    const first = await recent.page(at(0), undefined, 10);
+    const second = await recent.page(at(0), undefined, 10);
+    (first!.rows[0]!.data as { n: number }).n = 99;
+    expect(numbers(second!.rows)).toEqual([1]);
+  });
+
+  it('pages by the limit and extends the window as subscribers move on', async () => {
+    const log = logOf(['a-1', 'a-2', 'a-3', 'a-4', 'a-5', 'a-6', 'a-7']);
+    const { recent } = windowOver(log);
+    const seen: number[] = [];
+    let position = at(0);
+    for (;;) {
+      const page = await recent.page(position, undefined, 3);
+      seen.push(...numbers(page!.rows));
+      if (!page!.last) break;
+      position = page!.last;
+      if (page!.scanned < 3) break;
+    }
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // New rows land in the log: the next page finds them.
+    log.push(...logOf(['x', 'x', 'x', 'x', 'x', 'x', 'x', 'b-8']).slice(7));
+    const next = await recent.page(position, { streamNamePrefixes: ['b-'] }, 3);
+    expect(numbers(next!.rows)).toEqual([8]);
+  });
+
+  it('sends a subscriber that fell behind the window to the database', async () => {
+    const log = logOf(Array.from({ length: 20 }, (_, i) => `a-${i + 1}`));
+    const { recent } = windowOver(log, { maxRows: 5, maxChars: 1e6, fetchRows: 4 });
+    let position = at(0);
+    for (let round = 0; round < 4; round++)
+      position = (await recent.page(position, undefined, 4))!.last!;
+    expect(position).toEqual(at(16));
+    // The window keeps the newest five rows: 12 to 16.
+    expect(await recent.page(at(3), undefined, 4)).toBeNull();
+    expect(numbers((await recent.page(at(11), undefined, 4))!.rows)).toEqual([12, 13, 14, 15]);
+  });
+
+  it('bounds the window by the size of the documents too', async () => {
+    const log = logOf(['a-1', 'a-2', 'a-3', 'a-4']).map((row) => ({
+      ...row,
+      data: JSON.stringify({ n: Number(row.gpos), pad: 'x'.repeat(100) }),
+    }));
+    const { recent } = windowOver(log, { maxRows: 100, maxChars: 250, fetchRows: 4 });
+    await recent.page(at(0), undefined, 4);
+    expect(await recent.page(at(1), undefined, 4)).toBeNull();
+    expect(numbers((await recent.page(at(2), undefined, 4))!.rows)).toEqual([3, 4]);
+  });
+
+  it('moves to a subscriber ahead of it, and serves those behind from the database', async () => {
+    const log = logOf(Array.from({ length: 12 }, (_, i) => `a-${i + 1}`));
+    const { recent, reads } = windowOver(log, { maxRows: 100, maxChars: 1e6, fetchRows: 2 });
+    await recent.page(at(0), undefined, 2);
+    const ahead = await recent.page(at(9), undefined, 2);
+    expect(numbers(ahead!.rows)).toEqual([10, 11]);
+    expect(reads.at(-1)).toBe(9);
+    expect(await recent.page(at(1), undefined, 2)).toBeNull();
+  });
+});
