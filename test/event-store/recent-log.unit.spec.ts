@@ -116,4 +116,30 @@ describe('RecentLog, the window of the log shared by live subscribers', () => {
     expect(reads.at(-1)).toBe(9);
     expect(await recent.page(at(1), undefined, 2)).toBeNull();
   });
+
+  it('answers a subscriber only from a read begun after it asked', async () => {
+    const log = logOf(['a-1']);
+    const pending: (() => void)[] = [];
+    let reads = 0;
+    const recent = new RecentLog(
+      (after) => {
+        reads++;
+        // What the log holds when the read begins, returned when the test lets it finish.
+        const snapshot = log.filter((row) => Number(row.gpos) > Number(after.globalPosition));
+        return new Promise((resolve) => pending.push(() => resolve(snapshot)));
+      },
+      { maxRows: 100, maxChars: 1e6, fetchRows: 10 },
+    );
+    const early = recent.page(at(0), undefined, 10);
+    await Promise.resolve();
+    // A commit lands while the first read is under way; a subscriber woken by it asks.
+    log.push(...logOf(['a-1', 'a-2']).slice(1));
+    const late = recent.page(at(0), undefined, 10);
+    pending.shift()!();
+    expect(numbers((await early)!.rows)).toEqual([1]);
+    for (let i = 0; i < 10 && pending.length === 0; i++) await Promise.resolve();
+    expect(reads).toBe(2);
+    pending.shift()!();
+    expect(numbers((await late)!.rows)).toEqual([1, 2]);
+  });
 });

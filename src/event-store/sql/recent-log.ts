@@ -63,6 +63,10 @@ export class RecentLog {
   /** Encoded position the window starts after, or null before the first read. */
   private start: string | null = null;
   private extending: Promise<void> | null = null;
+  /** Reads of the log begun so far: each read's sequence number. */
+  private started = 0;
+  /** The newest read that completed into the window where it now is; -1 when none has. */
+  private completed = -1;
   /** Bumped when the window moves to another place, so a read begun before is not appended. */
   private placement = 0;
 
@@ -82,13 +86,15 @@ export class RecentLog {
     limit: number,
   ): Promise<LogPage<ParsedLogRow> | null> {
     const key = encodeSqlPosition(after.transactionId, after.globalPosition);
+    // Only a read begun after this call is sure to see the commits that led to it.
+    const entry = this.started;
     if (this.extending) await this.extending.catch(() => undefined);
     // The window follows the subscriber furthest ahead: the ones at the head are the many.
     if (this.start === null || key > this.endKey()) this.moveTo(key);
     if (key < this.start!) return null;
     let from = this.indexAfter(key);
     if (this.rows.length - from < limit) {
-      await this.extend();
+      await this.extendSince(entry, key);
       if (key < this.start!) return null;
       from = this.indexAfter(key);
     }
@@ -127,6 +133,7 @@ export class RecentLog {
     this.keys = [];
     this.chars = 0;
     this.start = key;
+    this.completed = -1;
     this.placement++;
   }
 
@@ -142,9 +149,21 @@ export class RecentLog {
     return low;
   }
 
+  /**
+   * Returns once a read of the log begun after read `entry` has completed into the window:
+   * subscribers woken by the same commits share one read instead of each making their own.
+   */
+  private async extendSince(entry: number, key: string): Promise<void> {
+    while (this.completed <= entry && key >= this.start!) {
+      if (this.extending) await this.extending;
+      else await this.extend();
+    }
+  }
+
   /** Reads the rows after the window's end; concurrent callers share the one read. */
   private extend(): Promise<void> {
     this.extending ??= (async () => {
+      const sequence = ++this.started;
       const placement = this.placement;
       const end = this.keys.length > 0 ? this.rows.at(-1)! : null;
       const after: SqlLogKey = end
@@ -158,6 +177,7 @@ export class RecentLog {
         this.chars += row.data.length + row.metadata.length;
       }
       this.evict();
+      this.completed = sequence;
     })().finally(() => {
       this.extending = null;
     });
