@@ -84,6 +84,22 @@ describe('RecentLog, the window of the log shared by live subscribers', () => {
     expect(numbers(next!.rows)).toEqual([8]);
   });
 
+  it('fills a page larger than one read, and comes back short only at the end of the log', async () => {
+    const log = logOf(Array.from({ length: 9 }, (_, i) => `a-${i + 1}`));
+    const { recent } = windowOver(log, { maxRows: 100, maxChars: 1e6, fetchRows: 2 });
+    // Another subscriber's small page starts a read of 2 rows; this one needs 5.
+    const [small, large] = await Promise.all([
+      recent.page(at(0), undefined, 1),
+      recent.page(at(0), undefined, 5),
+    ]);
+    expect(numbers(small!.rows)).toEqual([1]);
+    expect(large!.scanned).toBe(5);
+    expect(numbers(large!.rows)).toEqual([1, 2, 3, 4, 5]);
+    const rest = await recent.page(at(5), undefined, 5);
+    expect(rest!.scanned).toBe(4);
+    expect(numbers(rest!.rows)).toEqual([6, 7, 8, 9]);
+  });
+
   it('sends a subscriber that fell behind the window to the database', async () => {
     const log = logOf(Array.from({ length: 20 }, (_, i) => `a-${i + 1}`));
     const { recent } = windowOver(log, { maxRows: 5, maxChars: 1e6, fetchRows: 4 });

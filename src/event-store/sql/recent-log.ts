@@ -67,6 +67,8 @@ export class RecentLog {
   private started = 0;
   /** The newest read that completed into the window where it now is; -1 when none has. */
   private completed = -1;
+  /** Whether that read came back short: it found the end of the stable log. */
+  private reachedEnd = false;
   /** Bumped when the window moves to another place, so a read begun before is not appended. */
   private placement = 0;
 
@@ -92,12 +94,9 @@ export class RecentLog {
     // The window follows the subscriber furthest ahead: the ones at the head are the many.
     if (this.start === null || key > this.endKey()) this.moveTo(key);
     if (key < this.start!) return null;
-    let from = this.indexAfter(key);
-    if (this.rows.length - from < limit) {
-      await this.extendSince(entry, key);
-      if (key < this.start!) return null;
-      from = this.indexAfter(key);
-    }
+    await this.fill(entry, key, limit);
+    if (key < this.start!) return null;
+    const from = this.indexAfter(key);
     const end = Math.min(from + limit, this.rows.length);
     const streamPrefixes = filter?.streamNamePrefixes ?? [];
     const typePrefixes = filter?.eventTypePrefixes ?? [];
@@ -134,6 +133,7 @@ export class RecentLog {
     this.chars = 0;
     this.start = key;
     this.completed = -1;
+    this.reachedEnd = false;
     this.placement++;
   }
 
@@ -150,18 +150,21 @@ export class RecentLog {
   }
 
   /**
-   * Returns once a read of the log begun after read `entry` has completed into the window:
-   * subscribers woken by the same commits share one read instead of each making their own.
+   * Returns once the window holds `limit` rows after `key`, or a read of the log begun after
+   * read `entry` has completed and found the end of the stable log: subscribers woken by the same
+   * commits share one read instead of each making their own.
    */
-  private async extendSince(entry: number, key: string): Promise<void> {
-    while (this.completed <= entry && key >= this.start!) {
+  private async fill(entry: number, key: string, limit: number): Promise<void> {
+    while (key >= this.start!) {
+      if (this.rows.length - this.indexAfter(key) >= limit) return;
+      if (this.completed > entry && this.reachedEnd) return;
       if (this.extending) await this.extending;
-      else await this.extend();
+      else await this.extend(limit);
     }
   }
 
   /** Reads the rows after the window's end; concurrent callers share the one read. */
-  private extend(): Promise<void> {
+  private extend(limit: number): Promise<void> {
     this.extending ??= (async () => {
       const sequence = ++this.started;
       const placement = this.placement;
@@ -169,7 +172,8 @@ export class RecentLog {
       const after: SqlLogKey = end
         ? { transactionId: end.txid, globalPosition: end.gpos }
         : decodeSqlPosition(this.start!);
-      const fetched = await this.fetch(after, this.limits.fetchRows);
+      const wanted = Math.max(this.limits.fetchRows, limit);
+      const fetched = await this.fetch(after, wanted);
       if (placement !== this.placement) return;
       for (const row of fetched) {
         this.rows.push(row);
@@ -177,6 +181,7 @@ export class RecentLog {
         this.chars += row.data.length + row.metadata.length;
       }
       this.evict();
+      this.reachedEnd = fetched.length < wanted;
       this.completed = sequence;
     })().finally(() => {
       this.extending = null;

@@ -274,8 +274,10 @@ export class SqlEventStore implements EventStore {
       if (quiet > 0) await sleep(quiet, undefined, { signal }).catch(() => undefined);
       if (signal.aborted || this.closed) return;
       const generation = this.wake.generation;
+      // Catching up, a subscriber reads the database itself: a window shared with nobody would
+      // only cost it. Once live, it shares the window with the other live subscribers.
       const page =
-        (await this.recent.page(cursor, options.filter, batchSize)) ??
+        (caughtUp ? await this.recent.page(cursor, options.filter, batchSize) : null) ??
         (await this.readPage(cursor, options.filter, batchSize));
       if (signal.aborted) return;
       let delivered = false;
