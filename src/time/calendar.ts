@@ -54,13 +54,24 @@ const wallFieldsAt = (epochMs: number, timeZone: string): Fields => {
   };
 };
 
-/** Date.UTC treats years 0–99 as 1900–1999; setUTCFullYear does not. */
-const utcMs = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0) => {
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  return date.getTime();
+/** Days from 1970-01-01 to a proleptic Gregorian date. */
+const daysSinceEpoch = (year: number, month: number, day: number): number => {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra =
+    yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 };
+
+/**
+ * Epoch milliseconds of a UTC wall-clock time, by arithmetic: ingest computes two instants per
+ * event, and building Date objects for them was a measurable part of publishing. (Date.UTC would
+ * also treat years 0–99 as 1900–1999.)
+ */
+const utcMs = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0) =>
+  daysSinceEpoch(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000;
 
 /**
  * The zone's offset from UTC at an instant, in milliseconds (east positive). Intl shows whole
@@ -114,20 +125,6 @@ const daysInMonth = (year: number, month: number): number =>
 const dayExists = (year: number, month: number, day: number): boolean =>
   month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 
-/**
- * Days from 1970-01-01 to a proleptic Gregorian date, by arithmetic: ingest checks two instants
- * per event, and building Date objects for it was a measurable part of publishing.
- */
-const daysSinceEpoch = (year: number, month: number, day: number): number => {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const dayOfEra =
-    yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146_097 + dayOfEra - 719_468;
-};
-
 /** A `yyyy-MM-dd` naming a day that exists in the proleptic Gregorian calendar (no 2026-02-30). */
 export const isCalendarDate = (value: string): boolean =>
   CALENDAR_DATE.test(value) &&
@@ -155,12 +152,7 @@ export const parseIsoInstant = (value: string): number | null => {
   }
   const offsetMs = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
   const millis = Number(fraction.slice(0, 3).padEnd(3, '0'));
-  return (
-    daysSinceEpoch(year, month, day) * DAY_MS +
-    ((hour * 60 + minute) * 60 + second) * 1000 +
-    millis -
-    offsetMs
-  );
+  return utcMs(year, month, day, hour, minute, second) + millis - offsetMs;
 };
 
 export const isIsoInstant = (value: string): boolean => parseIsoInstant(value) !== null;
