@@ -31,7 +31,7 @@ const windowOver = (
   return { recent, reads };
 };
 
-const numbers = (rows: { matched: boolean; data: unknown }[]) =>
+const numbers = (rows: { matched?: boolean; data: unknown }[]) =>
   rows.filter((row) => row.matched).map((row) => (row.data as { n: number }).n);
 
 describe('RecentLog, the window of the log shared by live subscribers', () => {

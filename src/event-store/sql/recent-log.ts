@@ -1,6 +1,7 @@
-import { EventFilter } from '../event-store.port';
+import { EventFilter, matchesFilter } from '../event-store.port';
 import { decodeSqlPosition, encodeSqlPosition, SqlLogKey } from './sql-position';
 
+/** A row of the log as the SQL store reads it. */
 interface LogRowColumns {
   txid: string;
   gpos: string;
@@ -18,9 +19,17 @@ export interface RecentLogRow extends LogRowColumns {
   [column: string]: unknown;
 }
 
+/** A row with its documents parsed; `matched` is false for a row read only to move past it. */
+export interface EventRow extends LogRowColumns {
+  data: unknown;
+  metadata: unknown;
+  matched?: boolean;
+  [column: string]: unknown;
+}
+
 /** What a subscriber's read returns: the rows its filter matched, then the last row scanned. */
-export interface LogPage<Row> {
-  rows: Row[];
+export interface LogPage {
+  rows: EventRow[];
   last: SqlLogKey | null;
   scanned: number;
 }
@@ -36,14 +45,6 @@ export interface RecentLogLimits {
 
 type Fetch = (after: SqlLogKey, limit: number) => Promise<RecentLogRow[]>;
 
-/** A page row as the subscriber gets it: documents parsed, its own copy. */
-export interface ParsedLogRow extends LogRowColumns {
-  data: unknown;
-  metadata: unknown;
-  matched: boolean;
-  [column: string]: unknown;
-}
-
 /**
  * The newest stretch of the stable log, read once for every live subscriber of the process.
  * Without it each subscriber (every projection, feed, webhook dispatcher) scanned each new row
@@ -58,7 +59,6 @@ export interface ParsedLogRow extends LogRowColumns {
  */
 export class RecentLog {
   private rows: RecentLogRow[] = [];
-  private keys: string[] = [];
   private chars = 0;
   /** Encoded position the window starts after, or null before the first read. */
   private start: string | null = null;
@@ -86,7 +86,7 @@ export class RecentLog {
     after: SqlLogKey,
     filter: EventFilter | undefined,
     limit: number,
-  ): Promise<LogPage<ParsedLogRow> | null> {
+  ): Promise<LogPage | null> {
     const key = encodeSqlPosition(after.transactionId, after.globalPosition);
     // Only a read begun after this call is sure to see the commits that led to it.
     const entry = this.started;
@@ -98,15 +98,11 @@ export class RecentLog {
     if (key < this.start!) return null;
     const from = this.indexAfter(key);
     const end = Math.min(from + limit, this.rows.length);
-    const streamPrefixes = filter?.streamNamePrefixes ?? [];
-    const typePrefixes = filter?.eventTypePrefixes ?? [];
-    const rows: ParsedLogRow[] = [];
+    // Each subscriber parses its own copy of what it matched.
+    const rows: EventRow[] = [];
     for (let index = from; index < end; index++) {
       const row = this.rows[index]!;
-      if (
-        startsWithAny(row.stream_name, streamPrefixes) &&
-        startsWithAny(row.event_type, typePrefixes)
-      )
+      if (matchesFilter({ stream: row.stream_name, type: row.event_type }, filter))
         rows.push({
           ...row,
           data: JSON.parse(row.data) as unknown,
@@ -124,12 +120,12 @@ export class RecentLog {
   }
 
   private endKey(): string {
-    return this.keys.at(-1) ?? this.start!;
+    const last = this.rows.at(-1);
+    return last ? keyOf(last) : this.start!;
   }
 
   private moveTo(key: string): void {
     this.rows = [];
-    this.keys = [];
     this.chars = 0;
     this.start = key;
     this.completed = -1;
@@ -140,10 +136,10 @@ export class RecentLog {
   /** First index whose row comes after `key` (binary search: keys order as strings). */
   private indexAfter(key: string): number {
     let low = 0;
-    let high = this.keys.length;
+    let high = this.rows.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (this.keys[middle]! <= key) low = middle + 1;
+      if (keyOf(this.rows[middle]!) <= key) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -168,7 +164,7 @@ export class RecentLog {
     this.extending ??= (async () => {
       const sequence = ++this.started;
       const placement = this.placement;
-      const end = this.keys.length > 0 ? this.rows.at(-1)! : null;
+      const end = this.rows.at(-1);
       const after: SqlLogKey = end
         ? { transactionId: end.txid, globalPosition: end.gpos }
         : decodeSqlPosition(this.start!);
@@ -177,7 +173,6 @@ export class RecentLog {
       if (placement !== this.placement) return;
       for (const row of fetched) {
         this.rows.push(row);
-        this.keys.push(encodeSqlPosition(row.txid, row.gpos));
         this.chars += row.data.length + row.metadata.length;
       }
       this.evict();
@@ -200,16 +195,10 @@ export class RecentLog {
       drop++;
     }
     if (drop === 0) return;
-    this.start = this.keys[drop - 1]!;
+    this.start = keyOf(this.rows[drop - 1]!);
     this.rows.splice(0, drop);
-    this.keys.splice(0, drop);
     this.chars = chars;
   }
 }
 
-/** The filter test of matchesFilter, without an object per row: it runs for every subscriber. */
-const startsWithAny = (value: string, prefixes: readonly string[]): boolean => {
-  if (prefixes.length === 0) return true;
-  for (const prefix of prefixes) if (value.startsWith(prefix)) return true;
-  return false;
-};
+const keyOf = (row: RecentLogRow): string => encodeSqlPosition(row.txid, row.gpos);

@@ -25,7 +25,7 @@ import {
 } from '../event-store.port';
 import { toJsonText, validateAppend } from '../event-validation';
 import { AppendBatcher, AppendBatcherOptions } from './append-batcher';
-import { RecentLog, RecentLogRow } from './recent-log';
+import { EventRow, LogPage, RecentLog, RecentLogRow } from './recent-log';
 import { mapSqlError } from './sql-errors';
 import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sql-position';
 import { WakeSignal } from './wake-signal';
@@ -48,22 +48,9 @@ const MAX_READ_COUNT = 10_000;
 /** Rows a filtered readAll scans per round trip at least. */
 const MIN_FILTERED_SCAN = 2_000;
 
-interface EventRow {
-  txid: string;
-  gpos: string;
-  stream_name: string;
-  revision: string | number;
-  id: string;
-  event_type: string;
-  data: unknown;
-  metadata: unknown;
-  recorded_at: Date | string;
-  matched?: boolean;
-  [column: string]: unknown;
-}
-
-const EVENT_COLUMNS = `transaction_id::text AS txid, global_position::text AS gpos, stream_name,
-  stream_revision::text AS revision, event_id::text AS id, event_type, data, metadata, recorded_at`;
+const ROW_COLUMNS = `transaction_id::text AS txid, global_position::text AS gpos, stream_name,
+  stream_revision::text AS revision, event_id::text AS id, event_type, recorded_at`;
+const EVENT_COLUMNS = `${ROW_COLUMNS}, data, metadata`;
 
 // Rows of transactions that may still commit are invisible to log readers: see 001-event-store.
 const STABLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
@@ -348,7 +335,7 @@ export class SqlEventStore implements EventStore {
     after: SqlLogKey,
     filter: EventFilter | undefined,
     limit: number,
-  ): Promise<{ rows: EventRow[]; last: SqlLogKey | null; scanned: number }> {
+  ): Promise<LogPage> {
     const filtered = Boolean(
       filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length,
     );
@@ -401,9 +388,7 @@ export class SqlEventStore implements EventStore {
   /** Rows of the stable log after `after`, every one, documents as JSON text: see RecentLog. */
   private async readRecent(after: SqlLogKey, limit: number): Promise<RecentLogRow[]> {
     const { rows } = await this.query<RecentLogRow>(
-      `SELECT transaction_id::text AS txid, global_position::text AS gpos, stream_name,
-              stream_revision::text AS revision, event_id::text AS id, event_type,
-              data::text AS data, metadata::text AS metadata, recorded_at
+      `SELECT ${ROW_COLUMNS}, data::text AS data, metadata::text AS metadata
          FROM hub_events WHERE ${AFTER} AND ${STABLE}
         ORDER BY transaction_id, global_position LIMIT $3`,
       [after.transactionId, after.globalPosition, limit],
