@@ -1,24 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { PgliteDatabase } from '../../src/database/pglite-database';
-import { migrations } from '../../src/database/migrations/migrations';
-import { SqlDatabase } from '../../src/database/sql-database';
+import { runMigrations } from '../../src/database/migrations/migrations';
 import { START } from '../../src/event-store/event-store.port';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { openTestSqlDatabase, TestSqlDatabase } from '../support/test-databases';
-
-/** The schema as migration 8 left it, with the version table the migration runner keeps. */
-const migrateUpTo = async (db: SqlDatabase, version: number) => {
-  await db.exec(`CREATE TABLE hub_schema_migrations (
-    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  for (const migration of migrations.filter((m) => m.version <= version))
-    await db.transaction(async (tx) => {
-      await tx.exec(migration.sql);
-      await tx.query('INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)', [
-        migration.version,
-        migration.name,
-      ]);
-    });
-};
 
 const document = {
   title: 'Café "quoted" \\ back-slashed',
@@ -42,7 +27,7 @@ describe.each(['pglite', 'server'] as const)(
 
     it('keeps every event readable as it was and appends after it', async () => {
       const { db } = database;
-      await migrateUpTo(db, 8);
+      await runMigrations(db, { upTo: 8 });
       // Written the way migration 8's hub_append_batch wrote events: documents as jsonb.
       const ids = [randomUUID(), randomUUID()];
       await db.query(

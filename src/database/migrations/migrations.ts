@@ -38,9 +38,14 @@ export interface MigrationReport {
 
 /**
  * Applies the migrations the database lacks, each in its own transaction, holding a session
- * advisory lock so two hubs starting together do not both apply one.
+ * advisory lock so two hubs starting together do not both apply one. `upTo` stops at a version:
+ * a database as an older hub left it, to test the next migration on.
  */
-export const runMigrations = async (db: SqlDatabase): Promise<MigrationReport> => {
+export const runMigrations = async (
+  db: SqlDatabase,
+  options: { upTo?: number } = {},
+): Promise<MigrationReport> => {
+  const upTo = options.upTo ?? Number.POSITIVE_INFINITY;
   const session = await db.session();
   try {
     await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -56,7 +61,7 @@ export const runMigrations = async (db: SqlDatabase): Promise<MigrationReport> =
       const appliedBefore = new Set(done.rows.map((row) => Number(row.version)));
       const applied: number[] = [];
       for (const migration of migrations) {
-        if (appliedBefore.has(migration.version)) continue;
+        if (appliedBefore.has(migration.version) || migration.version > upTo) continue;
         await db.transaction(async (tx) => {
           await tx.exec(migration.sql);
           await tx.query('INSERT INTO hub_schema_migrations (version, name) VALUES ($1, $2)', [
@@ -66,7 +71,7 @@ export const runMigrations = async (db: SqlDatabase): Promise<MigrationReport> =
         });
         applied.push(migration.version);
       }
-      return { applied, current: migrations[migrations.length - 1]?.version ?? 0 };
+      return { applied, current: Math.max(0, ...appliedBefore, ...applied) };
     } finally {
       await session.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
