@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Dispatcher, fetch } from 'undici';
 import { ulid } from 'ulid';
 import { WebhookConfig } from '../config/hub-config';
 import { SqlDatabase } from '../database/sql-database';
@@ -19,7 +20,7 @@ import { FeedItem, toFeedItem } from './feed-items';
 import { ActiveSubscription } from './subscription.decider';
 import { subscriptionFilter } from './subscription-feed';
 import { signedHeaders } from './webhook-signature';
-import { destinationRefusal } from './webhook-destination';
+import { addressRefusal } from './webhook-destination';
 
 export interface DeliveryLogger {
   warn(message: string, context?: Record<string, unknown>): void;
@@ -70,6 +71,8 @@ export class WebhookWorker {
       store: EventStore;
       config: WebhookConfig;
       logger: DeliveryLogger;
+      /** Connections to receivers (see webhookAgent). */
+      agent: Dispatcher;
     },
   ) {
     this.subscription = subscription;
@@ -277,7 +280,7 @@ export class WebhookWorker {
     });
     const webhook = this.subscription.webhook;
     if (!webhook) return failed('the subscription has no webhook');
-    const refusal = await destinationRefusal(webhook.url, this.deps.config.allowPrivateNetworks);
+    const refusal = addressRefusal(webhook.url, this.deps.config.allowPrivateNetworks);
     if (refusal) return failed(refusal);
     const secrets = await secretsOf(this.deps.db, this.subscriptionId, this.subscription.secretIds);
     if (secrets.length === 0) return failed('the subscription has no signing secret');
@@ -293,6 +296,7 @@ export class WebhookWorker {
         },
         body,
         redirect: 'manual',
+        dispatcher: this.deps.agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.deps.config.timeoutMs)]),
       });
       // The answer's body is not used; reading it lets the connection be reused.

@@ -1,5 +1,7 @@
+import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, LookupFunction } from 'node:net';
+import { Agent } from 'undici';
 import { FieldIssue } from '../errors/hub-error';
 
 /** Loopback, private, link-local, carrier-grade NAT and other non-public ranges. */
@@ -62,22 +64,44 @@ export const webhookUrlIssues = (raw: string, allowPrivateNetworks: boolean): Fi
 };
 
 /**
- * Checked before each delivery, because a name may resolve elsewhere than when it was saved: the
- * reason to refuse the destination, or null when it may be called.
+ * The reason to refuse a destination whose host is an address literal (those are connected to
+ * without a lookup), or null. Names are checked as they are resolved for each connection.
  */
-export const destinationRefusal = async (
-  raw: string,
-  allowPrivateNetworks: boolean,
-): Promise<string | null> => {
+export const addressRefusal = (raw: string, allowPrivateNetworks: boolean): string | null => {
   if (allowPrivateNetworks) return null;
   const host = hostOf(new URL(raw));
-  if (isIP(host)) return isNonPublicAddress(host) ? 'the destination address is not public' : null;
-  try {
-    const addresses = await lookup(host, { all: true });
-    return addresses.some(({ address }) => isNonPublicAddress(address))
-      ? `${host} resolves to an address that is not public`
-      : null;
-  } catch {
-    return `${host} could not be resolved`;
-  }
+  return isIP(host) && isNonPublicAddress(host) ? 'the destination address is not public' : null;
 };
+
+export type ResolveHost = (host: string) => Promise<LookupAddress[]>;
+
+const resolveAll: ResolveHost = (host) => lookup(host, { all: true });
+
+/**
+ * The name lookup of webhook connections. It refuses a name that resolves to any address that
+ * is not public, and the connection goes to an address of the very answer it checked. A check
+ * made apart from the connection would let a name answer a public address to the check and a
+ * private one to the connection (DNS rebinding).
+ */
+export const publicOnlyLookup =
+  (resolve: ResolveHost = resolveAll, isRefused = isNonPublicAddress): LookupFunction =>
+  (hostname, options, callback) => {
+    const fail = (error: Error) => callback(error, '', 0);
+    resolve(hostname).then((answer) => {
+      if (answer.some(({ address }) => isRefused(address)))
+        return fail(new Error(`${hostname} resolves to an address that is not public`));
+      const family = options.family === 4 || options.family === 6 ? options.family : 0;
+      const usable = family === 0 ? answer : answer.filter((entry) => entry.family === family);
+      const first = usable[0];
+      if (!first) return fail(new Error(`${hostname} could not be resolved`));
+      if (options.all) callback(null, usable);
+      else callback(null, first.address, first.family);
+    }, fail);
+  };
+
+/** The connection pool webhook deliveries go through. */
+export const webhookAgent = (
+  allowPrivateNetworks: boolean,
+  resolve: ResolveHost = resolveAll,
+): Agent =>
+  new Agent(allowPrivateNetworks ? {} : { connect: { lookup: publicOnlyLookup(resolve) } });

@@ -6,6 +6,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Agent } from 'undici';
 import { Leadership, tryLead } from '../../projections/engine/leadership';
 import { deliveringWebhookSubscriptions } from '../../projections/subscriptions/subscriptions.query';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
@@ -14,6 +15,7 @@ import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { WakeSignal } from '../event-store/sql/wake-signal';
 import { generations } from './delivery-records';
 import { WebhookWorker } from './webhook-delivery';
+import { webhookAgent } from './webhook-destination';
 
 const LEADERSHIP = 'webhook-delivery';
 const POLL_MS = 500;
@@ -35,6 +37,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   >();
   private loop: Promise<void> | null = null;
   private readonly wake = new WakeSignal();
+  private agent: Agent | null = null;
 
   constructor(
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
@@ -49,6 +52,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    await this.agent?.close();
   }
 
   /** Look again now rather than at the next poll (this instance changed something). */
@@ -105,6 +109,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
           store: this.store,
           config: this.config.clearinghouse.webhooks,
           logger: { warn: (message, context) => this.logger.warn(message, context) },
+          agent: (this.agent ??= webhookAgent(
+            this.config.clearinghouse.webhooks.allowPrivateNetworks,
+          )),
         });
         this.workers.set(id, { worker, revision: subscription.revision, generation });
         worker.start();
