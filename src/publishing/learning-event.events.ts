@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DomainEvent } from '../event-sourcing/decider';
 import { PROGRAM_ID } from '../programs/program.decider';
 
@@ -42,13 +42,15 @@ const EVENT_ID_NAMESPACE = Buffer.from('4b1d7c2e9a5f4e3b8c6d0f1a2b3c4d5e', 'hex'
  * event store, so a resend finds the stream the first send created instead of making a second.
  */
 export const eventIdFor = (programId: string, publisherEventId: string): string => {
-  const hash = createHash('sha1')
-    .update(EVENT_ID_NAMESPACE)
-    .update(`${programId}\n${publisherEventId}`, 'utf8')
-    .digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
+  const name = `${programId}\n${publisherEventId}`;
+  const input = Buffer.allocUnsafe(EVENT_ID_NAMESPACE.length + Buffer.byteLength(name, 'utf8'));
+  EVENT_ID_NAMESPACE.copy(input);
+  input.write(name, EVENT_ID_NAMESPACE.length, 'utf8');
+  // One-shot hashing: a Hash object per event was a measurable part of ingest.
+  const digest = hash('sha1', input, 'buffer');
+  digest[6] = (digest[6]! & 0x0f) | 0x50;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  const hex = digest.subarray(0, 16).toString('hex');
   const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   return `${programId}-${uuid}`;
 };
