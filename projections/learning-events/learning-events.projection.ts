@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS learning_events (
   event_type text NOT NULL,
   category_value text,
   category_label text,
-  data jsonb NOT NULL,
+  data json NOT NULL,
   start_utc timestamptz NOT NULL,
   end_utc timestamptz,
   created_utc timestamptz NOT NULL,
@@ -32,6 +32,14 @@ CREATE INDEX IF NOT EXISTS learning_events_program ON learning_events (program_i
 CREATE INDEX IF NOT EXISTS learning_events_participant
   ON learning_events (program_id, participant_id, published_position);
 CREATE INDEX IF NOT EXISTS learning_events_created ON learning_events (program_id, created_utc);
+-- Version 1 kept the data as jsonb; nothing queries inside it, and json is stored as written.
+DO $$ BEGIN
+  IF (SELECT data_type FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = 'learning_events'
+         AND column_name = 'data') = 'jsonb' THEN
+    ALTER TABLE learning_events ALTER COLUMN data TYPE json USING data::json;
+  END IF;
+END $$;
 `;
 
 /** A row folded from one batch of an event's stream; content is absent when only retracted. */
@@ -109,7 +117,7 @@ const record = (row: FoldedRow) => {
 
 const RECORD_TYPE = `r(event_id text, has_content boolean, program_id text, publisher_event_id text,
   participant_id text, system_id text, event_type text, category_value text, category_label text,
-  data jsonb, start_utc timestamptz, end_utc timestamptz, created_utc timestamptz,
+  data json, start_utc timestamptz, end_utc timestamptz, created_utc timestamptz,
   amended_utc timestamptz, retracted_utc timestamptz, published_position text, revision bigint)`;
 
 const CONTENT_COLUMNS = [
@@ -140,7 +148,7 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
          amended_utc, retracted_utc, published_position, revision)
        SELECT event_id, ${CONTENT_COLUMNS.join(', ')}, created_utc, amended_utc, retracted_utc,
               published_position, revision
-         FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_TYPE}
+         FROM json_to_recordset($1::json) AS ${RECORD_TYPE}
        ON CONFLICT (event_id) DO UPDATE SET
          ${CONTENT_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
          amended_utc = EXCLUDED.amended_utc, retracted_utc = EXCLUDED.retracted_utc,
@@ -155,7 +163,7 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
          amended_utc = coalesce(r.amended_utc, e.amended_utc),
          retracted_utc = coalesce(r.retracted_utc, e.retracted_utc),
          revision = r.revision
-         FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_TYPE}
+         FROM json_to_recordset($1::json) AS ${RECORD_TYPE}
         WHERE e.event_id = r.event_id AND e.revision < r.revision`,
       [JSON.stringify(changed)],
     );
@@ -166,7 +174,7 @@ const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
 /** The current state of every published event: what GET /v1/events lists and filters. */
 export const learningEventsProjection: Projection = {
   name: 'learning-events',
-  version: 1,
+  version: 2,
   schema,
   tables: ['learning_events'],
   batchSize: 2_000,

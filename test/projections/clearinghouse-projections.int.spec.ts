@@ -221,6 +221,26 @@ describe('clearinghouse read models on PostgreSQL', () => {
     expect(await eventRows(database.db)).toEqual(expected);
   });
 
+  it('learning-events: a version-1 read model (data as jsonb) is converted and rebuilt on start', async () => {
+    const expected = await eventRows(database.db);
+    await database.db.exec(`
+      ALTER TABLE learning_events ALTER COLUMN data TYPE jsonb USING data::jsonb;
+      DELETE FROM learning_events WHERE event_id IN (
+        SELECT event_id FROM learning_events ORDER BY event_id LIMIT 5);
+      UPDATE hub_projection_checkpoints SET projection_version = 1
+       WHERE projection = 'learning-events';
+    `);
+    await catchUp(learningEventsProjection, database.db, store, 500);
+    const { rows } = await database.db.query<{ data_type: string }>(
+      `SELECT data_type FROM information_schema.columns
+        WHERE table_name = 'learning_events' AND column_name = 'data'`,
+    );
+    expect(rows).toEqual([{ data_type: 'json' }]);
+    expect((await readCheckpoint(database.db, 'learning-events'))?.projectionVersion).toBe(2);
+    // The rows deleted above are back: the read model was replayed, not kept.
+    expect(await eventRows(database.db)).toEqual(expected);
+  });
+
   it('replay positions: from an instant, every event created since then is after the position', async () => {
     const events = await store.readAll({
       filter: { streamNamePrefixes: [`${LEARNING_EVENT_STREAM_PREFIX}PROG-A/`] },
