@@ -20,6 +20,8 @@ const FIELDS = new Set([
   'EventEndUtc',
 ]);
 const ASSIGNED_BY_HUB = new Set(['EventId', 'CreatedUtc']);
+// The hub's own form of an instant: UTC with milliseconds, as toISOString writes it.
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 // Control characters (tab, newline, NUL...) have no place in an identifier.
 // eslint-disable-next-line no-control-regex -- matching them is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -83,7 +85,10 @@ export const parseLearningEvent = (raw: unknown, limits: EventInputLimits): Pars
       issue(field, 'must be an ISO 8601 date-time with Z or an offset, e.g. 2026-12-01T09:30:00Z');
       return undefined;
     }
-    return new Date(epochMs).toISOString();
+    // Once valid, an instant already in the hub's form is what formatting it would give.
+    return CANONICAL_INSTANT.test(value as string)
+      ? (value as string)
+      : new Date(epochMs).toISOString();
   };
 
   const programId = text('PublisherProgramId', 25);

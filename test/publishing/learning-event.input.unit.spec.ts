@@ -432,6 +432,23 @@ describe('parseLearningEvent: EventStartUtc and EventEndUtc', () => {
     ]);
   });
 
+  it('keeps an instant sent in its normal form, which is what normalising it gives', () => {
+    let seed = 7;
+    const next = (range: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % range;
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const instant = new Date(Date.UTC(1900, 0, 1) + next(2 ** 31) * 100_000 + next(1_000));
+      const sent = instant.toISOString();
+      expect(expectOk(body({ EventStartUtc: sent, EventEndUtc: null })).EventStartUtc).toBe(sent);
+    }
+    // The normal form's shape with an impossible value is still refused.
+    expect(
+      issuesOf(body({ EventStartUtc: '2026-02-30T10:00:00.000Z', EventEndUtc: null })),
+    ).toEqual([{ field: 'EventStartUtc', message: INSTANT_MESSAGE }]);
+  });
+
   it('refuses an instant that is not a string', () => {
     expect(issuesOf(body({ EventStartUtc: 1763542800000 }))).toEqual([
       { field: 'EventStartUtc', message: INSTANT_MESSAGE },
