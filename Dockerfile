@@ -14,4 +14,5 @@ COPY --from=build /app/dist dist
 COPY package.json ./
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/main.js"]
+# The flags of `npm start` (see package.json).
+CMD ["node", "--max-semi-space-size=32", "dist/src/main.js"]

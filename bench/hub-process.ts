@@ -48,6 +48,18 @@ export interface HubOptions {
   env?: Record<string, string>;
 }
 
+/** The node flags `npm start` runs the hub with, so the benchmarks run it as deployed. */
+const startFlags = (): string[] => {
+  const manifest = JSON.parse(
+    readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
+  ) as {
+    scripts: { start: string };
+  };
+  const words = manifest.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error('npm start does not run node');
+  return words.slice(1).filter((word) => word.startsWith('--'));
+};
+
 /** A hub (`dist/src/main.js`) on a database, started as a child process on a free port. */
 export class Hub {
   private constructor(
@@ -59,9 +71,9 @@ export class Hub {
   static async start(databaseUrl: string, options: HubOptions): Promise<Hub> {
     const port = await freePort();
     // BENCH_HUB_NODE_ARGS: extra flags for the hub's node, e.g. --cpu-prof to profile it.
-    const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const extraArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const main = join(__dirname, '..', 'src', 'main.js');
-    const child = spawn(process.execPath, [...nodeArgs, main], {
+    const child = spawn(process.execPath, [...startFlags(), ...extraArgs, main], {
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
