@@ -9,6 +9,15 @@ import {
 import { Projection, ProjectionHandler } from '../engine/projection';
 
 const schema = `
+-- Version 1 kept the data as jsonb (nothing queries inside it; json is stored as written). Its
+-- table is dropped rather than converted: the version change replays the read model anyway.
+DO $$ BEGIN
+  IF (SELECT data_type FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = 'learning_events'
+         AND column_name = 'data') = 'jsonb' THEN
+    DROP TABLE learning_events;
+  END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS learning_events (
   event_id text PRIMARY KEY,
   program_id text NOT NULL,
@@ -32,14 +41,6 @@ CREATE INDEX IF NOT EXISTS learning_events_program ON learning_events (program_i
 CREATE INDEX IF NOT EXISTS learning_events_participant
   ON learning_events (program_id, participant_id, published_position);
 CREATE INDEX IF NOT EXISTS learning_events_created ON learning_events (program_id, created_utc);
--- Version 1 kept the data as jsonb; nothing queries inside it, and json is stored as written.
-DO $$ BEGIN
-  IF (SELECT data_type FROM information_schema.columns
-       WHERE table_schema = current_schema() AND table_name = 'learning_events'
-         AND column_name = 'data') = 'jsonb' THEN
-    ALTER TABLE learning_events ALTER COLUMN data TYPE json USING data::json;
-  END IF;
-END $$;
 `;
 
 /** A row folded from one batch of an event's stream; content is absent when only retracted. */

@@ -221,7 +221,7 @@ describe('clearinghouse read models on PostgreSQL', () => {
     expect(await eventRows(database.db)).toEqual(expected);
   });
 
-  it('learning-events: a version-1 read model (data as jsonb) is converted and rebuilt on start', async () => {
+  it('learning-events: a version-1 read model (data as jsonb) is replaced and rebuilt on start', async () => {
     const expected = await eventRows(database.db);
     await database.db.exec(`
       ALTER TABLE learning_events ALTER COLUMN data TYPE jsonb USING data::jsonb;
