@@ -57,8 +57,14 @@ type Fetch = (after: SqlLogKey, limit: number) => Promise<RecentLogRow[]>;
  * only become stable in log order (see 001-event-store), so what a later read returns always
  * follows what an earlier one returned.
  */
+/** A row of the window with its position encoded once, as the window compares positions often. */
+interface WindowEntry {
+  key: string;
+  row: RecentLogRow;
+}
+
 export class RecentLog {
-  private rows: RecentLogRow[] = [];
+  private entries: WindowEntry[] = [];
   private chars = 0;
   /** Encoded position the window starts after, or null before the first read. */
   private start: string | null = null;
@@ -97,11 +103,11 @@ export class RecentLog {
     await this.fill(entry, key, limit);
     if (key < this.start!) return null;
     const from = this.indexAfter(key);
-    const end = Math.min(from + limit, this.rows.length);
+    const end = Math.min(from + limit, this.entries.length);
     // Each subscriber parses its own copy of what it matched.
     const rows: EventRow[] = [];
     for (let index = from; index < end; index++) {
-      const row = this.rows[index]!;
+      const { row } = this.entries[index]!;
       if (matchesFilter({ stream: row.stream_name, type: row.event_type }, filter))
         rows.push({
           ...row,
@@ -110,7 +116,7 @@ export class RecentLog {
           matched: true,
         });
     }
-    const lastRow = end > from ? this.rows[end - 1]! : undefined;
+    const lastRow = end > from ? this.entries[end - 1]!.row : undefined;
     if (lastRow) rows.push({ ...lastRow, data: null, metadata: null, matched: false });
     return {
       rows,
@@ -120,12 +126,11 @@ export class RecentLog {
   }
 
   private endKey(): string {
-    const last = this.rows.at(-1);
-    return last ? keyOf(last) : this.start!;
+    return this.entries.at(-1)?.key ?? this.start!;
   }
 
   private moveTo(key: string): void {
-    this.rows = [];
+    this.entries = [];
     this.chars = 0;
     this.start = key;
     this.completed = -1;
@@ -136,10 +141,10 @@ export class RecentLog {
   /** First index whose row comes after `key` (binary search: keys order as strings). */
   private indexAfter(key: string): number {
     let low = 0;
-    let high = this.rows.length;
+    let high = this.entries.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (keyOf(this.rows[middle]!) <= key) low = middle + 1;
+      if (this.entries[middle]!.key <= key) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -152,7 +157,7 @@ export class RecentLog {
    */
   private async fill(entry: number, key: string, limit: number): Promise<void> {
     while (key >= this.start!) {
-      if (this.rows.length - this.indexAfter(key) >= limit) return;
+      if (this.entries.length - this.indexAfter(key) >= limit) return;
       if (this.completed > entry && this.reachedEnd) return;
       if (this.extending) await this.extending;
       else await this.extend(limit);
@@ -164,7 +169,7 @@ export class RecentLog {
     this.extending ??= (async () => {
       const sequence = ++this.started;
       const placement = this.placement;
-      const end = this.rows.at(-1);
+      const end = this.entries.at(-1)?.row;
       const after: SqlLogKey = end
         ? { transactionId: end.txid, globalPosition: end.gpos }
         : decodeSqlPosition(this.start!);
@@ -172,7 +177,7 @@ export class RecentLog {
       const fetched = await this.fetch(after, wanted);
       if (placement !== this.placement) return;
       for (const row of fetched) {
-        this.rows.push(row);
+        this.entries.push({ key: encodeSqlPosition(row.txid, row.gpos), row });
         this.chars += row.data.length + row.metadata.length;
       }
       this.evict();
@@ -188,17 +193,16 @@ export class RecentLog {
     let drop = 0;
     let chars = this.chars;
     while (
-      drop < this.rows.length - 1 &&
-      (this.rows.length - drop > this.limits.maxRows || chars > this.limits.maxChars)
+      drop < this.entries.length - 1 &&
+      (this.entries.length - drop > this.limits.maxRows || chars > this.limits.maxChars)
     ) {
-      chars -= this.rows[drop]!.data.length + this.rows[drop]!.metadata.length;
+      const { row } = this.entries[drop]!;
+      chars -= row.data.length + row.metadata.length;
       drop++;
     }
     if (drop === 0) return;
-    this.start = keyOf(this.rows[drop - 1]!);
-    this.rows.splice(0, drop);
+    this.start = this.entries[drop - 1]!.key;
+    this.entries.splice(0, drop);
     this.chars = chars;
   }
 }
-
-const keyOf = (row: RecentLogRow): string => encodeSqlPosition(row.txid, row.gpos);
