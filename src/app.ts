@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
-import { newRequestId } from './http/request-context';
+import { newUlid } from './ids/ulid';
 import { AppModule } from './app.module';
 import { HubConfig } from './config/hub-config';
 import { BULK_BODY_LIMIT_BYTES, BULK_ENROLMENT_ROUTE } from './enrolments/bulk-enrolment-request';
@@ -39,7 +39,7 @@ export const createHubApp = async (
     // A caller's own request id is kept when it is sane, so logs correlate across services.
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newUlid();
     },
     return503OnClosing: true,
   });

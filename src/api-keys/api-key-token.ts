@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ulid';
 
 const PREFIX = 'lhk_';
 const TOKEN = /^lhk_([0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
@@ -16,7 +16,7 @@ export interface NewApiKeyToken {
  * secret this long, and would cost every request.
  */
 export const newApiKeyToken = (): NewApiKeyToken => {
-  const keyId = ulid();
+  const keyId = newUlid();
   const secret = randomBytes(32).toString('base64url');
   return { keyId, token: `${PREFIX}${keyId}_${secret}`, secretHash: hashSecret(secret) };
 };

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ulid';
 import { batchStatusProjection } from '../../projections/batch-status/batch-status.projection';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
@@ -95,7 +95,7 @@ export class CreateBatchHandler
           createdBy: course.createdBy,
         }
       : null;
-    const batchId = request.batchId ?? ulid();
+    const batchId = request.batchId ?? newUlid();
     const actor = actorOf(principal);
     const now = this.clock.now();
     const outcome = await handleCommand(

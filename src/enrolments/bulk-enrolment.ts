@@ -6,7 +6,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ulid';
 import { Actor, actorOf, Principal } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -158,7 +158,7 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
       const earlier = await this.byIdempotencyKey(actor.userId, idempotencyKey);
       if (earlier) return { job: this.sameRequest(earlier, digest), created: false };
     }
-    const jobId = ulid();
+    const jobId = newUlid();
     const inserted = await this.db.query<JobRow>(
       `INSERT INTO hub_enrolment_jobs (job_id, batch_id, organisation_id, requested_by, actor,
          idempotency_key, request_digest, status, user_ids, total, created_at)

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ulid';
 import { enrolmentsProjection } from '../../projections/enrolments/enrolments.projection';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { Actor, HUB_SYSTEM_ACTOR } from '../auth/principal';
@@ -90,7 +90,7 @@ export class EnrolmentWriter {
         batch: command.batch,
         userId: command.userId,
         course: command.course,
-        certificateId: ulid(),
+        certificateId: newUlid(),
         recipient: await this.lookups.recipient(command.userId),
         policy: command.policy,
       },

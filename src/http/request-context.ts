@@ -1,28 +1,11 @@
 import { createParamDecorator, ExecutionContext, Param, PipeTransform } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { getRandomValues } from 'node:crypto';
-import { ulid } from 'ulid';
 import { InvalidInputError } from '../errors/hub-error';
 
 /** The request id (x-request-id): recorded as the correlation id of the events a request causes. */
 export const RequestId = createParamDecorator((_: unknown, context: ExecutionContext): string =>
   String(context.switchToHttp().getRequest<FastifyRequest>().id),
 );
-
-// Random bytes for request ids, drawn from the system's CSPRNG a few thousand at a time: the ulid
-// package's own source asks it for one byte per character of every id.
-const randomPool = new Uint8Array(4_096);
-let randomOffset = randomPool.length;
-const pooledRandom = (): number => {
-  if (randomOffset === randomPool.length) {
-    getRandomValues(randomPool);
-    randomOffset = 0;
-  }
-  return randomPool[randomOffset++]! / 256;
-};
-
-/** A new request id: a ULID, so ids sort by the time the request arrived. */
-export const newRequestId = (): string => ulid(undefined, pooledRandom);
 
 /** Identifiers clients choose (users, courses, batches): safe in stream names, URLs and CSVs. */
 export const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ulid';
 import { replayPositionAt } from '../../projections/learning-events/learning-events.query';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { subscriptionsProjection } from '../../projections/subscriptions/subscriptions.projection';
@@ -96,7 +96,7 @@ abstract class SubscriptionHandler {
 
   /** A new signing secret, not kept anywhere yet: see decide. */
   protected newSecret() {
-    return { secretId: ulid(), secret: newWebhookSecret() };
+    return { secretId: newUlid(), secret: newWebhookSecret() };
   }
 
   /**
@@ -150,7 +150,7 @@ export class CreateSubscriptionHandler
     principal,
     requestId,
   }: CreateSubscriptionCommand): Promise<SubscriptionOutcome> {
-    const subscriptionId = request.subscriptionId ?? ulid();
+    const subscriptionId = request.subscriptionId ?? newUlid();
     const templates = checkTemplateSet(request.templates);
     const webhook = this.webhook(request.webhook) ?? null;
     const [subscriberProgram, publisherProgram] = await Promise.all([
@@ -171,7 +171,7 @@ export class CreateSubscriptionHandler
         templates,
         enabled: request.enabled ?? true,
         webhook,
-        newSecretId: secret?.secretId ?? ulid(),
+        newSecretId: secret?.secretId ?? newUlid(),
         actor: actorOf(principal),
         now: this.clock.now(),
       },
@@ -217,7 +217,7 @@ export class ActOnSubscriptionHandler
             : { templates: checkTemplateSet(request.templates) }),
           ...(webhook === undefined ? {} : { webhook }),
           ...(request.enabled === undefined ? {} : { enabled: request.enabled }),
-          newSecretId: secret?.secretId ?? ulid(),
+          newSecretId: secret?.secretId ?? newUlid(),
         };
         break;
       }

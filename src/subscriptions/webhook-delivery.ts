@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Dispatcher, fetch } from 'undici';
-import { ulid } from 'ulid';
+import { newUlid } from '../ids/ulid';
 import { WebhookConfig } from '../config/hub-config';
 import { SqlDatabase } from '../database/sql-database';
 import { EventStore, Position, START } from '../event-store/event-store.port';
@@ -185,7 +185,7 @@ export class WebhookWorker {
     generation: bigint,
     signal: AbortSignal,
   ): Promise<void> {
-    const deliveryId = ulid();
+    const deliveryId = newUlid();
     const outcome = await this.attemptUntilDone(items, deliveryId, 'delivered', signal);
     const moved = await this.deps.db.transaction(async (tx) => {
       if (!outcome.delivered)
