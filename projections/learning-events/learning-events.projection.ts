@@ -5,6 +5,7 @@ import {
   LEARNING_EVENT_TYPES,
   LearningEventContent,
   LearningEventEvent,
+  PublisherCategoryEvent,
 } from '../../src/publishing/learning-event.events';
 import { Projection, ProjectionHandler } from '../engine/projection';
 
@@ -35,9 +36,14 @@ CREATE TABLE IF NOT EXISTS learning_events (
   retracted_utc timestamptz,
   -- Where the publication sits in the hub's log: the order lists and feeds share.
   published_position text NOT NULL,
-  revision bigint NOT NULL
+  revision bigint NOT NULL,
+  -- Participants a correction moved the event away from: an erasure of any of them takes it.
+  previous_participant_ids text[]
 );
+ALTER TABLE learning_events ADD COLUMN IF NOT EXISTS previous_participant_ids text[];
 CREATE INDEX IF NOT EXISTS learning_events_program ON learning_events (program_id, published_position);
+CREATE INDEX IF NOT EXISTS learning_events_previous_participants ON learning_events (program_id)
+  WHERE previous_participant_ids IS NOT NULL;
 CREATE INDEX IF NOT EXISTS learning_events_participant
   ON learning_events (program_id, participant_id, published_position);
 CREATE INDEX IF NOT EXISTS learning_events_created ON learning_events (program_id, created_utc);
@@ -52,6 +58,8 @@ interface FoldedRow {
   retractedUtc: string | null;
   publishedPosition: string | null;
   revision: bigint;
+  /** Every participant the batch's publication and corrections named. */
+  participants: Set<string>;
 }
 
 const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
@@ -67,6 +75,7 @@ const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
       retractedUtc: null,
       publishedPosition: null,
       revision: -1n,
+      participants: new Set<string>(),
     };
     if (recorded.revision <= row.revision) continue;
     row.revision = recorded.revision;
@@ -75,10 +84,12 @@ const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
         row.published = true;
         row.content = event.data;
         row.publishedPosition = recorded.position;
+        row.participants.add(event.data.PublisherParticipantId);
         break;
       case 'LearningEventAmended':
         row.content = event.data;
         row.amendedUtc = event.data.AmendedUtc;
+        row.participants.add(event.data.PublisherParticipantId);
         break;
       case 'LearningEventRetracted':
         row.retractedUtc = event.data.RetractedUtc;
@@ -95,6 +106,7 @@ const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
 
 const record = (row: FoldedRow) => {
   const content = row.content;
+  const previous = [...row.participants].filter((id) => id !== content?.PublisherParticipantId);
   return {
     event_id: row.eventId,
     has_content: content !== null,
@@ -113,13 +125,24 @@ const record = (row: FoldedRow) => {
     retracted_utc: row.retractedUtc,
     published_position: row.publishedPosition,
     revision: row.revision.toString(),
+    previous_participant_ids: previous.length > 0 ? previous : null,
   };
 };
 
 const RECORD_TYPE = `r(event_id text, has_content boolean, program_id text, publisher_event_id text,
   participant_id text, system_id text, event_type text, category_value text, category_label text,
   data json, start_utc timestamptz, end_utc timestamptz, created_utc timestamptz,
-  amended_utc timestamptz, retracted_utc timestamptz, published_position text, revision bigint)`;
+  amended_utc timestamptz, retracted_utc timestamptz, published_position text, revision bigint,
+  previous_participant_ids text[])`;
+
+/**
+ * The participants an event named before, after a change to row `r` of row `e`: those it
+ * named before and those the change moved it through, less the one it names now.
+ */
+const previousParticipants = (e: string, r: string) =>
+  `NULLIF(ARRAY(SELECT DISTINCT p FROM unnest(coalesce(${e}.previous_participant_ids, '{}')
+     || coalesce(${r}.previous_participant_ids, '{}') || ARRAY[${e}.participant_id]) AS p
+     WHERE p IS DISTINCT FROM coalesce(${r}.participant_id, ${e}.participant_id)), '{}')`;
 
 const CONTENT_COLUMNS = [
   'program_id',
@@ -139,21 +162,23 @@ const CONTENT_COLUMNS = [
  * memory and written with two statements. Each row keeps the stream revision it reflects and
  * takes only later ones, so a batch applied twice changes nothing.
  */
-const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+const applyChanges = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+  if (events.length === 0) return;
   const rows = fold(events);
   const published = rows.filter((row) => row.published).map(record);
   const changed = rows.filter((row) => !row.published).map(record);
   if (published.length > 0)
     await tx.query(
       `INSERT INTO learning_events (event_id, ${CONTENT_COLUMNS.join(', ')}, created_utc,
-         amended_utc, retracted_utc, published_position, revision)
+         amended_utc, retracted_utc, published_position, revision, previous_participant_ids)
        SELECT event_id, ${CONTENT_COLUMNS.join(', ')}, created_utc, amended_utc, retracted_utc,
-              published_position, revision
+              published_position, revision, previous_participant_ids
          FROM json_to_recordset($1::json) AS ${RECORD_TYPE}
        ON CONFLICT (event_id) DO UPDATE SET
          ${CONTENT_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
          amended_utc = EXCLUDED.amended_utc, retracted_utc = EXCLUDED.retracted_utc,
-         revision = EXCLUDED.revision
+         revision = EXCLUDED.revision,
+         previous_participant_ids = ${previousParticipants('learning_events', 'EXCLUDED')}
        WHERE learning_events.revision < EXCLUDED.revision`,
       [JSON.stringify(published)],
     );
@@ -163,11 +188,34 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
          ${CONTENT_COLUMNS.map((c) => `${c} = CASE WHEN r.has_content THEN r.${c} ELSE e.${c} END`).join(',\n         ')},
          amended_utc = coalesce(r.amended_utc, e.amended_utc),
          retracted_utc = coalesce(r.retracted_utc, e.retracted_utc),
-         revision = r.revision
+         revision = r.revision,
+         previous_participant_ids = ${previousParticipants('e', 'r')}
          FROM json_to_recordset($1::json) AS ${RECORD_TYPE}
         WHERE e.event_id = r.event_id AND e.revision < r.revision`,
       [JSON.stringify(changed)],
     );
+};
+
+/**
+ * The batch in order, in stretches between erasures: each stretch is folded and written, then
+ * the erasure after it deletes its rows. A publication after an erasure (the publisher sent the
+ * event again, as a new stream) is then a row again.
+ */
+const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+  let stretch: RecordedEvent[] = [];
+  for (const recorded of events) {
+    const event = { type: recorded.type, data: recorded.data } as PublisherCategoryEvent;
+    if (event.type !== 'ParticipantErased') {
+      stretch.push(recorded);
+      continue;
+    }
+    await applyChanges(stretch, tx);
+    stretch = [];
+    await tx.query('DELETE FROM learning_events WHERE event_id = ANY($1::text[])', [
+      event.data.Events.map((erased) => erased.EventId),
+    ]);
+  }
+  await applyChanges(stretch, tx);
 };
 
 const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
@@ -175,11 +223,13 @@ const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
 /** The current state of every published event: what GET /v1/events lists and filters. */
 export const learningEventsProjection: Projection = {
   name: 'learning-events',
-  version: 2,
+  version: 3,
   schema,
   tables: ['learning_events'],
   batchSize: 2_000,
   streamNamePrefixes: [LEARNING_EVENT_STREAM_PREFIX],
-  handlers: Object.fromEntries(LEARNING_EVENT_TYPES.map((type) => [type, applyOne])),
+  handlers: Object.fromEntries(
+    [...LEARNING_EVENT_TYPES, 'ParticipantErased'].map((type) => [type, applyOne]),
+  ),
   applyBatch,
 };

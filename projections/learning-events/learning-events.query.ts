@@ -136,3 +136,28 @@ export const replayPositionAt = async (
   );
   return (rows[0]?.published_position as Position | undefined) ?? null;
 };
+
+/** An event of the read model that names a participant, now or before a correction. */
+export interface ParticipantEventRow {
+  EventId: string;
+  CategoryValue: string | null;
+}
+
+/** The events of a program that name the participant now, or named it before a correction. */
+export const eventsNamingParticipant = async (
+  db: SqlExecutor,
+  programId: string,
+  participantId: string,
+): Promise<ParticipantEventRow[]> => {
+  const { rows } = await db.query<{ event_id: string; category_value: string | null }>(
+    `SELECT event_id, category_value FROM learning_events
+      WHERE program_id = $1 AND participant_id = $2
+     UNION
+     SELECT event_id, category_value FROM learning_events
+      WHERE program_id = $1 AND previous_participant_ids IS NOT NULL
+        AND $2 = ANY (previous_participant_ids)
+     ORDER BY event_id`,
+    [programId, participantId],
+  );
+  return rows.map((row) => ({ EventId: row.event_id, CategoryValue: row.category_value }));
+};

@@ -120,6 +120,14 @@ export interface EventStore {
   /** A page of the global log, forwards, after `from`. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
 
+  /**
+   * Removes a stream's events for good (erasure of personal data): reading the stream afterwards
+   * finds none, and the name may start a new stream. The SQL stores delete the rows, so no later
+   * read of the log returns them; EventStoreDB deletes the stream and keeps its events in `$all`
+   * until the operator's next scavenge. Deleting a stream that does not exist does nothing.
+   */
+  deleteStream(stream: string): Promise<void>;
+
   /** Catch-up subscription to all events: from a checkpoint, then live. Consume with for-await. */
   subscribeToAll(options?: SubscribeOptions): Subscription;
 

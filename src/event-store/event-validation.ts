@@ -5,12 +5,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAX_STREAM_NAME_LENGTH = 512;
 export const MAX_EVENT_TYPE_LENGTH = 256;
 
-/** Checks an append request the same way for every adapter, before anything is written. */
-export const validateAppend = (
-  stream: string,
-  events: readonly EventToAppend[],
-  expected: ExpectedRevision,
-): void => {
+/** Checks a stream name the same way for every adapter. */
+export const validateStreamName = (stream: string): void => {
   if (typeof stream !== 'string' || stream.length === 0 || stream.length > MAX_STREAM_NAME_LENGTH)
     throw new InvalidInputError(
       `Stream name must be 1 to ${MAX_STREAM_NAME_LENGTH} characters`,
@@ -23,6 +19,15 @@ export const validateAppend = (
       [],
       'invalid_stream_name',
     );
+};
+
+/** Checks an append request the same way for every adapter, before anything is written. */
+export const validateAppend = (
+  stream: string,
+  events: readonly EventToAppend[],
+  expected: ExpectedRevision,
+): void => {
+  validateStreamName(stream);
   if (typeof expected === 'bigint' && expected < 0n)
     throw new InvalidInputError(
       'Expected revision must not be negative',

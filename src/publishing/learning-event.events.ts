@@ -114,3 +114,29 @@ export const LEARNING_EVENT_TYPES: readonly LearningEventEvent['type'][] = [
   'LearningEventAmended',
   'LearningEventRetracted',
 ];
+
+/**
+ * A participant's events were erased at the publisher's request: their streams are gone from the
+ * log. It names the events, never the participant, so that it tells subscribers what to delete
+ * without keeping what was erased.
+ */
+export type ParticipantErased = DomainEvent<
+  'ParticipantErased',
+  {
+    ErasureId: string;
+    PublisherProgramId: string;
+    /** With each event's category, so a subscriber hears only of those it imported. */
+    Events: { EventId: string; CategoryValue: string | null }[];
+    ErasedUtc: string;
+  }
+>;
+
+/** Everything recorded in a publisher program's category. */
+export type PublisherCategoryEvent = LearningEventEvent | ParticipantErased;
+
+/**
+ * One stream per erasure, in the program's category, so feeds and read models of the program
+ * meet it in order after the events it erased.
+ */
+export const participantErasureStream = (programId: string, erasureId: string): string =>
+  `${publisherCategory(programId)}erasure-${erasureId}`;

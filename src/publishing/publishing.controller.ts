@@ -54,10 +54,13 @@ import {
   PublishOutcome,
   RetractEventCommand,
 } from './publishing.commands';
+import { EraseParticipantCommand, ParticipantErasure } from './participant-erasure.commands';
 import {
+  EraseParticipantRequest,
   LearningEventPage,
   LearningEventView,
   ListEventsQuery,
+  ParticipantErasureView,
   PublishBatchView,
   PublishEventRequest,
 } from './publishing.dto';
@@ -175,6 +178,29 @@ export class PublishingController {
       }
     });
     return view;
+  }
+
+  @Post('erasures')
+  @HttpCode(200)
+  @RequireRoles('PUBLISHER', 'ORG_ADMIN', 'SYSTEM_ADMIN')
+  @ApiOperation({
+    summary:
+      'Erase a participant of your program: every event naming them leaves the hub for good, and subscribers that imported any are sent an "erased" item with their EventIds',
+  })
+  @ApiOkResponse({ type: ParticipantErasureView })
+  erase(
+    @Body() body: EraseParticipantRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+  ): Promise<ParticipantErasureView> {
+    return this.commands.execute<EraseParticipantCommand, ParticipantErasure>(
+      new EraseParticipantCommand(
+        body.PublisherProgramId,
+        body.PublisherParticipantId,
+        principal,
+        requestId,
+      ),
+    );
   }
 
   @Get()

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageLimit, queryBoolean } from '../http/query-params';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
 import { IsInstant } from '../time/is-instant';
@@ -114,4 +114,29 @@ export class ListedLearningEventView extends LearningEventView {
 export class LearningEventPage {
   @ApiProperty({ type: [ListedLearningEventView] }) items!: ListedLearningEventView[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+/** The body of POST /v1/events/erasures. */
+export class EraseParticipantRequest {
+  @ApiProperty({ example: 'NCSBN', maxLength: 25, description: PROGRAM_ID_RULE })
+  @Matches(PROGRAM_ID, { message: `PublisherProgramId must be ${PROGRAM_ID_RULE}` })
+  PublisherProgramId!: string;
+
+  @ApiProperty({
+    example: 'joebob@example.com',
+    maxLength: 200,
+    description: 'Exactly as the program’s events name the participant',
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  PublisherParticipantId!: string;
+}
+
+export class ParticipantErasureView {
+  @ApiProperty({ example: '01JF3Q9X4Z8M2N6P0R5T7V9W1Y' }) ErasureId!: string;
+  @ApiProperty({ example: 'NCSBN' }) PublisherProgramId!: string;
+  @ApiProperty({ type: [String], description: 'The events erased; none when none named them' })
+  EventIds!: string[];
+  @ApiProperty() ErasedUtc!: string;
 }

@@ -5,9 +5,15 @@ import {
   RetractEventHandler,
 } from './publishing.commands';
 import { PublishingController } from './publishing.controller';
+import { EraseParticipantHandler } from './participant-erasure.commands';
 
 @Module({
   controllers: [PublishingController],
-  providers: [PublishEventsHandler, AmendEventHandler, RetractEventHandler],
+  providers: [
+    PublishEventsHandler,
+    AmendEventHandler,
+    RetractEventHandler,
+    EraseParticipantHandler,
+  ],
 })
 export class PublishingModule {}

@@ -357,3 +357,43 @@ export const settleDeadLetter = async (
       [subscriptionId, deliveryId, outcome.attempts, outcome.error, outcome.httpStatus],
     );
 };
+
+/**
+ * Takes erased events out of every dead letter, whatever its status: a redelivery must not send
+ * them again, and the list must not show them. A letter left with nothing is deleted.
+ */
+export const purgeErasedEvents = async (
+  db: SqlDatabase,
+  eventIds: readonly string[],
+): Promise<number> => {
+  if (eventIds.length === 0) return 0;
+  const erased = new Set(eventIds);
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{
+      subscription_id: string;
+      delivery_id: string;
+      items: FeedItem[];
+    }>(
+      `SELECT subscription_id, delivery_id, items FROM hub_webhook_dead_letters
+        WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(items) AS item
+                       WHERE item->>'eventId' = ANY($1::text[]))
+        FOR UPDATE`,
+      [[...erased]],
+    );
+    for (const row of rows) {
+      const kept = row.items.filter((item) => item.kind === 'erased' || !erased.has(item.eventId));
+      if (kept.length === 0)
+        await tx.query(
+          'DELETE FROM hub_webhook_dead_letters WHERE subscription_id = $1 AND delivery_id = $2',
+          [row.subscription_id, row.delivery_id],
+        );
+      else
+        await tx.query(
+          `UPDATE hub_webhook_dead_letters SET items = $3, item_count = $4
+            WHERE subscription_id = $1 AND delivery_id = $2`,
+          [row.subscription_id, row.delivery_id, JSON.stringify(kept), kept.length],
+        );
+    }
+    return rows.length;
+  });
+};

@@ -1,16 +1,21 @@
 import { InvalidInputError } from '../errors/hub-error';
 import { Position, RecordedEvent, START } from '../event-store/event-store.port';
-import { EventCategory, LearningEventEvent } from '../publishing/learning-event.events';
+import {
+  EventCategory,
+  ParticipantErased,
+  PublisherCategoryEvent,
+} from '../publishing/learning-event.events';
 import { TemplateSet } from './subscription.events';
 import { compiledTemplate, importsCategory, templateFor } from './template-set';
 
-export type FeedItemKind = 'published' | 'amended' | 'retracted';
+export type EventFeedItemKind = 'published' | 'amended' | 'retracted';
+export type FeedItemKind = EventFeedItemKind | 'erased';
 
 /** One change of a publisher's event, converted for one subscriber. */
-export interface FeedItem {
+export interface EventFeedItem {
   /** Resume after this item: pass it as `after` (feed) or it is the SSE event id. */
   cursor: string;
-  kind: FeedItemKind;
+  kind: EventFeedItemKind;
   eventId: string;
   publisherProgramId: string;
   publisherSystemId: string;
@@ -30,6 +35,22 @@ export interface FeedItem {
   payload: unknown;
   conversionError: string | null;
 }
+
+/**
+ * The publisher erased a participant: these events, which the subscriber received, are gone from
+ * the hub, and it should delete its copies. Only their EventIds are given.
+ */
+export interface ErasureFeedItem {
+  cursor: string;
+  kind: 'erased';
+  erasureId: string;
+  publisherProgramId: string;
+  eventIds: string[];
+  erasedUtc: string;
+  recordedUtc: string;
+}
+
+export type FeedItem = EventFeedItem | ErasureFeedItem;
 
 /** The cursor before the first event of the log. */
 export const START_CURSOR = 'start';
@@ -81,10 +102,11 @@ const render = (source: string, context: Record<string, unknown>) => {
  * the subscriber imports reaches it as a retraction: the event has left its view.
  */
 export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): FeedItem | null => {
-  const event = { type: recorded.type, data: recorded.data } as LearningEventEvent;
+  const event = { type: recorded.type, data: recorded.data } as PublisherCategoryEvent;
+  if (event.type === 'ParticipantErased') return toErasureItem(recorded, event, templates);
   const { data } = event;
   const categoryValue = data.PublisherEventCategory?.value ?? null;
-  let kind: FeedItemKind;
+  let kind: EventFeedItemKind;
   switch (event.type) {
     case 'LearningEventPublished':
       if (!importsCategory(templates, categoryValue)) return null;
@@ -129,5 +151,26 @@ export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): Fee
     retractedUtc: event.type === 'LearningEventRetracted' ? event.data.RetractedUtc : null,
     recordedUtc: recorded.recordedAt.toISOString(),
     ...converted,
+  };
+};
+
+/** An erasure, for a subscriber: the erased events of the categories it imports, if any. */
+const toErasureItem = (
+  recorded: RecordedEvent,
+  event: ParticipantErased,
+  templates: TemplateSet,
+): ErasureFeedItem | null => {
+  const eventIds = event.data.Events.filter((erased) =>
+    importsCategory(templates, erased.CategoryValue),
+  ).map((erased) => erased.EventId);
+  if (eventIds.length === 0) return null;
+  return {
+    cursor: feedCursor(recorded.position),
+    kind: 'erased',
+    erasureId: event.data.ErasureId,
+    publisherProgramId: event.data.PublisherProgramId,
+    eventIds,
+    erasedUtc: event.data.ErasedUtc,
+    recordedUtc: recorded.recordedAt.toISOString(),
   };
 };

@@ -431,6 +431,61 @@ export const describeEventStoreConformance = (
       });
     });
 
+    describe('deleting streams', () => {
+      it_('removes a stream, leaves the others, and lets the name start again', async () => {
+        const doomed = uniqueStream('erase');
+        const kept = uniqueStream('erase');
+        await store.appendToStream(doomed, [event('Said', { who: 'ada' }), event('Said')]);
+        await store.appendToStream(kept, [event('Said', { who: 'bob' })]);
+        await store.deleteStream(doomed);
+        expect(await store.readStream(doomed)).toEqual([]);
+        expect(await store.streamRevision(doomed)).toBeNull();
+        expect((await store.readStream(kept)).map((e) => e.data)).toEqual([{ who: 'bob' }]);
+        // Deleting again, or a stream that never was, does nothing.
+        await store.deleteStream(doomed);
+        await store.deleteStream(uniqueStream('never'));
+        const again = event('Said', { who: 'again' });
+        await store.appendToStream(doomed, [again], { expectedRevision: 'no_stream' });
+        expect((await store.readStream(doomed)).map((e) => e.id)).toEqual([again.id]);
+      });
+
+      it_('refuses the names an append refuses', async () => {
+        await expect(store.deleteStream('')).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.deleteStream('$all')).rejects.toBeInstanceOf(InvalidInputError);
+      });
+
+      it_('takes the events out of every later read of the log (SQL stores)', async () => {
+        // EventStoreDB keeps a deleted stream's events in $all until its next scavenge.
+        if (store.kind === 'eventstoredb') return;
+        const category = `gone${ulid().toLowerCase()}`;
+        const doomed = `${category}-1`;
+        const kept = `${category}-2`;
+        const head = await store.headPosition();
+        const liveSubscription = store.subscribeToAll({ from: head ?? START });
+        const live = collect(liveSubscription);
+        await store.appendToStream(doomed, [event('Said', { who: 'ada' })]);
+        await store.appendToStream(kept, [event('Said', { who: 'bob' })]);
+        const seen = () => live.events.filter((e) => e.stream.startsWith(category)).length;
+        await waitFor(() => seen() === 2, 'the two events live');
+        await store.deleteStream(doomed);
+        await store.appendToStream(kept, [event('Said', { who: 'bob', again: true })]);
+        await waitFor(() => seen() === 3, 'the event after the deletion live');
+        await liveSubscription.close();
+        await live.done;
+        const filter = { streamNamePrefixes: [category] };
+        const later = await store.readAll({ from: head ?? START, filter });
+        expect(later.map((e) => e.stream)).toEqual([kept, kept]);
+        // A subscriber that catches up over the stretch, and one that reads it live from the
+        // process's window of recent rows, both miss the deleted events.
+        const replaySubscription = store.subscribeToAll({ from: head ?? START, filter });
+        const replay = collect(replaySubscription);
+        await waitFor(() => replay.caughtUp, 'the replay to catch up');
+        await replaySubscription.close();
+        await replay.done;
+        expect(replay.events.map((e) => e.stream)).toEqual([kept, kept]);
+      });
+    });
+
     describe('subscriptions', () => {
       it_('catches up through a filter, signals it, then delivers live events', async () => {
         const category = `sub${ulid().toLowerCase()}`;

@@ -57,6 +57,19 @@ describe('RecentLog, the window of the log shared by live subscribers', () => {
     expect(reads.filter((from) => from === 0)).toHaveLength(1);
   });
 
+  it('serves no row it held once discarded, and reads the log again instead', async () => {
+    const log = logOf(['a-1', 'b-1', 'a-2', 'b-2']);
+    const { recent, reads } = windowOver(log, { maxRows: 100, maxChars: 1e6, fetchRows: 10 });
+    expect(numbers((await recent.page(at(0), undefined, 10))!.rows)).toEqual([1, 2, 3, 4]);
+    // A stream leaves the log: the window forgets what it held, but not where it stands.
+    log.splice(0, log.length, ...log.filter((row) => row.stream_name !== 'a-2'));
+    recent.discard();
+    const readsBefore = reads.length;
+    expect(numbers((await recent.page(at(0), undefined, 10))!.rows)).toEqual([1, 2, 4]);
+    expect(numbers((await recent.page(at(1), undefined, 10))!.rows)).toEqual([2, 4]);
+    expect(reads.length).toBeGreaterThan(readsBefore);
+  });
+
   it('gives every subscriber its own copy of the documents', async () => {
     const { recent } = windowOver(logOf(['a-1']));
     const first = await recent.page(at(0), undefined, 10);

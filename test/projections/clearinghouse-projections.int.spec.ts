@@ -236,8 +236,27 @@ describe('clearinghouse read models on PostgreSQL', () => {
         WHERE table_name = 'learning_events' AND column_name = 'data'`,
     );
     expect(rows).toEqual([{ data_type: 'json' }]);
-    expect((await readCheckpoint(database.db, 'learning-events'))?.projectionVersion).toBe(2);
+    expect((await readCheckpoint(database.db, 'learning-events'))?.projectionVersion).toBe(
+      learningEventsProjection.version,
+    );
     // The rows deleted above are back: the read model was replayed, not kept.
+    expect(await eventRows(database.db)).toEqual(expected);
+  });
+
+  it('learning-events: a version-2 read model gains the participants corrections moved away from', async () => {
+    const expected = await eventRows(database.db);
+    await database.db.exec(`
+      ALTER TABLE learning_events DROP COLUMN previous_participant_ids;
+      UPDATE hub_projection_checkpoints SET projection_version = 2
+       WHERE projection = 'learning-events';
+    `);
+    await catchUp(learningEventsProjection, database.db, store, 500);
+    const { rows } = await database.db.query<{ data_type: string }>(
+      `SELECT data_type FROM information_schema.columns
+        WHERE table_name = 'learning_events' AND column_name = 'previous_participant_ids'`,
+    );
+    expect(rows).toEqual([{ data_type: 'ARRAY' }]);
+    expect((await readCheckpoint(database.db, 'learning-events'))?.projectionVersion).toBe(3);
     expect(await eventRows(database.db)).toEqual(expected);
   });
 
@@ -358,7 +377,9 @@ describe('subscription feeds on embedded PostgreSQL (PGlite)', () => {
     const whole = await readFeedPage(store, subscription, START, 1_000);
     expect(whole.hasMore).toBe(false);
     expect(whole.items.length).toBeGreaterThan(10);
-    expect(whole.items.every((item) => item.template !== 'EXAM')).toBe(true);
+    expect(whole.items.every((item) => item.kind === 'erased' || item.template !== 'EXAM')).toBe(
+      true,
+    );
     const paged: string[] = [];
     let after = decodeFeedCursor('start');
     for (;;) {

@@ -4,7 +4,7 @@ import { EventCategory, LearningEventEvent } from '../../src/publishing/learning
 import {
   cursorOf,
   decodeFeedCursor,
-  FeedItem,
+  EventFeedItem,
   feedCursor,
   START_CURSOR,
   toFeedItem,
@@ -574,7 +574,7 @@ const retracted = (category: EventCategory | null = COURSE) => {
   });
 };
 
-const item = (overrides: Partial<FeedItem>): FeedItem => ({
+const item = (overrides: Partial<EventFeedItem>): EventFeedItem => ({
   cursor: feedCursor(POSITION),
   kind: 'published',
   eventId: EVENT_ID,
@@ -679,7 +679,7 @@ describe('toFeedItem', () => {
     const long: TemplateSet = {
       '*_default': { action: 'import', label: null, template: `${'x'.repeat(250)}` },
     };
-    expect(toFeedItem(published(), long)?.conversionError).toBe(
+    expect((toFeedItem(published(), long) as EventFeedItem | null)?.conversionError).toBe(
       `the template did not produce JSON: ${'x'.repeat(200)}…`,
     );
   });

@@ -1,4 +1,4 @@
-import { toJsonText, validateAppend } from '../event-validation';
+import { toJsonText, validateAppend, validateStreamName } from '../event-validation';
 import {
   ANY,
   AccessDeniedError,
@@ -366,6 +366,16 @@ export class EventStoreDbEventStore implements EventStore {
       throw toHubError(error, 'readStream');
     }
     return events;
+  }
+
+  async deleteStream(stream: string): Promise<void> {
+    validateStreamName(stream);
+    try {
+      await this.client.deleteStream(stream);
+    } catch (error) {
+      if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) return;
+      throw toHubError(error, 'deleteStream');
+    }
   }
 
   async streamRevision(stream: string): Promise<bigint | null> {

@@ -125,6 +125,14 @@ export class RecentLog {
     };
   }
 
+  /**
+   * Forgets every row held, keeping the place: rows left the log (a stream was deleted), and
+   * the window must not serve them. A read in flight is dropped too; the next one reads anew.
+   */
+  discard(): void {
+    if (this.start !== null) this.moveTo(this.start);
+  }
+
   private endKey(): string {
     return this.entries.at(-1)?.key ?? this.start!;
   }

@@ -23,7 +23,7 @@ import {
   Subscription,
   SubscriptionMessage,
 } from '../event-store.port';
-import { toJsonText, validateAppend } from '../event-validation';
+import { toJsonText, validateAppend, validateStreamName } from '../event-validation';
 import { AppendBatcher, AppendBatcherOptions } from './append-batcher';
 import { EventRow, LogPage, RecentLog, RecentLogRow } from './recent-log';
 import { mapSqlError } from './sql-errors';
@@ -44,6 +44,8 @@ export interface SqlEventStoreOptions {
 }
 
 const NOTIFY_CHANNEL = 'hub_events';
+/** The payload of a notification that rows left the log: every process drops its window. */
+const DELETED_NOTICE = 'deleted';
 const MAX_READ_COUNT = 10_000;
 /** Rows a filtered readAll scans per round trip at least. */
 const MIN_FILTERED_SCAN = 2_000;
@@ -184,6 +186,25 @@ export class SqlEventStore implements EventStore {
       if (page.last) cursor = page.last;
       if (result.length >= limit || page.scanned < scan) return result.slice(0, limit);
     }
+  }
+
+  async deleteStream(stream: string): Promise<void> {
+    validateStreamName(stream);
+    try {
+      await this.db.transaction(async (tx) => {
+        // The stream's row is locked first, so an append to it waits and then finds it gone
+        // rather than adding an event this deletion no longer sees.
+        await tx.query('SELECT 1 FROM hub_streams WHERE stream_name = $1 FOR UPDATE', [stream]);
+        await tx.query('DELETE FROM hub_events WHERE stream_name = $1', [stream]);
+        await tx.query('DELETE FROM hub_streams WHERE stream_name = $1', [stream]);
+        if (this.db.kind === 'postgres')
+          await tx.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, DELETED_NOTICE]);
+      });
+    } catch (error) {
+      throw mapSqlError(error);
+    }
+    // The window may hold the deleted rows; other processes drop theirs on the notification.
+    this.recent.discard();
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
@@ -440,7 +461,14 @@ export class SqlEventStore implements EventStore {
       this.stopListening = null;
       this.wake.notify();
     };
-    this.stopListening = this.db.listen(NOTIFY_CHANNEL, () => this.wake.notify(), forget);
+    this.stopListening = this.db.listen(
+      NOTIFY_CHANNEL,
+      (payload) => {
+        if (payload === DELETED_NOTICE) this.recent.discard();
+        else this.wake.notify();
+      },
+      forget,
+    );
     this.stopListening.catch(forget);
   }
 
