@@ -104,9 +104,15 @@ const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
   return [...rows.values()];
 };
 
+/** Byte order of UTF-8, as COLLATE "C" sorts. */
+const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
 const record = (row: FoldedRow) => {
   const content = row.content;
-  const previous = [...row.participants].filter((id) => id !== content?.PublisherParticipantId);
+  // Sorted, as the SQL merge sorts them, so a row is the same however the log was batched.
+  const previous = [...row.participants]
+    .filter((id) => id !== content?.PublisherParticipantId)
+    .sort(byBytes);
   return {
     event_id: row.eventId,
     has_content: content !== null,
@@ -140,9 +146,11 @@ const RECORD_TYPE = `r(event_id text, has_content boolean, program_id text, publ
  * named before and those the change moved it through, less the one it names now.
  */
 const previousParticipants = (e: string, r: string) =>
-  `NULLIF(ARRAY(SELECT DISTINCT p FROM unnest(coalesce(${e}.previous_participant_ids, '{}')
-     || coalesce(${r}.previous_participant_ids, '{}') || ARRAY[${e}.participant_id]) AS p
-     WHERE p IS DISTINCT FROM coalesce(${r}.participant_id, ${e}.participant_id)), '{}')`;
+  `NULLIF(ARRAY(SELECT d.p FROM (SELECT DISTINCT p FROM unnest(
+       coalesce(${e}.previous_participant_ids, '{}') || coalesce(${r}.previous_participant_ids, '{}')
+       || ARRAY[${e}.participant_id]) AS p
+     WHERE p IS DISTINCT FROM coalesce(${r}.participant_id, ${e}.participant_id)) d
+     ORDER BY d.p COLLATE "C"), '{}')`;
 
 const CONTENT_COLUMNS = [
   'program_id',

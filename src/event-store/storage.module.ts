@@ -20,7 +20,10 @@ export const openDatabase = async (config: HubConfig): Promise<SqlDatabase> => {
   return db;
 };
 
-/** Opens the event store the configuration selects: EventStoreDB, or the SQL store on `db`. */
+/**
+ * Opens the event store the configuration selects: EventStoreDB, or the SQL store on `db` as
+ * openDatabase returned it (migrated).
+ */
 export const openEventStore = async (config: HubConfig, db: SqlDatabase): Promise<EventStore> => {
   if (config.storage.kind === 'eventstoredb') {
     const logger = new Logger('EventStoreDB');
@@ -28,7 +31,8 @@ export const openEventStore = async (config: HubConfig, db: SqlDatabase): Promis
       logger: { warn: (message, context) => logger.warn(message, context) },
     });
   }
-  return SqlEventStore.open(db);
+  // openDatabase migrated it.
+  return SqlEventStore.onMigrated(db);
 };
 
 export const describeStorage = (config: HubConfig): Record<string, string> => {

@@ -13,6 +13,11 @@ import { HubError } from '../../src/errors/hub-error';
 import { handleCommand, loadState } from '../../src/event-sourcing/command-handler';
 import { EventStore, START } from '../../src/event-store/event-store.port';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
+import { ProgramDirectory } from '../../src/programs/program-directory';
+import {
+  EraseParticipantCommand,
+  EraseParticipantHandler,
+} from '../../src/publishing/participant-erasure.commands';
 import {
   learningEventDecider,
   LearningEventCommand,
@@ -52,7 +57,8 @@ const content = (programId: string, n: number, revision: number): LearningEventC
   PublisherSystemId: 'LB',
   EventType: 'AI_COMP_SUCCESS',
   PublisherEventId: `AI:${n}`,
-  PublisherParticipantId: `person-${n % 7}`,
+  // Corrections move the event from participant to participant, and back after seven.
+  PublisherParticipantId: `person-${(n + revision * 3) % 7}`,
   PublisherEventCategory:
     CATEGORIES[(n + revision) % 3] === null
       ? null
@@ -169,6 +175,10 @@ describe('clearinghouse read models on PostgreSQL', () => {
     await catchUp(learningEventsProjection, database.db, store, 7);
     const live = await eventRows(database.db);
     expect(live).toHaveLength(ids.length);
+    // Some events went through several participants: their order must not depend on batching.
+    expect(
+      live.some((row) => ((row.previous_participant_ids as string[] | null) ?? []).length >= 2),
+    ).toBe(true);
 
     const rebuilt = await rebuildProjection(
       learningEventsProjection,
@@ -342,6 +352,54 @@ describe('clearinghouse read models on PostgreSQL', () => {
       'secret-0',
       'secret-0-b',
     ]);
+  });
+  it('learning-events: an erasure takes every row naming the participant, and equals a rebuild', async () => {
+    await catchUp(learningEventsProjection, database.db, store, 50);
+    const moved = await database.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM learning_events
+        WHERE program_id = 'PROG-A' AND 'person-3' = ANY (previous_participant_ids)`,
+    );
+    // The seeded history holds corrections away from the participant: they must go too.
+    expect(moved.rows[0]!.n).toBeGreaterThan(0);
+    const programs = {
+      program: async (programId: string) => ({ programId, organisationId: 'org-pub' }),
+    } as unknown as ProgramDirectory;
+    const handler = new EraseParticipantHandler(
+      store,
+      database.db,
+      { now: () => new Date(Date.UTC(2026, 10, 30)) },
+      programs,
+    );
+    const erasure = await handler.execute(
+      new EraseParticipantCommand(
+        'PROG-A',
+        'person-3',
+        { ...ADMIN, credential: { kind: 'admin-token' } },
+        'req-erase',
+      ),
+    );
+    expect(erasure.EventIds.length).toBeGreaterThan(moved.rows[0]!.n);
+    await untilReadable(store);
+    await catchUp(learningEventsProjection, database.db, store, 13);
+    const live = await eventRows(database.db);
+    const named = live.filter(
+      (row) =>
+        row.program_id === 'PROG-A' &&
+        (row.participant_id === 'person-3' ||
+          ((row.previous_participant_ids as string[] | null) ?? []).includes('person-3')),
+    );
+    expect(named).toEqual([]);
+    expect(live.some((row) => erasure.EventIds.includes(String(row.event_id)))).toBe(false);
+    // Other programs' participant of the same name is not this program's: kept.
+    expect(
+      live.some((row) => row.program_id === 'PROG-B' && row.participant_id === 'person-3'),
+    ).toBe(true);
+    await rebuildProjection(
+      learningEventsProjection,
+      { db: database.db, store },
+      { batchSize: 500 },
+    );
+    expect(await eventRows(database.db)).toEqual(live);
   });
 });
 

@@ -110,6 +110,11 @@ export class SqlEventStore implements EventStore {
   /** Opens the store on a database, applying pending migrations first. */
   static async open(db: SqlDatabase, options: SqlEventStoreOptions = {}): Promise<SqlEventStore> {
     await runMigrations(db);
+    return SqlEventStore.onMigrated(db, options);
+  }
+
+  /** The store on a database its opener has migrated already, as the hub's storage module does. */
+  static onMigrated(db: SqlDatabase, options: SqlEventStoreOptions = {}): SqlEventStore {
     return new SqlEventStore(db, options);
   }
 
