@@ -359,12 +359,14 @@ export const settleDeadLetter = async (
 };
 
 /**
- * Takes erased events out of every dead letter, whatever its status: a redelivery must not send
- * them again, and the list must not show them. A letter left with nothing is deleted.
+ * Takes erased events out of every dead letter (of one subscription, or of all), whatever its
+ * status: a redelivery must not send them again, and the list must not show them. A letter left
+ * with nothing is deleted.
  */
 export const purgeErasedEvents = async (
   db: SqlDatabase,
   eventIds: readonly string[],
+  subscriptionId: string | null = null,
 ): Promise<number> => {
   if (eventIds.length === 0) return 0;
   const erased = new Set(eventIds);
@@ -375,10 +377,11 @@ export const purgeErasedEvents = async (
       items: FeedItem[];
     }>(
       `SELECT subscription_id, delivery_id, items FROM hub_webhook_dead_letters
-        WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(items) AS item
+        WHERE ($2::text IS NULL OR subscription_id = $2)
+          AND EXISTS (SELECT 1 FROM jsonb_array_elements(items) AS item
                        WHERE item->>'eventId' = ANY($1::text[]))
         FOR UPDATE`,
-      [[...erased]],
+      [[...erased], subscriptionId],
     );
     for (const row of rows) {
       const kept = row.items.filter((item) => item.kind === 'erased' || !erased.has(item.eventId));

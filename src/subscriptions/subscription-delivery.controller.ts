@@ -87,7 +87,7 @@ export class SubscriptionDeliveryController {
   @Get(':subscriptionId/stream')
   @ApiOperation({
     summary:
-      'The feed live, as Server-Sent Events (id: the cursor; event: published, amended or retracted). Reconnect with Last-Event-ID to resume',
+      'The feed live, as Server-Sent Events (id: the cursor; event: published, amended, retracted or erased). Reconnect with Last-Event-ID to resume',
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false })

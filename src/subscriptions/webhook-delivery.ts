@@ -10,6 +10,7 @@ import {
   AttemptOutcome,
   DeadLetter,
   pruneAttempts,
+  purgeErasedEvents,
   queuedDeadLetters,
   readPosition,
   recordAttempt,
@@ -150,6 +151,13 @@ export class WebhookWorker {
           case 'event': {
             const item = toFeedItem(message.event, this.subscription.templates);
             consumed = message.event.position;
+            if (item?.kind === 'erased') {
+              // Deliveries are in order, so whatever carried these events before is settled by
+              // now: delivered, or a dead letter, which must not keep them.
+              const erased = new Set(item.eventIds);
+              batch = batch.filter((held) => held.kind === 'erased' || !erased.has(held.eventId));
+              await purgeErasedEvents(this.deps.db, item.eventIds, this.subscriptionId);
+            }
             if (item) batch.push(item);
             if (batch.length >= this.batchSize) await flush();
             break;

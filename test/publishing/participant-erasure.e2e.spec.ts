@@ -289,6 +289,58 @@ describe('Participant erasure', () => {
     }
   }, 30_000);
 
+  it('keeps no dead letter of a delivery that was still being retried when she was erased', async () => {
+    const programId = await program('RETRY');
+    const failing = await WebhookReceiver.start(() => 500);
+    receivers.push(failing);
+    // Six attempts with the tests' back-off (50 ms doubling to 400): over a second of retrying.
+    const subscriptionId = (
+      await activeSubscription(
+        hub,
+        { subscriberProgram: p.subscriberProgram, publisherProgram: programId },
+        TEMPLATES,
+        { webhook: { url: failing.url, maxAttempts: 6 } },
+      )
+    ).subscriptionId as string;
+    const hers = await publishOne(
+      hub,
+      p.publisher,
+      learningEvent(programId, 'retry-1', { participantId: ADA }),
+    );
+    await waitFor('the first attempt', () => failing.requests.length > 0);
+    const response = await erase(p.publisher, {
+      PublisherProgramId: programId,
+      PublisherParticipantId: ADA,
+    });
+    expect(response.body.EventIds).toEqual([hers]);
+    // The batch that carried her event runs out of attempts after the erasure, then the
+    // erasure itself is delivered (and fails, and is dead-lettered too).
+    await waitFor(
+      'the erasure to reach the receiver',
+      () =>
+        failing.requests.some((request) =>
+          (request.body?.items as { kind: string }[] | undefined)?.some(
+            (item) => item.kind === 'erased',
+          ),
+        ),
+      { timeoutMs: 15_000 },
+    );
+    expect(failing.requests[0]!.rawBody).toContain(ADA);
+    const letters = await waitFor(
+      'the dead letters',
+      async () => {
+        const { rows } = await db.query<{ items: { kind: string; eventId?: string }[] }>(
+          'SELECT items FROM hub_webhook_dead_letters WHERE subscription_id = $1',
+          [subscriptionId],
+        );
+        return rows.some((row) => row.items.some((item) => item.kind === 'erased')) && rows;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(JSON.stringify(letters)).not.toContain(ADA);
+    expect(letters.flatMap((row) => row.items.map((item) => item.kind))).toEqual(['erased']);
+  }, 30_000);
+
   it('lets the organisation admin erase, and records an erasure that found nothing', async () => {
     const programId = await program('NONE');
     const response = await erase(p.publisherAdmin, {
