@@ -5,7 +5,7 @@ import {
   LEARNING_EVENT_TYPES,
   LearningEventContent,
   LearningEventEvent,
-  PublisherCategoryEvent,
+  ParticipantErased,
 } from '../../src/publishing/learning-event.events';
 import { Projection, ProjectionHandler } from '../engine/projection';
 
@@ -204,6 +204,8 @@ const applyChanges = async (events: readonly RecordedEvent[], tx: SqlExecutor): 
     );
 };
 
+const PARTICIPANT_ERASED: ParticipantErased['type'] = 'ParticipantErased';
+
 /**
  * The batch in order, in stretches between erasures: each stretch is folded and written, then
  * the erasure after it deletes its rows. A publication after an erasure (the publisher sent the
@@ -212,15 +214,14 @@ const applyChanges = async (events: readonly RecordedEvent[], tx: SqlExecutor): 
 const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
   let stretch: RecordedEvent[] = [];
   for (const recorded of events) {
-    const event = { type: recorded.type, data: recorded.data } as PublisherCategoryEvent;
-    if (event.type !== 'ParticipantErased') {
+    if (recorded.type !== PARTICIPANT_ERASED) {
       stretch.push(recorded);
       continue;
     }
     await applyChanges(stretch, tx);
     stretch = [];
     await tx.query('DELETE FROM learning_events WHERE event_id = ANY($1::text[])', [
-      event.data.Events.map((erased) => erased.EventId),
+      (recorded.data as ParticipantErased['data']).Events.map((erased) => erased.EventId),
     ]);
   }
   await applyChanges(stretch, tx);
@@ -237,7 +238,7 @@ export const learningEventsProjection: Projection = {
   batchSize: 2_000,
   streamNamePrefixes: [LEARNING_EVENT_STREAM_PREFIX],
   handlers: Object.fromEntries(
-    [...LEARNING_EVENT_TYPES, 'ParticipantErased'].map((type) => [type, applyOne]),
+    [...LEARNING_EVENT_TYPES, PARTICIPANT_ERASED].map((type) => [type, applyOne]),
   ),
   applyBatch,
 };

@@ -1,6 +1,7 @@
 import { Actor, hasRole, isSystemAdmin } from '../../src/auth/principal';
 import { SqlExecutor } from '../../src/database/sql-database';
 import { Position } from '../../src/event-store/event-store.port';
+import { ErasedEvent } from '../../src/publishing/learning-event.events';
 import { subscribedToEvent } from '../subscriptions/subscriptions.query';
 
 export interface LearningEventRecord {
@@ -137,18 +138,12 @@ export const replayPositionAt = async (
   return (rows[0]?.published_position as Position | undefined) ?? null;
 };
 
-/** An event of the read model that names a participant, now or before a correction. */
-export interface ParticipantEventRow {
-  EventId: string;
-  CategoryValue: string | null;
-}
-
 /** The events of a program that name the participant now, or named it before a correction. */
 export const eventsNamingParticipant = async (
   db: SqlExecutor,
   programId: string,
   participantId: string,
-): Promise<ParticipantEventRow[]> => {
+): Promise<ErasedEvent[]> => {
   const { rows } = await db.query<{ event_id: string; category_value: string | null }>(
     `SELECT event_id, category_value FROM learning_events
       WHERE program_id = $1 AND participant_id = $2

@@ -154,15 +154,22 @@ export const EVENT_STORE = Symbol('EVENT_STORE');
 
 export const comparePositions = (a: Position, b: Position): number => (a < b ? -1 : a > b ? 1 : 0);
 
-export const matchesFilter = (
-  event: Pick<RecordedEvent, 'stream' | 'type'>,
-  filter: EventFilter | undefined,
-): boolean => {
-  if (!filter) return true;
-  const { streamNamePrefixes, eventTypePrefixes } = filter;
-  if (streamNamePrefixes?.length && !streamNamePrefixes.some((p) => event.stream.startsWith(p)))
-    return false;
-  if (eventTypePrefixes?.length && !eventTypePrefixes.some((p) => event.type.startsWith(p)))
-    return false;
-  return true;
+/** Whether `value` starts with one of `prefixes`; true when there are none. */
+const startsWithAny = (value: string, prefixes: readonly string[] | undefined): boolean => {
+  if (!prefixes?.length) return true;
+  for (const prefix of prefixes) if (value.startsWith(prefix)) return true;
+  return false;
 };
+
+/**
+ * Whether an event of `stream` and `type` passes `filter`. Taken apart rather than as an event,
+ * with no closure: the window of the SQL store runs it for every subscriber and every row.
+ */
+export const matchesFilter = (
+  stream: string,
+  type: string,
+  filter: EventFilter | undefined,
+): boolean =>
+  !filter ||
+  (startsWithAny(stream, filter.streamNamePrefixes) &&
+    startsWithAny(type, filter.eventTypePrefixes));

@@ -1,4 +1,4 @@
-import { Actor, hasRole, isSystemAdmin } from '../auth/principal';
+import { Actor, hasRole, isSystemAdmin, Role } from '../auth/principal';
 import {
   ConflictError,
   ForbiddenError,
@@ -58,20 +58,27 @@ export const learningEventRetracted = (eventId: string, retractedUtc: string) =>
   });
 
 /**
- * Only the program's own organisation publishes for it: a PUBLISHER of that organisation, or a
- * system admin. An unregistered program is refused the same way, so the answer tells a caller
- * nothing about other organisations' programs.
+ * Only the program's own organisation acts on its events: a holder of one of `roles` in that
+ * organisation, or a system admin. An unregistered program is refused the same way, so the
+ * answer tells a caller nothing about other organisations' programs. `action` completes "This
+ * credential may not …".
  */
-export const assertMayPublish = (actor: Actor, programId: string, program: ProgramFacts | null) => {
-  const mayPublish =
+export const assertActsForProgram = (
+  actor: Actor,
+  programId: string,
+  program: ProgramFacts | null,
+  roles: readonly Role[],
+  action: string,
+) => {
+  const mayAct =
     isSystemAdmin(actor) ||
-    (hasRole(actor, 'PUBLISHER') &&
+    (hasRole(actor, ...roles) &&
       program !== null &&
       program.organisationId === actor.organisationId);
-  if (!mayPublish)
+  if (!mayAct)
     throw new ForbiddenError(
       'PROGRAM_NOT_YOURS',
-      `This credential may not publish for program ${programId}`,
+      `This credential may not ${action} program ${programId}`,
       { programId },
     );
   if (program === null)
@@ -79,6 +86,10 @@ export const assertMayPublish = (actor: Actor, programId: string, program: Progr
       programId,
     });
 };
+
+/** A PUBLISHER of the program's organisation (or a system admin) publishes for it. */
+export const assertMayPublish = (actor: Actor, programId: string, program: ProgramFacts | null) =>
+  assertActsForProgram(actor, programId, program, ['PUBLISHER'], 'publish for');
 
 const assertIdentity = (command: PublishLearningEvent | AmendLearningEvent) => {
   const { PublisherProgramId, PublisherEventId } = command.content;

@@ -115,6 +115,12 @@ export const LEARNING_EVENT_TYPES: readonly LearningEventEvent['type'][] = [
   'LearningEventRetracted',
 ];
 
+/** An event an erasure took, with its category, so a subscriber hears only of those it imported. */
+export interface ErasedEvent {
+  EventId: string;
+  CategoryValue: string | null;
+}
+
 /**
  * A participant's events were erased at the publisher's request: their streams are gone from the
  * log. It names the events, never the participant, so that it tells subscribers what to delete
@@ -125,8 +131,7 @@ export type ParticipantErased = DomainEvent<
   {
     ErasureId: string;
     PublisherProgramId: string;
-    /** With each event's category, so a subscriber hears only of those it imported. */
-    Events: { EventId: string; CategoryValue: string | null }[];
+    Events: ErasedEvent[];
     ErasedUtc: string;
   }
 >;

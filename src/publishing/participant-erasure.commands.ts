@@ -13,17 +13,14 @@ import { ProgramDirectory } from '../programs/program-directory';
 import { purgeErasedEvents } from '../subscriptions/delivery-records';
 import { CLOCK, Clock } from '../time/clock';
 import {
+  ErasedEvent,
   learningEventStream,
   parseEventId,
   participantErasureStream,
   PublisherCategoryEvent,
   publisherCategory,
 } from './learning-event.events';
-import {
-  assertMayErase,
-  ErasedEvent,
-  participantErasureDecider,
-} from './participant-erasure.decider';
+import { assertMayErase, participantErasureDecider } from './participant-erasure.decider';
 
 export class EraseParticipantCommand {
   constructor(

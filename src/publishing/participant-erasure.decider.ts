@@ -1,13 +1,9 @@
-import { Actor, hasRole, isSystemAdmin } from '../auth/principal';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors/hub-error';
+import { Actor } from '../auth/principal';
+import { ConflictError } from '../errors/hub-error';
 import { Decider } from '../event-sourcing/decider';
 import { ProgramFacts } from '../programs/program.decider';
-import { ParticipantErased } from './learning-event.events';
-
-export interface ErasedEvent {
-  EventId: string;
-  CategoryValue: string | null;
-}
+import { assertActsForProgram } from './learning-event.decider';
+import { ErasedEvent, ParticipantErased } from './learning-event.events';
 
 export interface EraseParticipant {
   type: 'EraseParticipant';
@@ -21,31 +17,22 @@ export interface EraseParticipant {
   now: Date;
 }
 
-export type ParticipantErasureState =
-  { recorded: false } | { recorded: true; erasedUtc: string; eventIds: string[] };
+export interface ParticipantErasureState {
+  recorded: boolean;
+}
 
 /**
  * Erasure is the publisher's call, as the controller of its participants' data: a PUBLISHER or
- * ORG_ADMIN of the program's organisation, or a system admin. As with publishing, another
- * organisation's program and an unregistered one are refused alike.
+ * ORG_ADMIN of the program's organisation, or a system admin.
  */
-export const assertMayErase = (actor: Actor, programId: string, program: ProgramFacts | null) => {
-  const mayErase =
-    isSystemAdmin(actor) ||
-    (hasRole(actor, 'PUBLISHER', 'ORG_ADMIN') &&
-      program !== null &&
-      program.organisationId === actor.organisationId);
-  if (!mayErase)
-    throw new ForbiddenError(
-      'PROGRAM_NOT_YOURS',
-      `This credential may not erase participants of program ${programId}`,
-      { programId },
-    );
-  if (program === null)
-    throw new NotFoundError('PROGRAM_NOT_FOUND', `No program ${programId} is registered`, {
-      programId,
-    });
-};
+export const assertMayErase = (actor: Actor, programId: string, program: ProgramFacts | null) =>
+  assertActsForProgram(
+    actor,
+    programId,
+    program,
+    ['PUBLISHER', 'ORG_ADMIN'],
+    'erase participants of',
+  );
 
 export const participantErasureDecider: Decider<
   EraseParticipant,
@@ -76,11 +63,7 @@ export const participantErasureDecider: Decider<
   evolve: (_state, event) => {
     switch (event.type) {
       case 'ParticipantErased':
-        return {
-          recorded: true,
-          erasedUtc: event.data.ErasedUtc,
-          eventIds: event.data.Events.map((erased) => erased.EventId),
-        };
+        return { recorded: true };
       default: {
         const unknownEvent: never = event.type;
         return unknownEvent;

@@ -121,6 +121,16 @@ const untilReadable = async (store: EventStore) => {
   while ((await store.readAll({ maxCount: 10_000 })).at(-1)?.position !== head) await sleep(20);
 };
 
+/** The type information_schema gives a column of learning_events. */
+const columnType = async (db: SqlDatabase, column: string) =>
+  (
+    await db.query<{ data_type: string }>(
+      `SELECT data_type FROM information_schema.columns
+        WHERE table_name = 'learning_events' AND column_name = $1`,
+      [column],
+    )
+  ).rows.map((row) => row.data_type);
+
 const eventRows = async (db: SqlDatabase) =>
   (await db.query('SELECT * FROM learning_events ORDER BY event_id')).rows;
 const subscriptionRows = async (db: SqlDatabase) =>
@@ -241,11 +251,7 @@ describe('clearinghouse read models on PostgreSQL', () => {
        WHERE projection = 'learning-events';
     `);
     await catchUp(learningEventsProjection, database.db, store, 500);
-    const { rows } = await database.db.query<{ data_type: string }>(
-      `SELECT data_type FROM information_schema.columns
-        WHERE table_name = 'learning_events' AND column_name = 'data'`,
-    );
-    expect(rows).toEqual([{ data_type: 'json' }]);
+    expect(await columnType(database.db, 'data')).toEqual(['json']);
     expect((await readCheckpoint(database.db, 'learning-events'))?.projectionVersion).toBe(
       learningEventsProjection.version,
     );
@@ -261,11 +267,7 @@ describe('clearinghouse read models on PostgreSQL', () => {
        WHERE projection = 'learning-events';
     `);
     await catchUp(learningEventsProjection, database.db, store, 500);
-    const { rows } = await database.db.query<{ data_type: string }>(
-      `SELECT data_type FROM information_schema.columns
-        WHERE table_name = 'learning_events' AND column_name = 'previous_participant_ids'`,
-    );
-    expect(rows).toEqual([{ data_type: 'ARRAY' }]);
+    expect(await columnType(database.db, 'previous_participant_ids')).toEqual(['ARRAY']);
     expect((await readCheckpoint(database.db, 'learning-events'))?.projectionVersion).toBe(3);
     expect(await eventRows(database.db)).toEqual(expected);
   });

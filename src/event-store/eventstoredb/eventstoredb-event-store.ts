@@ -409,8 +409,7 @@ export class EventStoreDbEventStore implements EventStore {
           last = position;
           if (after && compareEsdbPositions(position, after) <= 0) continue;
           if (isSystemType(event.type)) continue;
-          if (!matchesFilter({ stream: event.streamId, type: event.type }, options.filter))
-            continue;
+          if (!matchesFilter(event.streamId, event.type, options.filter)) continue;
           events.push(toRecordedEvent(event, position));
           if (events.length >= limit) return events;
         }
@@ -815,7 +814,7 @@ class EventStoreDbSubscription implements Subscription, AsyncIterator<Subscripti
       if (this.lastEnqueuedEvent && compareEsdbPositions(position, this.lastEnqueuedEvent) <= 0)
         return;
       if (isSystemType(event.type)) return;
-      if (!matchesFilter({ stream: event.streamId, type: event.type }, this.options.filter)) return;
+      if (!matchesFilter(event.streamId, event.type, this.options.filter)) return;
       message = { kind: 'event', event: toRecordedEvent(event, position) };
     } catch (error) {
       throw new ProcessingError(error);

@@ -108,7 +108,7 @@ export class RecentLog {
     const rows: EventRow[] = [];
     for (let index = from; index < end; index++) {
       const { row } = this.entries[index]!;
-      if (matchesFilter({ stream: row.stream_name, type: row.event_type }, filter))
+      if (matchesFilter(row.stream_name, row.event_type, filter))
         rows.push({
           ...row,
           data: JSON.parse(row.data) as unknown,
