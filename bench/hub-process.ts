@@ -46,6 +46,8 @@ export interface HubOptions {
   adminToken: string;
   /** Further environment for the hub (on top of this process's). */
   env?: Record<string, string>;
+  /** The script to run instead of the hub (`dist/src/main.js`), with the same environment. */
+  entry?: string;
 }
 
 /** The node flags `npm start` runs the hub with, so the benchmarks run it as deployed. */
@@ -72,7 +74,7 @@ export class Hub {
     const port = await freePort();
     // BENCH_HUB_NODE_ARGS: extra flags for the hub's node, e.g. --cpu-prof to profile it.
     const extraArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const main = join(__dirname, '..', 'src', 'main.js');
+    const main = options.entry ?? join(__dirname, '..', 'src', 'main.js');
     const child = spawn(process.execPath, [...startFlags(), ...extraArgs, main], {
       env: {
         ...process.env,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
@@ -31,10 +32,19 @@ const int = (name: string, fallback: number, min = 1): number => {
   return value;
 };
 
+/**
+ * BENCH_FLOOR=1: cases (a) and (b) against bench/floor-server.ts instead of the hub: the least
+ * any implementation must do per event on this machine, to tell the hub's cost from the floor's.
+ * BENCH_FLOOR=log: the floor writing only the events' log rows, the bare limit of the machine.
+ */
+const FLOOR_MODE = process.env.BENCH_FLOOR ?? '';
+if (!['', '0', '1', 'log'].includes(FLOOR_MODE))
+  throw new Error('BENCH_FLOOR is 1 (stream, log and read-model rows) or log (log rows only)');
+const FLOOR = FLOOR_MODE === '1' || FLOOR_MODE === 'log';
 const CASES = ['a', 'b', 'c'] as const;
 type Case = (typeof CASES)[number];
 const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? CASES.join(','))
+  (process.env.BENCH_ONLY ?? (FLOOR ? 'a,b' : CASES.join(',')))
     .split(',')
     .map((c) => c.trim().toLowerCase())
     .filter(Boolean),
@@ -42,6 +52,8 @@ const ONLY = new Set(
 for (const c of ONLY)
   if (!(CASES as readonly string[]).includes(c))
     throw new Error(`BENCH_ONLY lists cases of ${CASES.join(',')}, got "${c}"`);
+if (FLOOR && ONLY.has('c'))
+  throw new Error('The floor has no subscribers: BENCH_FLOOR runs a and b');
 const runs = (c: Case) => ONLY.has(c);
 
 const INGEST_CLIENTS = int('BENCH_INGEST_CLIENTS', 8);
@@ -958,6 +970,43 @@ const caseLatency = async (
 
 // ---------------------------------------------------------------------------------------------
 
+/** Programs and API keys on the hub (not measured). */
+const setUp = async (hub: Hub): Promise<{ publisherToken: string; subscriberToken: string }> => {
+  progress('set-up: programs and API keys (not measured)');
+  for (const [programId, organisationId, name] of [
+    [INGEST_PROGRAM, PUBLISHER_ORG, 'Benchmark publisher'],
+    [LIVE_PROGRAM, PUBLISHER_ORG, 'Benchmark live publisher'],
+    [SUBSCRIBER_PROGRAM, SUBSCRIBER_ORG, 'Benchmark subscriber'],
+  ] as const)
+    await hub.expect('POST', '/v1/programs', { programId, organisationId, name }, 201);
+  const publisherKey = await hub.expect(
+    'POST',
+    '/v1/admin/api-keys',
+    {
+      principalId: 'bench-publisher',
+      organisationId: PUBLISHER_ORG,
+      roles: ['PUBLISHER'],
+      label: 'benchmark publisher',
+    },
+    201,
+  );
+  const subscriberKey = await hub.expect(
+    'POST',
+    '/v1/admin/api-keys',
+    {
+      principalId: 'bench-subscriber',
+      organisationId: SUBSCRIBER_ORG,
+      roles: ['SUBSCRIBER'],
+      label: 'benchmark subscriber',
+    },
+    201,
+  );
+  return {
+    publisherToken: publisherKey.token as string,
+    subscriberToken: subscriberKey.token as string,
+  };
+};
+
 const main = async () => {
   const url = serverUrl();
   progress(`server ${redactUrl(url)}; cases ${[...ONLY].join(',')}; ${INSTANCES} hub instance(s)`);
@@ -976,10 +1025,14 @@ const main = async () => {
   try {
     const loadAtStart = os.loadavg();
     scratch = await createScratchDatabase(url);
-    const env = { HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+    const env = {
+      HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      ...(FLOOR_MODE === 'log' ? { HUB_FLOOR_WRITES: 'log' } : {}),
+    };
     // Further instances start once the first has migrated the database.
+    const entry = FLOOR ? { entry: join(__dirname, 'floor-server.js') } : {};
     for (let n = 0; n < INSTANCES; n++)
-      hubs.push(await Hub.start(scratch.url, { adminToken: ADMIN_TOKEN, env }));
+      hubs.push(await Hub.start(scratch.url, { adminToken: ADMIN_TOKEN, env, ...entry }));
     const hub = hubs[0]!;
 
     const db = new Client({ connectionString: scratch.url, application_name: 'hub-bench-info' });
@@ -990,37 +1043,9 @@ const main = async () => {
     const postgres = `${await setting('server_version')}; synchronous_commit=${await setting('synchronous_commit')}, fsync=${await setting('fsync')}, wal_sync_method=${await setting('wal_sync_method')}, shared_buffers=${await setting('shared_buffers')}, max_connections=${await setting('max_connections')}, autovacuum=${await setting('autovacuum')}`;
     await db.end();
 
-    progress('set-up: programs and API keys (not measured)');
-    for (const [programId, organisationId, name] of [
-      [INGEST_PROGRAM, PUBLISHER_ORG, 'Benchmark publisher'],
-      [LIVE_PROGRAM, PUBLISHER_ORG, 'Benchmark live publisher'],
-      [SUBSCRIBER_PROGRAM, SUBSCRIBER_ORG, 'Benchmark subscriber'],
-    ] as const)
-      await hub.expect('POST', '/v1/programs', { programId, organisationId, name }, 201);
-    const publisherKey = await hub.expect(
-      'POST',
-      '/v1/admin/api-keys',
-      {
-        principalId: 'bench-publisher',
-        organisationId: PUBLISHER_ORG,
-        roles: ['PUBLISHER'],
-        label: 'benchmark publisher',
-      },
-      201,
-    );
-    const subscriberKey = await hub.expect(
-      'POST',
-      '/v1/admin/api-keys',
-      {
-        principalId: 'bench-subscriber',
-        organisationId: SUBSCRIBER_ORG,
-        roles: ['SUBSCRIBER'],
-        label: 'benchmark subscriber',
-      },
-      201,
-    );
-    const publisherToken = publisherKey.token as string;
-    const subscriberToken = subscriberKey.token as string;
+    const { publisherToken, subscriberToken } = FLOOR
+      ? { publisherToken: 'floor', subscriberToken: 'floor' }
+      : await setUp(hub);
     const sample = learningEvent(INGEST_PROGRAM, 'sample');
     const dataBytes = Buffer.byteLength(JSON.stringify(sample.PublisherEventData));
     const eventBytes = Buffer.byteLength(JSON.stringify(sample));
@@ -1068,14 +1093,16 @@ const main = async () => {
 
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     const lines = [
-      `Clearinghouse benchmark, ${new Date().toISOString()}`,
+      `Clearinghouse benchmark${FLOOR ? ', floor' : ''}, ${new Date().toISOString()}`,
       `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; ${os.type()} ${os.release()} ${os.arch()}`,
       `node ${process.version}; load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`,
       `postgres ${postgres}`,
-      INSTANCES === 1
-        ? 'hub: one process (PostgreSQL server adapter), driven over HTTP (keep-alive node:http) from the benchmark process'
-        : `hub: ${INSTANCES} processes on one database (PostgreSQL server adapter), publishing requests round-robin; SSE and /health on the first`,
-      `events: LearningBuilder-style, ${eventBytes} bytes of JSON each (PublisherEventData ${dataBytes} bytes), ${CATEGORIES.length} categories in turn, unique PublisherEventIds; published with a PUBLISHER API key`,
+      FLOOR
+        ? `floor: ${INSTANCES} process(es) of bench/floor-server.ts instead of the hub: per request, the field checks and EventIds, then ${FLOOR_MODE === 'log' ? 'only the log rows' : 'the stream, log and read-model rows'} in one statement (one round trip, one commit); no credentials, projections or subscribers`
+        : INSTANCES === 1
+          ? 'hub: one process (PostgreSQL server adapter), driven over HTTP (keep-alive node:http) from the benchmark process'
+          : `hub: ${INSTANCES} processes on one database (PostgreSQL server adapter), publishing requests round-robin; SSE and /health on the first`,
+      `events: LearningBuilder-style, ${eventBytes} bytes of JSON each (PublisherEventData ${dataBytes} bytes), ${CATEGORIES.length} categories in turn, unique PublisherEventIds; ${FLOOR ? 'no credential' : 'published with a PUBLISHER API key'}`,
       '',
       renderTable(['measure', 'value', 'target', 'met?'], rows),
       '',
@@ -1100,7 +1127,7 @@ const main = async () => {
         ]),
       ),
       '',
-      `hub CPU is all hub processes; rss the first's. (c) publishes to a program of its own, so its subscription starts with no backlog; latency is receipt in this process minus the send of the request that carried the event.`,
+      `hub CPU is all hub (or floor) processes; rss the first's. (c) publishes to a program of its own, so its subscription starts with no backlog; latency is receipt in this process minus the send of the request that carried the event.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
