@@ -3,16 +3,20 @@ import Fastify from 'fastify';
 import { learningEventsProjection } from '../projections/learning-events/learning-events.projection';
 import { runMigrations } from '../src/database/migrations/migrations';
 import { PostgresDatabase } from '../src/database/postgres-database';
-import { eventIdFor, learningEventStream } from '../src/publishing/learning-event.events';
+import {
+  eventIdFor,
+  learningEventStream,
+  parseEventId,
+} from '../src/publishing/learning-event.events';
 
 /**
  * The floor of the clearinghouse benchmark (`BENCH_FLOOR=1 npm run bench:hub`): the least any
  * implementation of publishing must do per event, on the hub's own tables, and nothing more.
  * It parses the request, checks the fields it stores, derives the EventId, and writes the
  * event's stream row, its log row and its read-model row in one statement per request: one
- * round trip and one commit (with HUB_FLOOR_WRITES=log, only the log rows). No credentials, no program lookup, no decider, no coalescing of
- * requests, no projection reading the log back, no subscribers, and a resend is not answered
- * (it is simply not stored). What the hub does above this is its own cost; what this costs is
+ * round trip and one commit (with HUB_FLOOR_WRITES=log, only the log rows). No credentials, no
+ * program lookup, no decider, no coalescing of requests, no projection reading the log back,
+ * no subscribers, and a resend is not answered (it is simply not stored). What the hub does above this is its own cost; what this costs is
  * the machine's and PostgreSQL's.
  */
 
@@ -81,6 +85,7 @@ INSERT INTO learning_events (event_id, program_id, publisher_event_id, participa
 SELECT r.event_id, r.program_id, r.publisher_event_id, r.participant_id, r.system_id,
        r.event_type, r.category_value, r.category_label, r.data, r.start_utc, r.end_utc,
        r.created_utc,
+       -- The SQL store's position (encodeSqlPosition), as the projection records it.
        lpad(l.transaction_id::text, 20, '0') || ':' || lpad(l.global_position::text, 20, '0'), 0
   FROM json_to_recordset($5::json) AS ${READ_MODEL_ROW}
   JOIN logged l ON l.stream_name = r.stream
@@ -115,17 +120,16 @@ const main = async () => {
     const metadatas: string[] = [];
     const rows: unknown[] = [];
     const eventIds: (string | null)[] = [];
+    const eventIdOfStream = new Map<string, string>();
     for (const event of events) {
       if (!isEvent(event)) {
         eventIds.push(null);
         continue;
       }
       const eventId = eventIdFor(event.PublisherProgramId, event.PublisherEventId);
-      const stream = learningEventStream({
-        programId: event.PublisherProgramId,
-        uuid: eventId.slice(-36),
-      });
+      const stream = learningEventStream(parseEventId(eventId)!);
       eventIds.push(eventId);
+      eventIdOfStream.set(stream, eventId);
       streams.push(stream);
       ids.push(randomUUID());
       documents.push(JSON.stringify({ EventId: eventId, ...event, CreatedUtc: createdUtc }));
@@ -154,7 +158,7 @@ const main = async () => {
         documents,
         metadatas,
       ]);
-      for (const row of written.rows) created.add(row.stream_name);
+      for (const row of written.rows) created.add(eventIdOfStream.get(row.stream_name)!);
     } else if (streams.length > 0) {
       const written = await db.query<{ event_id: string }>(WRITE, [
         streams,
@@ -165,14 +169,7 @@ const main = async () => {
       ]);
       for (const row of written.rows) created.add(row.event_id);
     }
-    // Log-only writes report their streams, the others their EventIds.
-    const wasCreated = (eventId: string) =>
-      created.has(
-        LOG_ONLY
-          ? learningEventStream({ programId: eventId.slice(0, -37), uuid: eventId.slice(-36) })
-          : eventId,
-      );
-    return { createdUtc, eventIds, wasCreated };
+    return { createdUtc, eventIds, created };
   };
 
   const app = Fastify({ bodyLimit: 16 * 1024 * 1024 });
@@ -198,11 +195,11 @@ const main = async () => {
     const events = request.body;
     if (!Array.isArray(events) || events.length === 0 || events.length > 1_000)
       return reply.status(400).send({ code: 'invalid_batch' });
-    const { eventIds, wasCreated } = await publish(events);
+    const { eventIds, created } = await publish(events);
     const results = eventIds.map((EventId, index) =>
       EventId === null
         ? { index, status: 400, code: 'validation_failed' }
-        : { index, status: wasCreated(EventId) ? 201 : 409, EventId },
+        : { index, status: created.has(EventId) ? 201 : 409, EventId },
     );
     const createdCount = results.filter((result) => result.status === 201).length;
     return {
@@ -213,10 +210,10 @@ const main = async () => {
     };
   });
   app.post('/v1/events', async (request, reply) => {
-    const { createdUtc, eventIds, wasCreated } = await publish([request.body]);
+    const { createdUtc, eventIds, created } = await publish([request.body]);
     const eventId = eventIds[0];
     if (!eventId) return reply.status(400).send({ code: 'validation_failed' });
-    if (!wasCreated(eventId)) return reply.status(409).send({ code: 'not_stored' });
+    if (!created.has(eventId)) return reply.status(409).send({ code: 'not_stored' });
     return reply
       .status(201)
       .header('location', `/v1/events/${eventId}`)
