@@ -66,6 +66,13 @@ export interface ReadAllOptions {
   from?: Position | typeof START;
   maxCount?: number;
   filter?: EventFilter;
+  /**
+   * Also read committed events that lie past the point up to which the log's order is final
+   * (an append still running may yet commit events before them). For a search that must see
+   * every event acknowledged so far, such as an erasure; never to take a checkpoint from.
+   * EventStoreDB's order is always final, so it reads the same either way.
+   */
+  includeUnsettled?: boolean;
 }
 
 /** Server-side filter. Within a list prefixes are alternatives; the two lists must both match. */

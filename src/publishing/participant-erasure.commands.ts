@@ -115,10 +115,13 @@ export class EraseParticipantHandler implements ICommandHandler<EraseParticipant
       found.set(row.EventId, row);
     let from: Position | typeof START = checkpoint?.position ?? START;
     for (;;) {
+      // Everything committed, not only the settled log: an event acknowledged a moment ago may
+      // still sit behind an append in flight, and it must be erased too.
       const page = await this.store.readAll({
         from,
         filter: { streamNamePrefixes: [publisherCategory(programId)] },
         maxCount: TAIL_PAGE,
+        includeUnsettled: true,
       });
       for (const recorded of page) {
         const event = { type: recorded.type, data: recorded.data } as PublisherCategoryEvent;

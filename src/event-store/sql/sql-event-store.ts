@@ -28,6 +28,7 @@ import { AppendBatcher, AppendBatcherOptions } from './append-batcher';
 import { EventRow, LogPage, RecentLog, RecentLogRow } from './recent-log';
 import { mapSqlError } from './sql-errors';
 import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sql-position';
+import { SharedPages } from './shared-pages';
 import { WakeSignal } from './wake-signal';
 
 /** See pump: how often a subscriber that found nothing for it reads again. */
@@ -54,13 +55,18 @@ const ROW_COLUMNS = `transaction_id::text AS txid, global_position::text AS gpos
   stream_revision::text AS revision, event_id::text AS id, event_type, recorded_at`;
 const EVENT_COLUMNS = `${ROW_COLUMNS}, data, metadata`;
 
-// Rows of transactions that may still commit are invisible to log readers: see 001-event-store.
-const STABLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+// Readers stop where appends still running may yet commit rows before the ones visible: the
+// log's order is settled below this boundary (see 010-log-boundary). The sub-select runs once
+// per statement, on the statement's own snapshot.
+const SETTLED = 'transaction_id < (SELECT hub_log_boundary())';
 const AFTER = '(transaction_id, global_position) > ($1::text::xid8, $2::bigint)';
 // LIKE ANY with escaped prefix patterns: one array test per row, where a sub-select over the
 // prefixes ran once per row and cost more than reading the row.
-const FILTER = `(cardinality($3::text[]) = 0 OR stream_name LIKE ANY ($3::text[]))
-  AND (cardinality($4::text[]) = 0 OR event_type LIKE ANY ($4::text[]))`;
+const TYPE_FILTER = '(cardinality($4::text[]) = 0 OR event_type LIKE ANY ($4::text[]))';
+const FILTER = `(cardinality($3::text[]) = 0 OR stream_name LIKE ANY ($3::text[])) AND ${TYPE_FILTER}`;
+// A stream's category as the hub_events_by_category index holds it: its name up to the first '/'.
+const CATEGORY = "left(stream_name, strpos(stream_name, '/'))";
+const IN_CATEGORY = `${CATEGORY} = $3::text AND strpos(stream_name, '/') > 0`;
 
 /** A prefix as a LIKE pattern matching what starts with it. */
 const prefixPattern = (prefix: string): string => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
@@ -69,6 +75,75 @@ const filterPatterns = (filter: EventFilter | undefined): [string[], string[]] =
   (filter?.streamNamePrefixes ?? []).map(prefixPattern),
   (filter?.eventTypePrefixes ?? []).map(prefixPattern),
 ];
+
+const isFiltered = (filter: EventFilter | undefined): boolean =>
+  Boolean(filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length);
+
+/**
+ * The category a filter names when it asks for exactly one, such as a publisher's
+ * `learning-event-{program}/`: a prefix ending in its only '/'. Such reads go through the
+ * category index and never touch other streams' rows.
+ */
+const categoryOf = (filter: EventFilter | undefined): string | null => {
+  const prefixes = filter?.streamNamePrefixes;
+  if (prefixes?.length !== 1) return null;
+  const [prefix] = prefixes as [string];
+  return prefix.indexOf('/') === prefix.length - 1 ? prefix : null;
+};
+
+const pageKey = (after: SqlLogKey, filter: EventFilter | undefined, limit: number): string =>
+  JSON.stringify([
+    after.transactionId,
+    after.globalPosition,
+    limit,
+    filter?.streamNamePrefixes ?? [],
+    filter?.eventTypePrefixes ?? [],
+  ]);
+
+/**
+ * A filtered page, scanned once and kept narrow: only matched rows carry their columns and
+ * documents out of the scan. The last row scanned follows them, with the count, unmatched, to
+ * move the reader's cursor.
+ *
+ * `category` true reads one category through its index ($3 names it). Rows of other streams are
+ * never scanned, so when the page comes back short the cursor moves instead to the newest row of
+ * the log the page could see: nothing of the category lies between. The boundary is taken once
+ * for both, so the two agree on what is settled.
+ */
+const filteredPageSql = (category: boolean, settled: boolean): string => {
+  const visible = settled ? 'transaction_id < (SELECT b FROM bound)' : 'true';
+  const last = category
+    ? `(SELECT transaction_id, global_position, recorded_at FROM hub_events
+         WHERE ${AFTER} AND ${visible} AND (SELECT count(*) FROM page) < $5
+         ORDER BY transaction_id DESC, global_position DESC LIMIT 1)
+       UNION ALL
+       (SELECT t, g, recorded_at FROM page WHERE (SELECT count(*) FROM page) >= $5
+         ORDER BY t DESC, g DESC LIMIT 1)`
+    : '(SELECT t, g, recorded_at FROM page ORDER BY t DESC, g DESC LIMIT 1)';
+  return `
+  WITH ${settled ? 'bound AS MATERIALIZED (SELECT hub_log_boundary() AS b),' : ''}
+  page AS MATERIALIZED (
+     SELECT t, g, m, recorded_at,
+            CASE WHEN m THEN stream_name END AS stream_name,
+            CASE WHEN m THEN stream_revision END AS stream_revision,
+            CASE WHEN m THEN event_id END AS event_id, CASE WHEN m THEN event_type END AS event_type,
+            CASE WHEN m THEN data END AS data, CASE WHEN m THEN metadata END AS metadata
+       FROM (SELECT transaction_id AS t, global_position AS g, stream_name, stream_revision,
+                    event_id, event_type, data, metadata, recorded_at,
+                    (${category ? TYPE_FILTER : FILTER}) AS m
+               FROM hub_events WHERE ${category ? IN_CATEGORY : 'true'} AND ${AFTER} AND ${visible}
+              ORDER BY transaction_id, global_position LIMIT $5) scan)
+   SELECT t::text AS txid, g::text AS gpos, stream_name, revision, id, event_type, data,
+          metadata, recorded_at, matched, scanned
+     FROM (SELECT t, g, stream_name, stream_revision::text AS revision, event_id::text AS id,
+                  event_type, data, metadata, recorded_at, true AS matched, NULL::bigint AS scanned
+             FROM page WHERE m
+           UNION ALL
+           SELECT last.t, last.g, NULL, NULL, NULL, NULL, NULL, NULL, last.recorded_at, false,
+                  (SELECT count(*) FROM page)
+             FROM (${last}) AS last(t, g, recorded_at)) result
+    ORDER BY t, g, matched DESC`;
+};
 
 /**
  * The event store on PostgreSQL, for a server (`pg`) and for embedded PGlite alike: same
@@ -85,6 +160,7 @@ export class SqlEventStore implements EventStore {
     maxChars: 16 * 1024 * 1024,
     fetchRows: 2_000,
   });
+  private readonly sharedPages = new SharedPages({ maxPages: 64, maxRows: 100_000 });
   private readonly pollIntervalMs: number;
   private readonly subscriptionBatchSize: number;
   private stopListening: Promise<() => Promise<void>> | null = null;
@@ -177,16 +253,16 @@ export class SqlEventStore implements EventStore {
         ? LOG_START
         : decodeSqlPosition(options.from);
     const limit = clampCount(options.maxCount ?? MAX_READ_COUNT);
-    const filtered = Boolean(
-      options.filter?.streamNamePrefixes?.length || options.filter?.eventTypePrefixes?.length,
-    );
     // A filter matching a sliver of the log would otherwise scan it a few rows per round trip.
-    const scan = filtered ? Math.max(limit, MIN_FILTERED_SCAN) : limit;
+    const scan = isFiltered(options.filter) ? Math.max(limit, MIN_FILTERED_SCAN) : limit;
+    const settled = options.includeUnsettled !== true;
     const result: RecordedEvent[] = [];
     let cursor = after;
     // Filtered pages may hold fewer matches than asked for: keep scanning until full or at the end.
     for (;;) {
-      const page = await this.readPage(cursor, options.filter, scan);
+      const page = settled
+        ? await this.readPage(cursor, options.filter, scan)
+        : await this.queryPage(cursor, options.filter, scan, false);
       for (const row of page.rows) if (row.matched !== false) result.push(toRecordedEvent(row));
       if (page.last) cursor = page.last;
       if (result.length >= limit || page.scanned < scan) return result.slice(0, limit);
@@ -208,8 +284,9 @@ export class SqlEventStore implements EventStore {
     } catch (error) {
       throw mapSqlError(error);
     }
-    // The window may hold the deleted rows; other processes drop theirs on the notification.
-    this.recent.discard();
+    // The window and the shared pages may hold the deleted rows; other processes drop theirs on
+    // the notification.
+    this.forgetReadRows();
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
@@ -304,8 +381,7 @@ export class SqlEventStore implements EventStore {
       }
       if (page.last) {
         cursor = page.last;
-        if (delivered || page.scanned > 0)
-          yield { kind: 'checkpoint', position: encodeKey(cursor) };
+        yield { kind: 'checkpoint', position: encodeKey(cursor) };
       }
       // Only a wake-up that found others' events counts: the read right after a delivery says
       // nothing about others' writes, and throttling after it would hold back the next event.
@@ -352,22 +428,37 @@ export class SqlEventStore implements EventStore {
   }
 
   /**
-   * One page of the stable log after `after`: `scanned` rows were read; `rows` holds those the
+   * One page of the settled log after `after`: `scanned` rows were read; `rows` holds those the
    * filter matched plus the last one scanned (to move the cursor past filtered-out stretches).
-   * Rows the filter rejects never leave the server, so a projection interested in a sliver of
-   * the log does not parse all of it.
+   * Subscribers asking for the same page at once, or for a full page read a moment ago, share
+   * one read (see SharedPages).
    */
-  private async readPage(
+  private readPage(
     after: SqlLogKey,
     filter: EventFilter | undefined,
     limit: number,
   ): Promise<LogPage> {
-    const filtered = Boolean(
-      filter?.streamNamePrefixes?.length || filter?.eventTypePrefixes?.length,
+    return this.sharedPages.read(pageKey(after, filter, limit), limit, () =>
+      this.queryPage(after, filter, limit, true),
     );
-    if (!filtered) {
+  }
+
+  /**
+   * Reads a page from the database. Rows the filter rejects never leave the server, so a
+   * projection interested in a sliver of the log does not parse all of it; a filter naming one
+   * category reads that category's rows only, through its index. `settled` false reads past the
+   * boundary too: every committed row.
+   */
+  private async queryPage(
+    after: SqlLogKey,
+    filter: EventFilter | undefined,
+    limit: number,
+    settled: boolean,
+  ): Promise<LogPage> {
+    if (!isFiltered(filter)) {
+      const visible = settled ? SETTLED : 'true';
       const { rows } = await this.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM hub_events WHERE ${AFTER} AND ${STABLE}
+        `SELECT ${EVENT_COLUMNS} FROM hub_events WHERE ${AFTER} AND ${visible}
           ORDER BY transaction_id, global_position LIMIT $3`,
         [after.transactionId, after.globalPosition, limit],
       );
@@ -378,30 +469,11 @@ export class SqlEventStore implements EventStore {
         scanned: rows.length,
       };
     }
-    // The page is scanned once and kept narrow: only matched rows carry their columns and
-    // documents out of the scan. The last row scanned follows them, with the count, unmatched.
+    const category = categoryOf(filter);
+    const [streamPatterns, typePatterns] = filterPatterns(filter);
     const { rows } = await this.query<EventRow & { scanned: string | number }>(
-      `WITH page AS MATERIALIZED (
-         SELECT t, g, m, recorded_at,
-                CASE WHEN m THEN stream_name END AS stream_name,
-                CASE WHEN m THEN stream_revision END AS stream_revision,
-                CASE WHEN m THEN event_id END AS event_id, CASE WHEN m THEN event_type END AS event_type,
-                CASE WHEN m THEN data END AS data, CASE WHEN m THEN metadata END AS metadata
-           FROM (SELECT transaction_id AS t, global_position AS g, stream_name, stream_revision,
-                        event_id, event_type, data, metadata, recorded_at, (${FILTER}) AS m
-                   FROM hub_events WHERE ${AFTER} AND ${STABLE}
-                  ORDER BY transaction_id, global_position LIMIT $5) scan)
-       SELECT t::text AS txid, g::text AS gpos, stream_name, revision, id, event_type, data,
-              metadata, recorded_at, matched, scanned
-         FROM (SELECT t, g, stream_name, stream_revision::text AS revision, event_id::text AS id,
-                      event_type, data, metadata, recorded_at, true AS matched, NULL::bigint AS scanned
-                 FROM page WHERE m
-               UNION ALL
-               (SELECT last.t, last.g, NULL, NULL, NULL, NULL, NULL, NULL, last.recorded_at, false,
-                       (SELECT count(*) FROM page)
-                  FROM page last ORDER BY last.t DESC, last.g DESC LIMIT 1)) result
-        ORDER BY t, g, matched DESC`,
-      [after.transactionId, after.globalPosition, ...filterPatterns(filter), limit],
+      filteredPageSql(category !== null, settled),
+      [after.transactionId, after.globalPosition, category ?? streamPatterns, typePatterns, limit],
     );
     const lastRow = rows[rows.length - 1];
     return {
@@ -411,11 +483,16 @@ export class SqlEventStore implements EventStore {
     };
   }
 
+  private forgetReadRows(): void {
+    this.recent.discard();
+    this.sharedPages.discard();
+  }
+
   /** Rows of the stable log after `after`, every one, documents as JSON text: see RecentLog. */
   private async readRecent(after: SqlLogKey, limit: number): Promise<RecentLogRow[]> {
     const { rows } = await this.query<RecentLogRow>(
       `SELECT ${ROW_COLUMNS}, data::text AS data, metadata::text AS metadata
-         FROM hub_events WHERE ${AFTER} AND ${STABLE}
+         FROM hub_events WHERE ${AFTER} AND ${SETTLED}
         ORDER BY transaction_id, global_position LIMIT $3`,
       [after.transactionId, after.globalPosition, limit],
     );
@@ -424,7 +501,7 @@ export class SqlEventStore implements EventStore {
 
   private async stableHead(): Promise<SqlLogKey | null> {
     const { rows } = await this.query<{ txid: string; gpos: string }>(
-      `SELECT transaction_id::text AS txid, global_position::text AS gpos FROM hub_events WHERE ${STABLE}
+      `SELECT transaction_id::text AS txid, global_position::text AS gpos FROM hub_events WHERE ${SETTLED}
         ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
     );
     return rows[0] ? { transactionId: rows[0].txid, globalPosition: rows[0].gpos } : null;
@@ -469,7 +546,7 @@ export class SqlEventStore implements EventStore {
     this.stopListening = this.db.listen(
       NOTIFY_CHANNEL,
       (payload) => {
-        if (payload === DELETED_NOTICE) this.recent.discard();
+        if (payload === DELETED_NOTICE) this.forgetReadRows();
         else this.wake.notify();
       },
       forget,
