@@ -1,4 +1,5 @@
-import { Client, Pool, PoolClient, types } from 'pg';
+import { Pool, PoolClient, types } from 'pg';
+import { StoreUnavailableError } from '../errors/hub-error';
 import { SqlDatabase, SqlExecutor, SqlResult, SqlRow, SqlSession } from './sql-database';
 
 // int8 stays a string (the event store parses positions and revisions as bigint itself), and
@@ -8,23 +9,44 @@ types.setTypeParser(types.builtins.TIMESTAMPTZ, (value) => new Date(value));
 export interface PostgresDatabaseOptions {
   maxConnections?: number;
   applicationName?: string;
+  /** How long a caller waits for a free connection before the database counts as unavailable. */
+  connectionTimeoutMs?: number;
 }
 
+const CONNECTION_FAILURE =
+  /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|too many clients|the database system is (starting up|shutting down)/i;
+
+/**
+ * The pool being exhausted, or the server unreachable or refusing connections, is not the
+ * caller's fault nor a bug: it is the database being unavailable (503, retry), never a 500.
+ */
+const asUnavailable = (error: unknown): unknown => {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const refused =
+    typeof code === 'string' && (code.startsWith('08') || code === '53300' || code === '57P03');
+  return refused || CONNECTION_FAILURE.test(message)
+    ? new StoreUnavailableError(`The database is unavailable: ${message}`, error)
+    : error;
+};
+
+/**
+ * A PostgreSQL server through one pool: requests, transactions, the session that holds advisory
+ * locks and the LISTEN connection all take their connections from it, so the hub never holds
+ * more connections than DATABASE_POOL_SIZE.
+ */
 export class PostgresDatabase implements SqlDatabase {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
   private closed = false;
 
-  constructor(
-    private readonly connectionString: string,
-    options: PostgresDatabaseOptions = {},
-  ) {
+  constructor(connectionString: string, options: PostgresDatabaseOptions = {}) {
     this.pool = new Pool({
       connectionString,
       max: options.maxConnections ?? 20,
       application_name: options.applicationName ?? 'learning-hub',
       idleTimeoutMillis: 30_000,
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     });
     // An idle client that loses its server connection emits here; without a listener the
     // process would crash. The next query on the pool reconnects.
@@ -35,16 +57,32 @@ export class PostgresDatabase implements SqlDatabase {
     text: string,
     params: readonly unknown[] = [],
   ): Promise<SqlResult<Row>> {
-    const result = await this.pool.query<Row>(text, params as unknown[]);
-    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    try {
+      const result = await this.pool.query<Row>(text, params as unknown[]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   async exec(script: string): Promise<void> {
-    await this.pool.query(script);
+    try {
+      await this.pool.query(script);
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  private async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     let broken: unknown;
     // The pool listens for errors only on idle clients. If the server ends this connection
     // while no query is in flight (between statements of the transaction), the client emits
@@ -72,17 +110,24 @@ export class PostgresDatabase implements SqlDatabase {
   }
 
   async session(): Promise<SqlSession> {
-    // A client outside the pool, so a long-held session never starves request traffic.
-    const client = new Client({
-      connectionString: this.connectionString,
-      application_name: 'learning-hub-session',
-    });
-    client.on('error', () => undefined);
-    await client.connect();
+    const client = await this.connect();
+    await client.query("SET application_name = 'learning-hub-session'").catch(() => undefined);
+    let broken: Error | undefined;
+    // An error between queries must not crash the process; the connection is then dropped, not
+    // returned to the pool, when the session is released.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    let released = false;
     return {
       ...executorFor(client),
       release: async () => {
-        await client.end().catch(() => undefined);
+        if (released) return;
+        released = true;
+        // Session state (advisory locks, settings) must not outlive the session on a pooled
+        // connection: the connection is closed rather than reused.
+        client.release(broken ?? true);
       },
     };
   }
@@ -92,25 +137,46 @@ export class PostgresDatabase implements SqlDatabase {
     onNotify: (payload: string) => void,
     onLost: () => void = () => undefined,
   ): Promise<() => Promise<void>> {
-    const client = new Client({
-      connectionString: this.connectionString,
-      application_name: 'learning-hub-listen',
-    });
+    const client = await this.connect();
     let stopped = false;
+    let released = false;
+    // A broken connection goes back to the pool (to be dropped) at once: the pool counts it as
+    // in use until then, and would wait for it on close.
     const lost = () => {
-      if (!stopped) onLost();
+      const wasListening = !stopped;
       stopped = true;
+      stop();
+      if (wasListening) onLost();
+    };
+    const onNotification = (message: { channel: string; payload?: string }) => {
+      if (message.channel === channel) onNotify(message.payload ?? '');
+    };
+    const stop = () => {
+      if (released) return;
+      released = true;
+      client.off('error', lost);
+      client.off('end', lost);
+      client.off('notification', onNotification);
+      // Unheard, a late error of the closing connection would crash the process.
+      client.on('error', () => undefined);
+      // A connection that listened is closed rather than handed to another caller.
+      client.release(true);
     };
     client.on('error', lost);
     client.on('end', lost);
-    await client.connect();
-    client.on('notification', (message) => {
-      if (message.channel === channel) onNotify(message.payload ?? '');
-    });
-    await client.query(`LISTEN ${quoteIdentifier(channel)}`);
+    client.on('notification', onNotification);
+    try {
+      // Named, so an operator (or a test) can tell it from request traffic.
+      await client.query("SET application_name = 'learning-hub-listen'");
+      await client.query(`LISTEN ${quoteIdentifier(channel)}`);
+    } catch (error) {
+      stopped = true;
+      stop();
+      throw asUnavailable(error);
+    }
     return async () => {
       stopped = true;
-      await client.end().catch(() => undefined);
+      stop();
     };
   }
 
@@ -121,7 +187,7 @@ export class PostgresDatabase implements SqlDatabase {
   }
 }
 
-const executorFor = (client: PoolClient | Client): SqlExecutor => ({
+const executorFor = (client: PoolClient): SqlExecutor => ({
   query: async <Row extends SqlRow = SqlRow>(text: string, params: readonly unknown[] = []) => {
     const result = await client.query<Row>(text, params as unknown[]);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
