@@ -3,6 +3,13 @@ import { HubError } from '../../src/errors/hub-error';
 import { Position } from '../../src/event-store/event-store.port';
 import { Projection } from './projection';
 
+export interface ProjectionFailure {
+  error: string;
+  since: Date;
+  /** Attempts that failed in a row. */
+  attempts: number;
+}
+
 export interface Checkpoint {
   projection: string;
   projectionVersion: number;
@@ -11,6 +18,8 @@ export interface Checkpoint {
   lastEventRecordedAt: Date | null;
   rebuiltAt: Date | null;
   updatedAt: Date;
+  /** Set while the projection fails; cleared by the next batch it commits. */
+  failure: ProjectionFailure | null;
 }
 
 interface CheckpointRow {
@@ -21,6 +30,9 @@ interface CheckpointRow {
   last_event_recorded_at: Date | string | null;
   rebuilt_at: Date | string | null;
   updated_at: Date | string;
+  last_error: string | null;
+  failing_since: Date | string | null;
+  consecutive_failures: number;
   [column: string]: unknown;
 }
 
@@ -35,6 +47,14 @@ const toCheckpoint = (row: CheckpointRow): Checkpoint => ({
   lastEventRecordedAt: asDate(row.last_event_recorded_at),
   rebuiltAt: asDate(row.rebuilt_at),
   updatedAt: asDate(row.updated_at) ?? new Date(0),
+  failure:
+    row.last_error === null
+      ? null
+      : {
+          error: row.last_error,
+          since: asDate(row.failing_since) ?? new Date(0),
+          attempts: Number(row.consecutive_failures),
+        },
 });
 
 /** Another instance moved the checkpoint under us: this one must stop writing. */
@@ -115,9 +135,29 @@ export const advanceCheckpoint = async (
   const { rowCount } = await tx.query(
     `UPDATE hub_projection_checkpoints
         SET position = $3, events_applied = events_applied + $4,
-            last_event_recorded_at = coalesce($5, last_event_recorded_at), updated_at = now()
+            last_event_recorded_at = coalesce($5, last_event_recorded_at), updated_at = now(),
+            last_error = NULL, failing_since = NULL, consecutive_failures = 0
       WHERE projection = $1 AND position IS NOT DISTINCT FROM $2`,
     [projection, expected, next, eventsApplied, lastEventRecordedAt],
   );
   if (rowCount !== 1) throw new CheckpointMovedError(projection);
+};
+
+/** Longest error text kept: enough to tell one failure from another. */
+const MAX_ERROR_LENGTH = 1_000;
+
+/** Records that an attempt to apply the projection failed; returns the failure as it now stands. */
+export const recordFailure = async (
+  db: SqlExecutor,
+  projection: string,
+  error: string,
+): Promise<ProjectionFailure | null> => {
+  const { rows } = await db.query<CheckpointRow>(
+    `UPDATE hub_projection_checkpoints
+        SET last_error = $2, failing_since = coalesce(failing_since, now()),
+            consecutive_failures = consecutive_failures + 1
+      WHERE projection = $1 RETURNING *`,
+    [projection, error.slice(0, MAX_ERROR_LENGTH)],
+  );
+  return rows[0] ? toCheckpoint(rows[0]).failure : null;
 };

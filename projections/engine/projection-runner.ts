@@ -8,7 +8,7 @@ import {
   START,
   Subscription,
 } from '../../src/event-store/event-store.port';
-import { advanceCheckpoint, prepareProjection } from './checkpoints';
+import { advanceCheckpoint, prepareProjection, readCheckpoint, recordFailure } from './checkpoints';
 import { tryLead } from './leadership';
 import { Projection } from './projection';
 
@@ -20,6 +20,8 @@ export interface RunnerStatus {
   position: Position | null;
   eventsAppliedThisRun: number;
   lastError: string | null;
+  /** When the failures in a row began; null while it runs well. */
+  failingSince: Date | null;
 }
 
 export interface RunnerLogger {
@@ -33,15 +35,28 @@ export interface RunnerOptions {
   batchSize: number;
   /** How often a standby instance tries to take over. */
   standbyRetryMs: number;
-  /** Pause after a failure before trying again. */
+  /** Pause after the first failure before trying again; it doubles with each failure in a row. */
   failureBackoffMs: number;
+  /** Longest pause between attempts of a projection that keeps failing. */
+  maxFailureBackoffMs: number;
 }
 
 export const defaultRunnerOptions: RunnerOptions = {
   batchSize: 500,
   standbyRetryMs: 2_000,
-  failureBackoffMs: 5_000,
+  failureBackoffMs: 1_000,
+  maxFailureBackoffMs: 60_000,
 };
+
+/**
+ * Where a run writes: the live read model, or (for a rebuild) tables of the same names in a
+ * schema of their own, found first on the search path, with a checkpoint of their own.
+ */
+export interface ProjectionTarget {
+  checkpoint: string;
+  /** A search path to set in every transaction; null for the live tables. */
+  searchPath: string | null;
+}
 
 export const projectionFilter = (projection: Projection): EventFilter => ({
   eventTypePrefixes: Object.keys(projection.handlers),
@@ -70,9 +85,15 @@ export const runProjection = async (
     untilCaughtUp?: boolean;
     onBatch?: (report: BatchReport) => void;
     onCaughtUp?: () => void;
+    /** The live read model unless given. */
+    target?: ProjectionTarget;
   },
 ): Promise<void> => {
-  const checkpoint = await deps.db.transaction((tx) => prepareProjection(tx, projection));
+  const target = options.target ?? { checkpoint: projection.name, searchPath: null };
+  const checkpoint = options.target
+    ? await readCheckpoint(deps.db, target.checkpoint)
+    : await deps.db.transaction((tx) => prepareProjection(tx, projection));
+  if (!checkpoint) throw new Error(`No checkpoint ${target.checkpoint} to run from`);
   let committed: Position | null = checkpoint.position;
   let pending: RecordedEvent[] = [];
   let pendingPosition: Position | null = null;
@@ -86,12 +107,14 @@ export const runProjection = async (
     const batch = pending;
     const to: Position = pendingPosition;
     await deps.db.transaction(async (tx) => {
+      if (target.searchPath !== null)
+        await tx.query(`SELECT set_config('search_path', $1, true)`, [target.searchPath]);
       if (projection.applyBatch) {
         if (batch.length > 0) await projection.applyBatch(batch, tx);
       } else for (const event of batch) await projection.handlers[event.type]!(event, tx);
       await advanceCheckpoint(
         tx,
-        projection.name,
+        target.checkpoint,
         committed,
         to,
         batch.length,
@@ -157,12 +180,20 @@ export class ProjectionRunner {
   private position: Position | null = null;
   private applied = 0;
   private lastError: string | null = null;
+  private failingSince: Date | null = null;
+  private failuresInARow = 0;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
 
   constructor(
     readonly projection: Projection,
-    private readonly deps: { db: SqlDatabase; store: EventStore; logger: RunnerLogger },
+    private readonly deps: {
+      db: SqlDatabase;
+      store: EventStore;
+      logger: RunnerLogger;
+      /** Counts failures (the metric). */
+      onFailure?: (projection: string) => void;
+    },
     private readonly options: RunnerOptions = defaultRunnerOptions,
   ) {}
 
@@ -184,6 +215,7 @@ export class ProjectionRunner {
       position: this.position,
       eventsAppliedThisRun: this.applied,
       lastError: this.lastError,
+      failingSince: this.failingSince,
     };
   }
 
@@ -219,6 +251,7 @@ export class ProjectionRunner {
             onBatch: (report) => {
               this.position = report.position;
               this.applied += report.applied;
+              this.recovered();
             },
             onCaughtUp: () => {
               this.state = 'live';
@@ -229,15 +262,41 @@ export class ProjectionRunner {
           clearInterval(guard);
           signal.removeEventListener('abort', onStop);
         }
-        this.lastError = null;
+        this.recovered();
       } catch (error) {
-        this.state = 'failed';
-        this.lastError = error instanceof Error ? error.message : String(error);
-        this.deps.logger.error(`Projection ${name} failed; retrying`, { error: this.lastError });
-        await sleep(this.options.failureBackoffMs, undefined, { signal }).catch(() => undefined);
+        const pause = await this.failed(error);
+        await sleep(pause, undefined, { signal }).catch(() => undefined);
       } finally {
         await leadership?.release();
       }
     }
+  }
+
+  private recovered(): void {
+    this.lastError = null;
+    this.failingSince = null;
+    this.failuresInARow = 0;
+  }
+
+  /**
+   * A failure stops this projection only: it is recorded where every instance and /health see
+   * it, and retried after a pause that doubles while it keeps failing. Returns the pause.
+   */
+  private async failed(error: unknown): Promise<number> {
+    this.state = 'failed';
+    this.lastError = error instanceof Error ? error.message : String(error);
+    this.failingSince ??= new Date();
+    this.failuresInARow++;
+    const name = this.projection.name;
+    this.deps.logger.error(`Projection ${name} failed; retrying`, {
+      error: this.lastError,
+      failuresInARow: this.failuresInARow,
+    });
+    this.deps.onFailure?.(name);
+    await recordFailure(this.deps.db, name, this.lastError).catch(() => undefined);
+    return Math.min(
+      this.options.maxFailureBackoffMs,
+      this.options.failureBackoffMs * 2 ** Math.min(this.failuresInARow - 1, 20),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { SqlExecutor } from '../../src/database/sql-database';
 import { EventStore, Position } from '../../src/event-store/event-store.port';
-import { readCheckpoint } from './checkpoints';
+import { ProjectionFailure, readCheckpoint } from './checkpoints';
 import { Projection } from './projection';
 import { projectionFilter } from './projection-runner';
 
@@ -14,6 +14,8 @@ export interface ProjectionLag {
   /** Age of the oldest event it has not applied yet; 0 when caught up. */
   secondsBehind: number;
   updatedAt: Date | null;
+  /** Recorded by the instance that runs it while it fails. */
+  failure: ProjectionFailure | null;
 }
 
 const COUNT_CAP = 10_000_000;
@@ -41,5 +43,6 @@ export const projectionLag = async (
       ? Math.max(0, (Date.now() - oldestUnapplied.recordedAt.getTime()) / 1000)
       : 0,
     updatedAt: checkpoint?.updatedAt ?? null,
+    failure: checkpoint?.failure ?? null,
   };
 };

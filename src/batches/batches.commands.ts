@@ -65,8 +65,17 @@ abstract class BatchCommandHandler {
     return known;
   }
 
-  protected async settle(position: Parameters<ProjectionEngine['awaitApplied']>[1] | undefined) {
-    if (position) await this.projections.awaitApplied(batchStatusProjection.name, position);
+  /** Read-your-writes: the batch's view (which the answer is) shows what was just recorded. */
+  protected async settle(
+    batchId: string,
+    position: Parameters<ProjectionEngine['awaitApplied']>[1] | undefined,
+  ) {
+    if (position)
+      await this.projections.ensureApplied(
+        batchStatusProjection.name,
+        position,
+        `/v1/batches/${batchId}`,
+      );
   }
 }
 
@@ -124,7 +133,7 @@ export class CreateBatchHandler
       },
       { metadata: actorMetadata(actor, requestId) },
     );
-    await this.settle(outcome.appended?.position);
+    await this.settle(batchId, outcome.appended?.position);
     return batchId;
   }
 }
@@ -180,6 +189,6 @@ export class UpdateBatchHandler
         ...(ifRevision === undefined ? {} : { ifRevision }),
       },
     );
-    await this.settle(outcome.appended?.position);
+    await this.settle(batchId, outcome.appended?.position);
   }
 }

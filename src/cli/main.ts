@@ -76,7 +76,7 @@ const main = async (argv: string[]): Promise<void> => {
   const abort = new AbortController();
   process.once('SIGINT', () => {
     process.stderr.write(
-      '\nStopping after the current batch; the projection resumes from there on the next start.\n',
+      '\nStopping after the current batch; the rebuild is abandoned and the live read model stays as it was.\n',
     );
     abort.abort();
   });
@@ -99,21 +99,32 @@ const main = async (argv: string[]): Promise<void> => {
     }
     for (const projection of selected) {
       const bar = new ProgressBar(`Rebuilding ${projection.name}`);
-      const result = await rebuildProjection(
-        projection,
-        { db, store },
-        {
-          batchSize: 1_000,
-          signal: abort.signal,
-          onProgress: (progress) => bar.update(progress.applied, progress.total),
-        },
-      );
-      bar.finish(
-        abort.signal.aborted
-          ? `Stopped ${projection.name} at ${result.applied} events`
-          : `Rebuilt ${projection.name}: ${result.applied} events in ${(result.elapsedMs / 1000).toFixed(1)} s`,
-      );
-      if (abort.signal.aborted) break;
+      let applied = 0;
+      try {
+        const result = await rebuildProjection(
+          projection,
+          { db, store },
+          {
+            batchSize: 1_000,
+            signal: abort.signal,
+            onProgress: (progress) => {
+              applied = progress.applied;
+              bar.update(progress.applied, progress.total);
+            },
+          },
+        );
+        bar.finish(
+          `Rebuilt ${projection.name}: ${result.applied} events in ${(result.elapsedMs / 1000).toFixed(1)} s`,
+        );
+      } catch (error) {
+        bar.finish(
+          abort.signal.aborted
+            ? `Stopped ${projection.name} after ${applied} events; its read model is unchanged`
+            : `Rebuilding ${projection.name} failed after ${applied} events; its read model is unchanged`,
+        );
+        if (abort.signal.aborted) break;
+        throw error;
+      }
     }
   } finally {
     await store.close();

@@ -111,10 +111,19 @@ export class EnrolmentWriter {
     return latest.state;
   }
 
-  /** Read-your-writes: returns once the enrolments read model shows the appended events. */
-  async settle(positions: readonly (Position | undefined)[]): Promise<void> {
+  /**
+   * Read-your-writes: returns once the enrolments read model shows the appended events. When the
+   * answer is that read model's view (at `location`), a view that does not get there in time is
+   * a ViewBehindError; otherwise the lists simply follow a moment later.
+   */
+  async settle(
+    positions: readonly (Position | undefined)[],
+    location: string | null = null,
+  ): Promise<void> {
     let last: Position | undefined;
     for (const position of positions) if (position && (!last || position > last)) last = position;
-    if (last) await this.projections.awaitApplied(enrolmentsProjection.name, last);
+    if (!last) return;
+    if (location === null) await this.projections.awaitApplied(enrolmentsProjection.name, last);
+    else await this.projections.ensureApplied(enrolmentsProjection.name, last, location);
   }
 }

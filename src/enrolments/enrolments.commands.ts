@@ -145,7 +145,11 @@ export class EnrolHandler implements ICommandHandler<EnrolCommand> {
       },
       actorMetadata(actor, requestId),
     );
-    await this.writer.settle([outcome.appended?.position]);
+    // The answer is the enrolment as its view shows it.
+    await this.writer.settle(
+      [outcome.appended?.position],
+      `/v1/batches/${batchId}/progress/${userId}`,
+    );
   }
 }
 

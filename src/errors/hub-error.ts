@@ -104,6 +104,24 @@ export class WrongExpectedRevisionError extends HubError {
   }
 }
 
+/**
+ * A write was recorded, but the read model that answers for it has not applied it in time
+ * (it is behind, or failing). Not a failure of the write: the client reads again later, at
+ * `location` when there is one, rather than writing again.
+ */
+export class ViewBehindError extends HubError {
+  constructor(readModel: string, location: string | null, retryAfterSeconds = 2) {
+    super(
+      'unavailable',
+      'view_behind',
+      `The change was recorded, but the ${readModel} read model does not show it yet: ${
+        location === null ? 'read it again' : `read ${location}`
+      } in a moment rather than sending it again`,
+      { readModel, retryAfterSeconds, ...(location === null ? {} : { location }) },
+    );
+  }
+}
+
 export class StoreUnavailableError extends HubError {
   constructor(message: string, cause?: unknown) {
     super('unavailable', 'store_unavailable', message, {}, { cause });

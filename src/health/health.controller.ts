@@ -2,11 +2,18 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from '../auth/auth.guard';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { ProjectionEngine, ProjectionReport } from '../../projections/projection-engine.service';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 
 const TIMEOUT_MS = 3_000;
+
+interface FailingProjection {
+  projection: string;
+  error: string;
+  since: Date;
+  attempts: number;
+}
 
 const withTimeout = <T>(work: Promise<T>, what: string): Promise<T> =>
   Promise.race([
@@ -35,10 +42,11 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({
     summary:
-      'Readiness: database and event store reachable; projection lag in the details. No credential needed.',
+      'Readiness: database and event store reachable (503 when not); each projection’s state, lag and failure. A failing projection makes the status "degraded" (still 200: writes and the other read models work). No credential needed.',
   })
-  check() {
-    return this.health.check([
+  async check() {
+    let failing: FailingProjection[] = [];
+    const result = await this.health.check([
       () => this.reachable('database', this.db.kind, () => this.db.query('SELECT 1')),
       () => this.reachable('eventStore', this.store.kind, () => this.store.ping()),
       async () => {
@@ -46,6 +54,10 @@ export class HealthController {
         const reports = await withTimeout(this.projections.report(), 'Projection status').catch(
           () => [],
         );
+        failing = reports.flatMap((r) => {
+          const failure = r.failure ?? (r.state === 'failed' ? this.localFailure(r) : null);
+          return failure ? [{ projection: r.projection, ...failure }] : [];
+        });
         return this.indicators.check('projections').up({
           projections: reports.map((r) => ({
             name: r.projection,
@@ -53,11 +65,32 @@ export class HealthController {
             eventsBehind: r.lag?.eventsBehind ?? null,
             secondsBehind: r.lag ? Math.round(r.lag.secondsBehind * 10) / 10 : null,
             eventsApplied: r.lag?.eventsApplied ?? null,
-            lastError: r.lastError,
+            lastError: r.lastError ?? r.failure?.error ?? null,
+            failingSince: (r.failure?.since ?? r.failingSince)?.toISOString() ?? null,
           })),
         });
       },
     ]);
+    if (failing.length === 0) return result;
+    return {
+      ...result,
+      status: 'degraded',
+      degraded: failing.map((f) => ({
+        projection: f.projection,
+        error: f.error,
+        since: f.since.toISOString(),
+        attempts: f.attempts,
+      })),
+    };
+  }
+
+  /** A failure this instance saw but could not record (the database refused the record too). */
+  private localFailure(report: ProjectionReport) {
+    return {
+      error: report.lastError ?? 'failed',
+      since: report.failingSince ?? new Date(),
+      attempts: 1,
+    };
   }
 
   private async reachable(key: string, kind: string, probe: () => Promise<unknown>) {

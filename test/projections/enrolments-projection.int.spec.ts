@@ -544,7 +544,7 @@ describe('enrolments projection', () => {
     const runner = new ProjectionRunner(
       recording,
       { db: database.db, store, logger: quietLogger },
-      { batchSize: 7, standbyRetryMs: 50, failureBackoffMs: 50 },
+      { batchSize: 7, standbyRetryMs: 50, failureBackoffMs: 50, maxFailureBackoffMs: 50 },
     );
     runner.start();
     try {

@@ -95,6 +95,7 @@ describe('projection engine', () => {
         batchSize,
         standbyRetryMs: 50,
         failureBackoffMs: 50,
+        maxFailureBackoffMs: 50,
       },
     );
 
