@@ -10,6 +10,7 @@ import { CoursesModule } from './courses/courses.module';
 import { EnrolmentsModule } from './enrolments/enrolments.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ProgramsModule } from './programs/programs.module';
 import { PublishingModule } from './publishing/publishing.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
@@ -32,6 +33,7 @@ export class AppModule {
       global: true,
       imports: [
         CqrsModule.forRoot(),
+        MetricsModule,
         StorageModule,
         ProjectionsModule,
         AuthModule,

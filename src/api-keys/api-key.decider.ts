@@ -26,6 +26,9 @@ export type ApiKeyState =
 const notFound = (keyId: string) =>
   new NotFoundError('api_key_not_found', `No API key ${keyId}`, { keyId });
 
+/** Roles that reach beyond one organisation. */
+const SYSTEM_ROLES: readonly Role[] = ['SYSTEM_ADMIN', 'METRICS'];
+
 export const apiKeyDecider: Decider<ApiKeyCommand, ApiKeyEvent, ApiKeyState> = {
   initialState: () => ({ status: 'none' }),
 
@@ -38,11 +41,13 @@ export const apiKeyDecider: Decider<ApiKeyCommand, ApiKeyEvent, ApiKeyState> = {
             'UNAUTHORIZED_USER',
             'Only a system admin, or an admin of the same organisation, issues API keys for it',
           );
-        // An organisation admin cannot mint a key more powerful than itself.
-        if (command.roles.includes('SYSTEM_ADMIN') && !isSystemAdmin(actor))
+        // An organisation admin cannot mint a key more powerful than itself, nor one that reads
+        // the whole hub's metrics.
+        const systemRoles = command.roles.filter((role) => SYSTEM_ROLES.includes(role));
+        if (systemRoles.length > 0 && !isSystemAdmin(actor))
           throw new ForbiddenError(
             'role_not_grantable',
-            'Only a system admin can issue keys with the SYSTEM_ADMIN role',
+            `Only a system admin can issue keys with the ${systemRoles.join(' or ')} role`,
           );
         if (state.status !== 'none')
           throw new ConflictError('api_key_exists', `API key ${command.keyId} already exists`);

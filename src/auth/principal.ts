@@ -6,6 +6,8 @@ export const ROLES = [
   'LEARNER',
   'PUBLISHER',
   'SUBSCRIBER',
+  // Reads the hub's operational metrics (GET /metrics): a scraper's key.
+  'METRICS',
 ] as const;
 
 export type Role = (typeof ROLES)[number];

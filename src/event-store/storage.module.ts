@@ -7,6 +7,8 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { EVENT_STORE, EventStore } from './event-store.port';
 import { SqlEventStore } from './sql/sql-event-store';
+import { HUB_METRICS, HubMetrics } from '../metrics/hub-metrics';
+import { InstrumentedEventStore } from '../metrics/instrumented-event-store';
 
 /** Opens the PostgreSQL the hub keeps read models, checkpoints and jobs in, migrated. */
 export const openDatabase = async (config: HubConfig): Promise<SqlDatabase> => {
@@ -72,7 +74,12 @@ class StorageShutdown implements OnApplicationShutdown {
 @Module({
   providers: [
     { provide: SQL_DATABASE, inject: [HUB_CONFIG], useFactory: openDatabase },
-    { provide: EVENT_STORE, inject: [HUB_CONFIG, SQL_DATABASE], useFactory: openEventStore },
+    {
+      provide: EVENT_STORE,
+      inject: [HUB_CONFIG, SQL_DATABASE, HUB_METRICS],
+      useFactory: async (config: HubConfig, db: SqlDatabase, metrics: HubMetrics) =>
+        new InstrumentedEventStore(await openEventStore(config, db), metrics),
+    },
     StorageShutdown,
   ],
   exports: [SQL_DATABASE, EVENT_STORE],
