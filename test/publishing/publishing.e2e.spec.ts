@@ -357,13 +357,17 @@ describe('Publishing API', () => {
       await expectInvalid(anEvent({ PublisherEventId: '' }), ['PublisherEventId']);
       await expectInvalid(anEvent({ PublisherParticipantId: '   ' }), ['PublisherParticipantId']);
       await expectInvalid(anEvent({ PublisherEventId: 'AI:\n1' }), ['PublisherEventId']);
-      await expectInvalid(anEvent({ PublisherParticipantId: 'a\u0000b' }), [
-        'PublisherParticipantId',
-      ]);
       await expectInvalid(anEvent({ PublisherProgramId: 'PUB/x' }), ['PublisherProgramId']);
-      await expectInvalid(anEvent({ PublisherEventData: { note: 'a\u0000b' } }), [
-        'PublisherEventData',
-      ]);
+      // NUL cannot be stored at all: the edge refuses it, naming where it was, before any field
+      // check runs.
+      for (const [event, field] of [
+        [anEvent({ PublisherParticipantId: 'a\u0000b' }), '#/PublisherParticipantId'],
+        [anEvent({ PublisherEventData: { note: 'a\u0000b' } }), '#/PublisherEventData/note'],
+      ] as const) {
+        const response = await expectNothingAppended(() => publish(publisher, event));
+        expectProblem(response, 400, 'invalid_text');
+        expect(issueFields(response)).toEqual([field]);
+      }
       // Several problems at once are all reported.
       await expectInvalid(anEvent({ PublisherProgramId: 42, EventType: 1, EventStartUtc: 'x' }), [
         'EventStartUtc',
