@@ -32,11 +32,13 @@ import {
   queueRedelivery,
   readDeadLetter,
   readPosition,
+  webhookDeliveryState,
 } from './delivery-records';
 import { decodeFeedCursor } from './feed-items';
 import { LiveStreams } from './live-streams';
 import { SubscriptionAccess } from './subscription-access';
 import { FeedPage, readFeedPage } from './subscription-feed';
+import { TemplateConverter } from './template-renderer';
 import { ActOnSubscriptionCommand, SubscriptionOutcome } from './subscriptions.commands';
 import {
   DeadLettersQuery,
@@ -59,6 +61,7 @@ export class SubscriptionDeliveryController {
     private readonly access: SubscriptionAccess,
     private readonly live: LiveStreams,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly converter: TemplateConverter,
   ) {}
 
   /** Where to start: the client's cursor, else the subscription's stored position. */
@@ -71,7 +74,7 @@ export class SubscriptionDeliveryController {
   @Get(':subscriptionId/feed')
   @ApiOperation({
     summary:
-      'The publisher’s events after a cursor, in the hub’s order, converted by the templates (ignored categories skipped). Store nextCursor and pass it as after: nothing is missed or read twice',
+      'The publisher’s events after a cursor, in the hub’s order, converted by the templates (ignored categories skipped). Store nextCursor and pass it as after: nothing is missed or read twice. A page whose rendering budget ran out ends early, with hasMore true',
   })
   @ApiOkResponse({ description: '{items, nextCursor, hasMore}' })
   async feed(
@@ -81,7 +84,7 @@ export class SubscriptionDeliveryController {
   ): Promise<FeedPage> {
     const subscription = await this.access.delivering(subscriptionId, principal);
     const after = await this.startOf(subscriptionId, query.after, 'after');
-    return readFeedPage(this.store, subscription, after, query.limit ?? 100);
+    return readFeedPage(this.store, subscription, after, query.limit ?? 100, this.converter);
   }
 
   @Get(':subscriptionId/stream')
@@ -131,13 +134,17 @@ export class SubscriptionDeliveryController {
   }
 
   @Get(':subscriptionId/deliveries')
-  @ApiOperation({ summary: 'Webhook delivery attempts, newest first' })
+  @ApiOperation({
+    summary:
+      'Webhook delivery attempts, newest first, and how delivery stands (webhook.status: delivering, retrying, suspended at a dead letter, or redelivering; null without a webhook)',
+  })
   async deliveries(
     @IdParam('subscriptionId') subscriptionId: string,
     @Query() query: DeliveriesQuery,
     @CurrentPrincipal() principal: Principal,
   ) {
-    await this.access.consumable(subscriptionId, principal);
+    const subscription = await this.access.consumable(subscriptionId, principal);
+    const state = subscription.webhook && (await webhookDeliveryState(this.db, subscriptionId));
     const limit = query.limit ?? 100;
     const rows = await listAttempts(this.db, subscriptionId, {
       ...(query.cursor === undefined ? {} : { before: query.cursor }),
@@ -151,7 +158,15 @@ export class SubscriptionDeliveryController {
         attemptedAt: attemptedAt.toISOString(),
         nextAttemptAt: nextAttemptAt?.toISOString() ?? null,
       }));
-    return { items, nextCursor: rows.length > limit ? (items.at(-1)?.attemptId ?? null) : null };
+    return {
+      webhook: state && {
+        ...state,
+        nextAttemptAt: state.nextAttemptAt?.toISOString() ?? null,
+        since: state.since?.toISOString() ?? null,
+      },
+      items,
+      nextCursor: rows.length > limit ? (items.at(-1)?.attemptId ?? null) : null,
+    };
   }
 
   @Get(':subscriptionId/dead-letters')

@@ -29,7 +29,6 @@ import {
   WebhookDto,
 } from './subscriptions.dto';
 import { checkTemplateSet } from './template-set';
-import { webhookUrlIssues } from './webhook-destination';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { newWebhookSecret } from './webhook-signature';
 
@@ -83,12 +82,11 @@ abstract class SubscriptionHandler {
     protected readonly dispatcher: WebhookDispatcher,
   ) {}
 
-  protected webhook(dto: WebhookDto | null | undefined): WebhookSettings | null | undefined {
+  protected async webhook(
+    dto: WebhookDto | null | undefined,
+  ): Promise<WebhookSettings | null | undefined> {
     if (dto === undefined || dto === null) return dto;
-    const issues = webhookUrlIssues(
-      dto.url,
-      this.config.clearinghouse.webhooks.allowPrivateNetworks,
-    );
+    const issues = await this.dispatcher.webhookUrlIssues(dto.url);
     if (issues.length > 0)
       throw new InvalidInputError('The webhook is not valid', issues, 'INVALID_WEBHOOK');
     return { url: dto.url, maxAttempts: dto.maxAttempts ?? null };
@@ -152,7 +150,7 @@ export class CreateSubscriptionHandler
   }: CreateSubscriptionCommand): Promise<SubscriptionOutcome> {
     const subscriptionId = request.subscriptionId ?? newUlid();
     const templates = checkTemplateSet(request.templates);
-    const webhook = this.webhook(request.webhook) ?? null;
+    const webhook = (await this.webhook(request.webhook)) ?? null;
     const [subscriberProgram, publisherProgram] = await Promise.all([
       this.programs.program(request.subscriberProgramId),
       this.programs.program(request.publisherProgramId),
@@ -206,7 +204,7 @@ export class ActOnSubscriptionHandler
         break;
       case 'change': {
         const { request } = action;
-        const webhook = this.webhook(request.webhook);
+        const webhook = await this.webhook(request.webhook);
         if (webhook) secret = this.newSecret();
         command = {
           ...base,

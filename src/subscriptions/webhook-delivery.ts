@@ -1,27 +1,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Dispatcher, fetch } from 'undici';
+import { fetch } from 'undici';
 import { newUlid } from '../ids/ulid';
 import { WebhookConfig } from '../config/hub-config';
 import { SqlDatabase } from '../database/sql-database';
-import { EventStore, Position, START } from '../event-store/event-store.port';
+import { EventStore, Position, RecordedEvent, START } from '../event-store/event-store.port';
+import { learningEventStream, parseEventId } from '../publishing/learning-event.events';
 import {
-  addDeadLetter,
   advancePosition,
   AttemptOutcome,
-  DeadLetter,
+  FailedAttempt,
+  HeldDelivery,
+  holdDelivery,
+  openPosition,
   pruneAttempts,
   purgeErasedEvents,
-  queuedDeadLetters,
-  readPosition,
+  queuedDetachedLetters,
+  readHead,
+  readHeld,
   recordAttempt,
+  recordHeldFailure,
   secretsOf,
-  settleDeadLetter,
+  settleHeld,
 } from './delivery-records';
-import { FeedItem, toFeedItem } from './feed-items';
+import { FeedItem, feedCursor } from './feed-items';
+import { TemplateConverter } from './template-renderer';
 import { ActiveSubscription } from './subscription.decider';
 import { subscriptionFilter } from './subscription-feed';
 import { signedHeaders } from './webhook-signature';
-import { addressRefusal } from './webhook-destination';
+import { WebhookDestinations } from './webhook-destination';
 
 export interface DeliveryLogger {
   warn(message: string, context?: Record<string, unknown>): void;
@@ -40,23 +46,32 @@ const MAX_ERROR_LENGTH = 500;
 
 class Interrupted extends Error {}
 
-/** Exponential back-off with "equal jitter": half the delay fixed, half random. */
-export const retryDelayMs = (
-  attempt: number,
-  config: Pick<WebhookConfig, 'backoffBaseMs' | 'backoffMaxMs'>,
-): number => {
-  const ceiling = Math.min(
-    config.backoffMaxMs,
-    config.backoffBaseMs * 2 ** Math.min(attempt - 1, 30),
-  );
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+/** Delivery waits at a dead letter until a redelivery request (or a replay) restarts it. */
+const SUSPENDED = Symbol('suspended');
+
+/**
+ * The delay before the next attempt after `failures` failed ones: the schedule's entry for it
+ * (its last one, once past its end), lengthened by up to a tenth at random so that the retries
+ * of many subscriptions spread out, and never sooner than the schedule says.
+ */
+export const retryDelayMs = (failures: number, scheduleMs: readonly number[]): number => {
+  const base = scheduleMs[Math.min(Math.max(failures, 1), scheduleMs.length) - 1] ?? 0;
+  return Math.round(base + Math.random() * (base / 10));
 };
+
+const untilAborted = (signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 
 /**
  * Pushes one subscription's events to its webhook, in the hub's order: a batch of items at a
  * time, one request in flight, the position moved only once the receiver answered 2xx (so at
- * least once, never out of order). A failing batch is retried with back-off until it succeeds or
- * runs out of attempts; then it goes to the dead-letter list and delivery continues after it.
+ * least once, never out of order). A batch whose first attempt fails becomes the subscription's
+ * head, kept in the database: it is retried on the schedule, and nothing newer is sent until it
+ * has gone through. When it runs out of attempts it is a dead letter and delivery waits there
+ * until a redelivery request, which resumes with it and then everything after it.
  */
 export class WebhookWorker {
   private subscription: ActiveSubscription;
@@ -72,8 +87,12 @@ export class WebhookWorker {
       store: EventStore;
       config: WebhookConfig;
       logger: DeliveryLogger;
-      /** Connections to receivers (see webhookAgent). */
-      agent: Dispatcher;
+      /** Where deliveries may go, and the connections to receivers. */
+      destinations: WebhookDestinations;
+      /** Renders the subscription's templates, off the event loop and within budget. */
+      converter: TemplateConverter;
+      /** Counts attempts and dead letters (the metrics). */
+      onAttempt?: (outcome: AttemptOutcome) => void;
     },
   ) {
     this.subscription = subscription;
@@ -104,21 +123,27 @@ export class WebhookWorker {
       this.cycle = new AbortController();
       const { signal } = this.cycle;
       try {
-        const { position, generation } = await readPosition(this.deps.db, this.subscriptionId);
-        await this.redeliverQueued(signal);
-        await this.follow(position, generation, signal);
+        const { position, generation } = await openPosition(this.deps.db, this.subscriptionId);
+        await this.redeliverDetached(generation, signal);
+        const from = await this.settleHead(position, generation, signal);
+        if (from === SUSPENDED) await untilAborted(signal);
+        else await this.follow(from, generation, signal);
       } catch (error) {
         if (error instanceof Interrupted || signal.aborted) continue;
         this.deps.logger.warn('Webhook delivery failed; starting over', {
           subscriptionId: this.subscriptionId,
           error: error instanceof Error ? error.message : String(error),
         });
-        await sleep(this.deps.config.backoffBaseMs, undefined, { signal }).catch(() => undefined);
+        const pause = this.deps.config.retryScheduleMs[0] ?? 1_000;
+        await sleep(pause, undefined, { signal }).catch(() => undefined);
       }
     }
   }
 
-  /** Reads the publisher's events from `position` and delivers them batch by batch. */
+  /**
+   * Reads the publisher's events from `position` and delivers them batch by batch, until a
+   * batch fails: then it is held as the head, and the cycle starts over with it.
+   */
   private async follow(
     position: Position | null,
     generation: bigint,
@@ -132,39 +157,60 @@ export class WebhookWorker {
     const close = () => void subscription.close();
     signal.addEventListener('abort', close, { once: true });
     let batch: FeedItem[] = [];
+    let pending: RecordedEvent[] = [];
     let consumed: Position | null = position;
     let committed: Position | null = position;
-    const flush = async () => {
-      if (consumed === null || consumed === committed) return;
+    /** Delivers what was read; false when it failed and is now held. */
+    const flush = async (): Promise<boolean> => {
+      if (consumed === null || consumed === committed) return true;
       const upTo = consumed;
-      if (batch.length > 0) await this.deliver(batch, upTo, generation, signal);
+      if (batch.length > 0) {
+        if (!(await this.deliver(batch, upTo, generation, signal))) return false;
+      }
       // Only ignored categories since the last delivery: move past them.
       else if (!(await advancePosition(this.deps.db, this.subscriptionId, upTo, generation)))
         throw new Interrupted();
       batch = [];
       committed = upTo;
+      return true;
+    };
+    /** Converts what was read, in order, into the batch; false when a delivery is now held. */
+    const convertPending = async (): Promise<boolean> => {
+      while (pending.length > 0) {
+        const events = pending;
+        const page = await this.deps.converter.convertPage(
+          events,
+          this.subscription.templates,
+          this.subscriptionId,
+        );
+        // What the page budget left over is converted next, in order.
+        pending = events.slice(page.converted);
+        for (const [index, item] of page.items.entries()) {
+          consumed = events[index]!.position;
+          if (item?.kind === 'erased') {
+            // Deliveries are in order, so whatever carried these events before is settled by
+            // now: delivered, or a dead letter, which must not keep them.
+            const erased = new Set(item.eventIds);
+            batch = batch.filter((held) => held.kind === 'erased' || !erased.has(held.eventId));
+            await purgeErasedEvents(this.deps.db, item.eventIds, this.subscriptionId);
+          }
+          if (item) batch.push(item);
+          if (batch.length >= this.batchSize && !(await flush())) return false;
+        }
+      }
+      return true;
     };
     try {
       for await (const message of subscription) {
         if (signal.aborted) break;
         switch (message.kind) {
-          case 'event': {
-            const item = toFeedItem(message.event, this.subscription.templates);
-            consumed = message.event.position;
-            if (item?.kind === 'erased') {
-              // Deliveries are in order, so whatever carried these events before is settled by
-              // now: delivered, or a dead letter, which must not keep them.
-              const erased = new Set(item.eventIds);
-              batch = batch.filter((held) => held.kind === 'erased' || !erased.has(held.eventId));
-              await purgeErasedEvents(this.deps.db, item.eventIds, this.subscriptionId);
-            }
-            if (item) batch.push(item);
-            if (batch.length >= this.batchSize) await flush();
+          case 'event':
+            pending.push(message.event);
+            if (pending.length >= this.batchSize && !(await convertPending())) return;
             break;
-          }
           case 'checkpoint':
           case 'caught-up':
-            await flush();
+            if (!(await convertPending()) || !(await flush())) return;
             break;
           default: {
             const unknownMessage: never = message;
@@ -182,96 +228,160 @@ export class WebhookWorker {
     return this.deps.config.maxBatchSize;
   }
 
+  /** Attempts per round: the subscription's own, else one more than the schedule has delays. */
   private get maxAttempts(): number {
-    return this.subscription.webhook?.maxAttempts ?? this.deps.config.maxAttempts;
+    return this.subscription.webhook?.maxAttempts ?? this.deps.config.retryScheduleMs.length + 1;
   }
 
-  /** Attempts until delivered or dead-lettered; the position moves in the same transaction. */
+  /**
+   * The first attempt of a new batch. Delivered, the position moves past it; failed, it becomes
+   * the head (and false is returned).
+   */
   private async deliver(
     items: FeedItem[],
     upTo: Position,
     generation: bigint,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const deliveryId = newUlid();
-    const outcome = await this.attemptUntilDone(items, deliveryId, 'delivered', signal);
-    const moved = await this.deps.db.transaction(async (tx) => {
-      if (!outcome.delivered)
-        await addDeadLetter(tx, {
-          subscriptionId: this.subscriptionId,
-          deliveryId,
-          items,
-          attempts: outcome.attempts,
-          lastError: outcome.last.error,
-          lastHttpStatus: outcome.last.httpStatus,
-          deadAt: new Date(),
-        });
-      return advancePosition(tx, this.subscriptionId, upTo, generation);
-    });
-    if (++this.deliveries % PRUNE_EVERY === 0)
-      await pruneAttempts(this.deps.db, this.subscriptionId).catch(() => undefined);
-    if (!moved) throw new Interrupted();
+    const failure = await this.attempt(items, deliveryId, 1, 1, 'delivered', signal);
+    if (failure === null) {
+      const moved = await advancePosition(this.deps.db, this.subscriptionId, upTo, generation);
+      if (++this.deliveries % PRUNE_EVERY === 0)
+        await pruneAttempts(this.deps.db, this.subscriptionId).catch(() => undefined);
+      if (!moved) throw new Interrupted();
+      return true;
+    }
+    const held = { subscriptionId: this.subscriptionId, generation, deliveryId, items, upTo };
+    if (!(await holdDelivery(this.deps.db, { ...held, ...failure }))) throw new Interrupted();
+    await this.dropErasedItems(items);
+    return false;
   }
 
-  private async redeliverQueued(signal: AbortSignal): Promise<void> {
-    const queued: DeadLetter[] = await queuedDeadLetters(this.deps.db, this.subscriptionId);
-    for (const letter of queued) {
-      const outcome = await this.attemptUntilDone(
-        letter.items,
-        letter.deliveryId,
-        'redelivered',
+  /**
+   * An erasure takes its events out of held deliveries, but one that ran while this batch's
+   * first attempt was under way found nothing to take them from. Its events have left the log
+   * by now (an erasure deletes their streams before it purges, so any later one finds the
+   * batch held): take out the items whose event is no longer in its stream. An event is known
+   * by its position or, as EventStoreDB before 22.6 reads streams without exact positions, by
+   * when it was recorded: a stream created anew after an erasure matches neither.
+   */
+  private async dropErasedItems(items: FeedItem[]): Promise<void> {
+    const inLog = new Map<string, Set<string>>();
+    const gone: string[] = [];
+    for (const item of items) {
+      if (item.kind === 'erased') continue;
+      const parts = parseEventId(item.eventId);
+      if (!parts) continue;
+      const stream = learningEventStream(parts);
+      let marks = inLog.get(stream);
+      if (!marks) {
+        const recorded = await this.deps.store.readStream(stream);
+        marks = new Set(
+          recorded.flatMap((event) => [feedCursor(event.position), event.recordedAt.toISOString()]),
+        );
+        inLog.set(stream, marks);
+      }
+      if (!marks.has(item.cursor) && !marks.has(item.recordedUtc)) gone.push(item.eventId);
+    }
+    if (gone.length > 0) await purgeErasedEvents(this.deps.db, gone, this.subscriptionId);
+  }
+
+  /**
+   * Where to follow the log from: the position, once the head (if any) has gone through; or
+   * SUSPENDED when the head is a dead letter, or runs out of attempts now.
+   */
+  private async settleHead(
+    position: Position | null,
+    generation: bigint,
+    signal: AbortSignal,
+  ): Promise<Position | null | typeof SUSPENDED> {
+    const head = await readHead(this.deps.db, this.subscriptionId);
+    if (!head) return position;
+    if (head.status === 'dead' && head.items.length > 0) return SUSPENDED;
+    return (await this.attemptHeld(head, generation, signal)) ? head.upTo : SUSPENDED;
+  }
+
+  /** Dead letters queued for redelivery that delivery went on past: each is sent as it is. */
+  private async redeliverDetached(generation: bigint, signal: AbortSignal): Promise<void> {
+    for (const letter of await queuedDetachedLetters(this.deps.db, this.subscriptionId))
+      await this.attemptHeld(letter, generation, signal);
+  }
+
+  /**
+   * Attempts a held delivery until it goes through (true) or its round runs out (false). It is
+   * read again before each attempt, as an erasure may have taken items out of it; with nothing
+   * left, it is settled without a request.
+   */
+  private async attemptHeld(
+    held: HeldDelivery,
+    generation: bigint,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    for (;;) {
+      const current = await readHeld(this.deps.db, this.subscriptionId, held.deliveryId);
+      // Dropped or moved aside by a replay; the generation has moved, so start over.
+      if (!current || (current.upTo === null) !== (held.upTo === null)) throw new Interrupted();
+      const settle = async (sent: boolean) => {
+        if (!(await settleHeld(this.deps.db, this.subscriptionId, current, generation, sent)))
+          throw new Interrupted();
+        return true;
+      };
+      if (current.items.length === 0) return settle(false);
+      if (current.status !== 'retrying' && current.status !== 'queued') return false;
+      const wait = (current.nextAttemptAt?.getTime() ?? 0) - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+      const failure = await this.attempt(
+        current.items,
+        current.deliveryId,
+        current.attempts + 1,
+        current.roundAttempts + 1,
+        current.status === 'retrying' ? 'delivered' : 'redelivered',
         signal,
       );
-      await this.deps.db.transaction((tx) =>
-        settleDeadLetter(
-          tx,
-          this.subscriptionId,
-          letter.deliveryId,
-          outcome.delivered
-            ? { redelivered: true }
-            : {
-                redelivered: false,
-                attempts: outcome.attempts,
-                error: outcome.last.error,
-                httpStatus: outcome.last.httpStatus,
-              },
-        ),
-      );
+      if (failure === null) return settle(true);
+      await recordHeldFailure(this.deps.db, this.subscriptionId, current.deliveryId, failure);
+      if (failure.nextAttemptAt === null) return false;
     }
   }
 
-  /** Every attempt is recorded as it ends; between failures the worker waits, interruptibly. */
-  private async attemptUntilDone(
+  /**
+   * One attempt, recorded as it ends: null when delivered, else when to try again (null at the
+   * last attempt of the round).
+   */
+  private async attempt(
     items: FeedItem[],
     deliveryId: string,
+    attempt: number,
+    roundAttempt: number,
     success: Extract<AttemptOutcome, 'delivered' | 'redelivered'>,
     signal: AbortSignal,
-  ): Promise<{ delivered: boolean; attempts: number; last: PostResult }> {
-    const maxAttempts = this.maxAttempts;
-    for (let attempt = 1; ; attempt++) {
-      if (signal.aborted) throw new Interrupted();
-      const attemptedAt = new Date();
-      const result = await this.post(items, deliveryId, signal);
-      const lastAttempt = !result.ok && attempt >= maxAttempts;
-      const delay = result.ok || lastAttempt ? 0 : retryDelayMs(attempt, this.deps.config);
-      await recordAttempt(this.deps.db, {
-        subscriptionId: this.subscriptionId,
-        deliveryId,
-        attempt,
-        outcome: result.ok ? success : lastAttempt ? 'dead-lettered' : 'failed',
-        itemCount: items.length,
-        firstCursor: items[0]?.cursor ?? '',
-        lastCursor: items.at(-1)?.cursor ?? '',
-        httpStatus: result.httpStatus,
-        error: result.error,
-        durationMs: result.durationMs,
-        attemptedAt,
-        nextAttemptAt: delay > 0 ? new Date(Date.now() + delay) : null,
-      });
-      if (result.ok || lastAttempt)
-        return { delivered: result.ok, attempts: attempt, last: result };
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
-    }
+  ): Promise<FailedAttempt | null> {
+    if (signal.aborted) throw new Interrupted();
+    const attemptedAt = new Date();
+    const result = await this.post(items, deliveryId, signal);
+    const lastAttempt = !result.ok && roundAttempt >= this.maxAttempts;
+    const nextAttemptAt =
+      result.ok || lastAttempt
+        ? null
+        : new Date(Date.now() + retryDelayMs(roundAttempt, this.deps.config.retryScheduleMs));
+    const outcome = result.ok ? success : lastAttempt ? 'dead-lettered' : 'failed';
+    this.deps.onAttempt?.(outcome);
+    await recordAttempt(this.deps.db, {
+      subscriptionId: this.subscriptionId,
+      deliveryId,
+      attempt,
+      outcome,
+      itemCount: items.length,
+      firstCursor: items[0]?.cursor ?? '',
+      lastCursor: items.at(-1)?.cursor ?? '',
+      httpStatus: result.httpStatus,
+      error: result.error,
+      durationMs: result.durationMs,
+      attemptedAt,
+      nextAttemptAt,
+    });
+    return result.ok ? null : { error: result.error, httpStatus: result.httpStatus, nextAttemptAt };
   }
 
   private async post(
@@ -288,7 +398,7 @@ export class WebhookWorker {
     });
     const webhook = this.subscription.webhook;
     if (!webhook) return failed('the subscription has no webhook');
-    const refusal = addressRefusal(webhook.url, this.deps.config.allowPrivateNetworks);
+    const refusal = this.deps.destinations.refusalOf(webhook.url);
     if (refusal) return failed(refusal);
     const secrets = await secretsOf(this.deps.db, this.subscriptionId, this.subscription.secretIds);
     if (secrets.length === 0) return failed('the subscription has no signing secret');
@@ -304,7 +414,7 @@ export class WebhookWorker {
         },
         body,
         redirect: 'manual',
-        dispatcher: this.deps.agent,
+        dispatcher: this.deps.destinations.agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.deps.config.timeoutMs)]),
       });
       // The answer's body is not used; reading it lets the connection be reused.

@@ -1,21 +1,29 @@
+import { HUB_METRICS, HubMetrics } from '../metrics/hub-metrics';
+import { TemplateConverter } from './template-renderer';
 import {
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
   OnModuleDestroy,
+  Optional,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Agent } from 'undici';
 import { Leadership, tryLead } from '../../projections/engine/leadership';
 import { deliveringWebhookSubscriptions } from '../../projections/subscriptions/subscriptions.query';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { FieldIssue } from '../errors/hub-error';
 import { WakeSignal } from '../event-store/sql/wake-signal';
 import { generations } from './delivery-records';
 import { WebhookWorker } from './webhook-delivery';
-import { webhookAgent } from './webhook-destination';
+import {
+  ResolveHost,
+  systemResolve,
+  WEBHOOK_HOST_RESOLVER,
+  WebhookDestinations,
+} from './webhook-destination';
 
 const LEADERSHIP = 'webhook-delivery';
 const POLL_MS = 500;
@@ -37,13 +45,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   >();
   private loop: Promise<void> | null = null;
   private readonly wake = new WakeSignal();
-  private agent: Agent | null = null;
+  /** One policy for saving webhook URLs and for connecting to them. */
+  private readonly destinations: WebhookDestinations;
 
   constructor(
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-  ) {}
+    private readonly converter: TemplateConverter,
+    @Inject(HUB_METRICS) private readonly metrics: HubMetrics,
+    @Optional() @Inject(WEBHOOK_HOST_RESOLVER) resolve: ResolveHost | null = null,
+  ) {
+    this.destinations = new WebhookDestinations(
+      config.clearinghouse.webhooks.allowPrivateNetworks,
+      resolve ?? systemResolve,
+    );
+  }
 
   onApplicationBootstrap(): void {
     this.loop = this.run();
@@ -52,7 +69,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
     await this.loop;
-    await this.agent?.close();
+    await this.destinations.close();
+  }
+
+  /** What is wrong with a webhook URL about to be saved (its name is resolved and checked). */
+  webhookUrlIssues(url: string): Promise<FieldIssue[]> {
+    return this.destinations.issuesOf(url);
   }
 
   /** Look again now rather than at the next poll (this instance changed something). */
@@ -109,9 +131,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
           store: this.store,
           config: this.config.clearinghouse.webhooks,
           logger: { warn: (message, context) => this.logger.warn(message, context) },
-          agent: (this.agent ??= webhookAgent(
-            this.config.clearinghouse.webhooks.allowPrivateNetworks,
-          )),
+          destinations: this.destinations,
+          converter: this.converter,
+          onAttempt: (outcome) => {
+            this.metrics.webhookAttempts.inc({ outcome });
+            if (outcome === 'dead-lettered') this.metrics.webhookDeadLetters.inc();
+          },
         });
         this.workers.set(id, { worker, revision: subscription.revision, generation });
         worker.start();

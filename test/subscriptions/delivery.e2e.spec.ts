@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import {
   activeSubscription,
   expectProblem,
@@ -53,6 +55,38 @@ const signedBy = (request: ReceivedRequest, secret: string): boolean =>
 
 const eventIdsOf = (requests: ReceivedRequest[]): string[] =>
   requests.flatMap((request) => (request.body.items as any[]).map((item) => item.eventId));
+
+/** A receiver that holds its first request open until `failFirst`, and accepts the others. */
+const holdingFirstRequest = async () => {
+  const bodies: string[] = [];
+  let answerFirst: (() => void) | null = null;
+  let arrived!: () => void;
+  const firstArrived = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      if (bodies.length > 1) return void response.writeHead(204).end();
+      answerFirst = () => void response.writeHead(500).end();
+      arrived();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    bodies,
+    firstArrived,
+    failFirst: () => answerFirst?.(),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
 
 /** Live delivery: Server-Sent Events and signed webhooks that are retried and dead-lettered. */
 describe('Subscription delivery', () => {
@@ -433,7 +467,7 @@ describe('Subscription delivery', () => {
   });
 
   describe('dead letters', () => {
-    it('dead-letters a batch after maxAttempts, delivers on, and redelivers it on request', async () => {
+    it('dead-letters a batch after maxAttempts, waits there, and resumes with it on request', async () => {
       let failingId: string | null = null;
       let healed = false;
       const hook = await receiver((request) => {
@@ -475,15 +509,24 @@ describe('Subscription delivery', () => {
       );
       expect(letter.items).toEqual(hook.requests[0]!.body.items);
 
-      // Delivery goes on after the dead letter.
+      // Delivery waits at the dead letter: nothing newer goes out before it (a change of
+      // behaviour: it used to carry on, so older events came after newer ones).
       const later = [
         await publishOne(hub, p.publisher, learningEvent(programId, 'dead-4')),
         await publishOne(hub, p.publisher, learningEvent(programId, 'dead-5')),
       ];
-      await waitFor('the later events', () =>
-        later.every((eventId) => eventIdsOf(hook.accepted).includes(eventId)),
-      );
-      expect(eventIdsOf(hook.accepted)).toEqual(later);
+      await sleep(500);
+      expect(hook.requests).toHaveLength(2);
+      const suspended = await hub.call(p.subscriber, 'GET', `/v1/subscriptions/${id}/deliveries`);
+      expect(suspended.body.webhook).toEqual({
+        status: 'suspended',
+        deliveryId: failingId,
+        attempts: 2,
+        nextAttemptAt: null,
+        lastError: expect.stringContaining('500'),
+        lastHttpStatus: 500,
+        since: letter.deadAt,
+      });
       const attempts = await deliveries(id);
       expect(
         attempts
@@ -534,12 +577,20 @@ describe('Subscription delivery', () => {
       expect(redelivered).toEqual([
         expect.objectContaining({ outcome: 'redelivered', httpStatus: 204, itemCount: 3 }),
       ]);
-      // Nothing else came again.
+      // Then everything after it, once each, in order; and delivery carries on.
+      await waitFor('the later events', () =>
+        later.every((eventId) => eventIdsOf(hook.accepted).includes(eventId)),
+      );
+      const newest = await publishOne(hub, p.publisher, learningEvent(programId, 'dead-6'));
+      await waitFor('the newest event', () => eventIdsOf(hook.accepted).includes(newest));
       await sleep(300);
       expect(eventIdsOf(hook.accepted)).toEqual([
-        ...later,
         ...(letter.items as any[]).map((i: any) => i.eventId),
+        ...later,
+        newest,
       ]);
+      const resumed = await hub.call(p.subscriber, 'GET', `/v1/subscriptions/${id}/deliveries`);
+      expect(resumed.body.webhook).toMatchObject({ status: 'delivering', deliveryId: null });
 
       expectProblem(
         await hub.call(
@@ -550,6 +601,264 @@ describe('Subscription delivery', () => {
         404,
         'DEAD_LETTER_NOT_FOUND',
       );
+    });
+
+    it('gives a receiver that was down until deliveries ran out everything once, in order, after redelivery', async () => {
+      let down = true;
+      const hook = await receiver(() => (down ? 503 : 204));
+      const parties = await program('DOWN');
+      const programId = parties.publisherProgram;
+      // The default number of attempts: one more than the (test) schedule has delays.
+      const id: string = (
+        await activeSubscription(hub, parties, TEMPLATES, { webhook: { url: hook.url } })
+      ).subscriptionId;
+      const publish = (keys: string[]) =>
+        publishBatch(
+          hub,
+          p.publisher,
+          keys.map((key) => learningEvent(programId, key)),
+        );
+
+      const first = await publish(['down-1', 'down-2', 'down-3']);
+      const [letter] = await waitFor(
+        'the first batch to run out of attempts',
+        async () => {
+          const letters = await deadLetters(id);
+          return letters.length > 0 && letters;
+        },
+        { timeoutMs: 20_000 },
+      );
+      expect(letter.attempts).toBe(8);
+      const deadId = letter.deliveryId as string;
+      // While it is down, and after it is back: nothing newer is sent past the dead letter.
+      const whileDown = await publish(['down-4', 'down-5']);
+      await sleep(400);
+      down = false;
+      const afterwards = await publish(['down-6', 'down-7', 'down-8']);
+      await sleep(400);
+      expect(new Set(hook.requests.map((request) => header(request, 'webhook-id')))).toEqual(
+        new Set([deadId]),
+      );
+      expect(hook.accepted).toEqual([]);
+
+      const requested = await hub.call(
+        p.subscriber,
+        'POST',
+        `/v1/subscriptions/${id}/dead-letters/redeliver`,
+      );
+      expect(requested.status).toBe(202);
+      expect(requested.body).toEqual({ queued: 1 });
+      const published = [...first, ...whileDown, ...afterwards];
+      await waitFor('every event delivered', () =>
+        published.every((eventId) => eventIdsOf(hook.accepted).includes(eventId)),
+      );
+      const newest = await publish(['down-9']);
+      await waitFor('the newest event', () => eventIdsOf(hook.accepted).includes(newest[0]!));
+      await sleep(300);
+
+      // Exactly once each, in the hub's order, the dead letter first, under its own id.
+      const hubOrder = (await readWholeFeed(hub, p.subscriber, id)).items.map(
+        (item) => item.eventId,
+      );
+      expect(eventIdsOf(hook.accepted)).toEqual(hubOrder);
+      expect(hubOrder).toHaveLength(published.length + newest.length);
+      expect(new Set(hubOrder)).toEqual(new Set([...published, ...newest]));
+      // Each publish request after the one before it: older groups never after newer ones.
+      const groups = [first, whileDown, afterwards, newest];
+      const groupOf = hubOrder.map((eventId) => groups.findIndex((g) => g.includes(eventId)));
+      expect([...groupOf].sort((a, b) => a - b)).toEqual(groupOf);
+      expect(header(hook.accepted[0]!, 'webhook-id')).toBe(deadId);
+      expect(new Set(eventIdsOf([hook.accepted[0]!]))).toEqual(new Set(first));
+      expect(await deadLetters(id, '?status=redelivered')).toEqual([
+        expect.objectContaining({ deliveryId: deadId, items: letter.items }),
+      ]);
+      const state = await hub.call(p.subscriber, 'GET', `/v1/subscriptions/${id}/deliveries`);
+      expect(state.body.webhook.status).toBe('delivering');
+    }, 60_000);
+
+    it('ends a suspension by a replay, leaving the dead letter listed to be redelivered as it is', async () => {
+      let failingId: string | null = null;
+      let healed = false;
+      const hook = await receiver((request) => {
+        const webhookId = request.headers['webhook-id'] as string;
+        failingId ??= webhookId;
+        return webhookId === failingId && !healed ? 500 : 204;
+      });
+      const parties = await program('REPLAY');
+      const programId = parties.publisherProgram;
+      const id: string = (
+        await activeSubscription(hub, parties, TEMPLATES, {
+          webhook: { url: hook.url, maxAttempts: 1 },
+        })
+      ).subscriptionId;
+      const first = await publishOne(hub, p.publisher, learningEvent(programId, 'replay-1'));
+      await waitFor('the dead letter', async () => (await deadLetters(id)).length > 0);
+      const second = await publishOne(hub, p.publisher, learningEvent(programId, 'replay-2'));
+      healed = true;
+
+      const replayed = await hub.call(p.subscriber, 'POST', `/v1/subscriptions/${id}/replay`, {
+        from: 'start',
+      });
+      expect(replayed.status).toBe(200);
+      await waitFor('both events', () => eventIdsOf(hook.accepted).length === 2);
+      await sleep(300);
+      expect(eventIdsOf(hook.accepted)).toEqual([first, second]);
+      const [letter] = await deadLetters(id);
+      expect(letter).toMatchObject({ deliveryId: failingId, status: 'dead' });
+      const state = await hub.call(p.subscriber, 'GET', `/v1/subscriptions/${id}/deliveries`);
+      expect(state.body.webhook.status).toBe('delivering');
+
+      // Asked for, it is sent again as it is, and delivery goes on where it is.
+      const requested = await hub.call(
+        p.subscriber,
+        'POST',
+        `/v1/subscriptions/${id}/dead-letters/${failingId}/redeliver`,
+      );
+      expect(requested.body).toEqual({ queued: 1 });
+      await waitFor('the redelivery', () => eventIdsOf(hook.accepted).length === 3);
+      const third = await publishOne(hub, p.publisher, learningEvent(programId, 'replay-3'));
+      await waitFor('the next event', () => eventIdsOf(hook.accepted).includes(third));
+      await sleep(300);
+      expect(eventIdsOf(hook.accepted)).toEqual([first, second, first, third]);
+      const redelivery = hook.accepted.filter((r) => header(r, 'webhook-id') === failingId);
+      expect(redelivery.map((request) => eventIdsOf([request]))).toEqual([[first]]);
+    });
+
+    describe('and erasure', () => {
+      const ADA = 'ada@example.org';
+      const BOB = 'bob@example.org';
+      /** A subscription whose receiver fails the first delivery until healed. */
+      const failingFirst = async (name: string) => {
+        const state = { failingId: null as string | null, healed: false };
+        const hook = await receiver((request) => {
+          const webhookId = request.headers['webhook-id'] as string;
+          state.failingId ??= webhookId;
+          return webhookId === state.failingId && !state.healed ? 500 : 204;
+        });
+        const parties = await program(name);
+        const id: string = (
+          await activeSubscription(hub, parties, TEMPLATES, {
+            webhook: { url: hook.url, maxAttempts: 1 },
+          })
+        ).subscriptionId;
+        return { state, hook, id, programId: parties.publisherProgram };
+      };
+      const erase = async (programId: string, participantId: string) => {
+        const response = await hub.call(p.publisher, 'POST', '/v1/events/erasures', {
+          PublisherProgramId: programId,
+          PublisherParticipantId: participantId,
+        });
+        expect(response.status).toBe(200);
+        return response.body.EventIds as string[];
+      };
+      const kindsAndIds = (requests: ReceivedRequest[]) =>
+        requests.flatMap((request) =>
+          (request.body.items as any[]).map((item) =>
+            item.kind === 'erased' ? ['erased', item.eventIds] : [item.kind, item.eventId],
+          ),
+        );
+
+      it('redelivers the dead letter delivery waits at without the events erased from it', async () => {
+        const { state, hook, id, programId } = await failingFirst('ERASE-SOME');
+        const [hers, his] = await publishBatch(hub, p.publisher, [
+          learningEvent(programId, 'some-ada', { participantId: ADA }),
+          learningEvent(programId, 'some-bob', { participantId: BOB }),
+        ]);
+        await waitFor('the dead letter', async () => (await deadLetters(id)).length > 0);
+        const later = await publishOne(
+          hub,
+          p.publisher,
+          learningEvent(programId, 'some-bob-2', { participantId: BOB }),
+        );
+        expect(await erase(programId, ADA)).toEqual([hers]);
+        const [letter] = await deadLetters(id);
+        expect((letter.items as any[]).map((item) => item.eventId)).toEqual([his]);
+        expect(JSON.stringify(await deadLetters(id))).not.toContain(ADA);
+        // Still waiting at it: the erasure left something in it to deliver.
+        await sleep(300);
+        expect(hook.accepted).toEqual([]);
+
+        state.healed = true;
+        const requested = await hub.call(
+          p.subscriber,
+          'POST',
+          `/v1/subscriptions/${id}/dead-letters/${letter.deliveryId}/redeliver`,
+        );
+        expect(requested.body).toEqual({ queued: 1 });
+        await waitFor('the erasure delivered', () =>
+          kindsAndIds(hook.accepted).some(([kind]) => kind === 'erased'),
+        );
+        expect(kindsAndIds(hook.accepted)).toEqual([
+          ['published', his],
+          ['published', later],
+          ['erased', [hers]],
+        ]);
+        expect(hook.accepted[0]!.rawBody).not.toContain(ADA);
+      });
+
+      it('keeps none of an event erased while the first attempt that carried it was under way', async () => {
+        const hook = await holdingFirstRequest();
+        try {
+          const parties = await program('ERASE-INFLIGHT');
+          const programId = parties.publisherProgram;
+          const id: string = (
+            await activeSubscription(hub, parties, TEMPLATES, {
+              webhook: { url: hook.url, maxAttempts: 3 },
+            })
+          ).subscriptionId;
+          const hers = await publishOne(
+            hub,
+            p.publisher,
+            learningEvent(programId, 'inflight-ada', { participantId: ADA }),
+          );
+          await hook.firstArrived;
+          expect(hook.bodies[0]).toContain(ADA);
+          // Erased while the attempt is under way, before any delivery is held to take it from.
+          expect(await erase(programId, ADA)).toEqual([hers]);
+          hook.failFirst();
+          await waitFor('the erasure delivered', () =>
+            hook.bodies.slice(1).some((body) => body.includes('"erased"')),
+          );
+          expect(hook.bodies.slice(1).join()).not.toContain(ADA);
+          expect(await deadLetters(id)).toEqual([]);
+        } finally {
+          await hook.close();
+        }
+      });
+
+      it('moves past a dead letter whose every event was erased, without a request', async () => {
+        const { state, hook, id, programId } = await failingFirst('ERASE-ALL');
+        const hers = await publishOne(
+          hub,
+          p.publisher,
+          learningEvent(programId, 'all-ada', { participantId: ADA }),
+        );
+        await waitFor('the dead letter', async () => (await deadLetters(id)).length > 0);
+        state.healed = true;
+        const his = await publishOne(
+          hub,
+          p.publisher,
+          learningEvent(programId, 'all-bob', { participantId: BOB }),
+        );
+        await sleep(300);
+        expect(hook.accepted).toEqual([]);
+
+        expect(await erase(programId, ADA)).toEqual([hers]);
+        await waitFor('the erasure delivered', () =>
+          kindsAndIds(hook.accepted).some(([kind]) => kind === 'erased'),
+        );
+        expect(kindsAndIds(hook.accepted)).toEqual([
+          ['published', his],
+          ['erased', [hers]],
+        ]);
+        expect(await deadLetters(id)).toEqual([]);
+        expect(
+          hook.requests
+            .slice(1)
+            .map((request) => request.rawBody)
+            .join(),
+        ).not.toContain(ADA);
+      });
     });
   });
 });

@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { retryDelayMs } from '../../src/subscriptions/webhook-delivery';
 import { webhookUrlIssues } from '../../src/subscriptions/webhook-destination';
 import {
   newWebhookSecret,
@@ -92,53 +91,6 @@ describe('webhook signatures (Standard Webhooks)', () => {
     ])
       expect(verifySignature(SECRET_A, ID, TIMESTAMP, BODY, header)).toBe(false);
     expect(verifySignature(SECRET_A, ID, TIMESTAMP, BODY, `v1,bogus ${valid}`)).toBe(true);
-  });
-});
-
-describe('retryDelayMs', () => {
-  const config = { backoffBaseMs: 50, backoffMaxMs: 400 };
-
-  afterEach(() => jest.restoreAllMocks());
-
-  it('doubles per attempt, half fixed and half random, capped at backoffMaxMs', () => {
-    const random = jest.spyOn(Math, 'random');
-    random.mockReturnValue(0);
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => retryDelayMs(attempt, config))).toEqual([
-      25, 50, 100, 200, 200, 200,
-    ]);
-    random.mockReturnValue(0.5);
-    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(attempt, config))).toEqual([
-      38, 75, 150, 300, 300,
-    ]);
-    random.mockReturnValue(0.999_999);
-    expect([1, 2, 3, 4, 5].map((attempt) => retryDelayMs(attempt, config))).toEqual([
-      50, 100, 200, 400, 400,
-    ]);
-  });
-
-  it('stays within [ceiling/2, ceiling] with real jitter', () => {
-    for (let attempt = 1; attempt <= 8; attempt++) {
-      const ceiling = Math.min(400, 50 * 2 ** (attempt - 1));
-      for (let sample = 0; sample < 200; sample++) {
-        const delay = retryDelayMs(attempt, config);
-        expect(delay).toBeGreaterThanOrEqual(ceiling / 2);
-        expect(delay).toBeLessThanOrEqual(ceiling);
-      }
-    }
-  });
-
-  it('varies between calls', () => {
-    const delays = new Set(Array.from({ length: 50 }, () => retryDelayMs(4, config)));
-    expect(delays.size).toBeGreaterThan(1);
-  });
-
-  it('never exceeds the maximum, however many attempts', () => {
-    jest.spyOn(Math, 'random').mockReturnValue(0.999_999);
-    const production = { backoffBaseMs: 1_000, backoffMaxMs: 300_000 };
-    for (const attempt of [10, 11, 31, 40, 1_000, 1e9])
-      expect(retryDelayMs(attempt, production)).toBe(300_000);
-    expect(retryDelayMs(9, production)).toBe(256_000);
-    expect(retryDelayMs(1, production)).toBe(1_000);
   });
 });
 
