@@ -1,3 +1,4 @@
+import { defaultClearinghouseConfig } from '../config/hub-config';
 import { InvalidInputError } from '../errors/hub-error';
 import { Position, RecordedEvent, START } from '../event-store/event-store.port';
 import {
@@ -6,7 +7,8 @@ import {
   PublisherCategoryEvent,
 } from '../publishing/learning-event.events';
 import { TemplateSet } from './subscription.events';
-import { compiledTemplate, importsCategory, templateFor } from './template-set';
+import { conversionOf, itemLimits, renderTemplate } from './template-conversion';
+import { importsCategory, templateFor } from './template-set';
 
 export type EventFeedItemKind = 'published' | 'amended' | 'retracted';
 export type FeedItemKind = EventFeedItemKind | 'erased';
@@ -75,35 +77,33 @@ export const decodeFeedCursor = (cursor: string, field = 'after'): Position | ty
 export const cursorOf = (position: Position | typeof START): string =>
   position === START ? START_CURSOR : feedCursor(position);
 
-const MAX_OUTPUT_SHOWN = 200;
+/** A template to run for an item: its source and the context it sees. */
+export interface TemplateRun {
+  source: string;
+  context: Record<string, unknown>;
+}
 
-const render = (source: string, context: Record<string, unknown>) => {
-  let output: string;
-  try {
-    output = compiledTemplate(source)(context);
-  } catch (error) {
-    return {
-      payload: null,
-      conversionError: `the template failed: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
-  try {
-    return { payload: JSON.parse(output) as unknown, conversionError: null };
-  } catch {
-    const shown =
-      output.length > MAX_OUTPUT_SHOWN ? `${output.slice(0, MAX_OUTPUT_SHOWN)}…` : output;
-    return { payload: null, conversionError: `the template did not produce JSON: ${shown}` };
-  }
-};
+/**
+ * What a subscriber receives for one change before any template ran (`payload` and
+ * `conversionError` still null), with the template run that fills them in, if one is due.
+ */
+export type PlannedFeedItem =
+  { item: EventFeedItem; run: TemplateRun } | { item: FeedItem; run: null };
 
 /**
  * What a subscriber with `templates` receives for one recorded change, or null when its
  * template set ignores the category. An amendment that moves an event out of the categories
  * the subscriber imports reaches it as a retraction: the event has left its view.
  */
-export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): FeedItem | null => {
+export const planFeedItem = (
+  recorded: RecordedEvent,
+  templates: TemplateSet,
+): PlannedFeedItem | null => {
   const event = { type: recorded.type, data: recorded.data } as PublisherCategoryEvent;
-  if (event.type === 'ParticipantErased') return toErasureItem(recorded, event, templates);
+  if (event.type === 'ParticipantErased') {
+    const item = toErasureItem(recorded, event, templates);
+    return item && { item, run: null };
+  }
   const { data } = event;
   const categoryValue = data.PublisherEventCategory?.value ?? null;
   let kind: EventFeedItemKind;
@@ -130,11 +130,7 @@ export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): Fee
     kind === 'retracted' && event.type === 'LearningEventAmended'
       ? templateFor(templates, event.data.PreviousCategoryValue)
       : templateFor(templates, categoryValue);
-  const converted =
-    kind !== 'retracted' && chosen?.entry.template
-      ? render(chosen.entry.template, { ...data, Kind: kind })
-      : { payload: null, conversionError: null };
-  return {
+  const item: EventFeedItem = {
     cursor: feedCursor(recorded.position),
     kind,
     eventId: data.EventId,
@@ -150,7 +146,28 @@ export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): Fee
     amendedUtc: event.type === 'LearningEventAmended' ? event.data.AmendedUtc : null,
     retractedUtc: event.type === 'LearningEventRetracted' ? event.data.RetractedUtc : null,
     recordedUtc: recorded.recordedAt.toISOString(),
-    ...converted,
+    payload: null,
+    conversionError: null,
+  };
+  const source = kind === 'retracted' ? null : (chosen?.entry.template ?? null);
+  return source ? { item, run: { source, context: { ...data, Kind: kind } } } : { item, run: null };
+};
+
+// The old path renders on the caller's thread with the item limits of the default settings:
+// a loop or a flood of output stops at once, a slow render at 100 ms, but no page budget.
+const INLINE_LIMITS = itemLimits(defaultClearinghouseConfig().templates);
+
+/**
+ * planFeedItem with the template run inline, synchronously. The live stream and webhook delivery
+ * still use it; the pull feed goes through TemplateConverter, which renders off the event loop.
+ */
+export const toFeedItem = (recorded: RecordedEvent, templates: TemplateSet): FeedItem | null => {
+  const planned = planFeedItem(recorded, templates);
+  if (!planned?.run) return planned?.item ?? null;
+  const { source, context } = planned.run;
+  return {
+    ...planned.item,
+    ...conversionOf(renderTemplate(source, context, INLINE_LIMITS)),
   };
 };
 

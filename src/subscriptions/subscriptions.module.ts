@@ -4,6 +4,7 @@ import { SubscriptionAccess } from './subscription-access';
 import { SubscriptionDeliveryController } from './subscription-delivery.controller';
 import { ActOnSubscriptionHandler, CreateSubscriptionHandler } from './subscriptions.commands';
 import { SubscriptionsController } from './subscriptions.controller';
+import { TemplateConverter } from './template-renderer';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
 @Module({
@@ -14,7 +15,9 @@ import { WebhookDispatcher } from './webhook-dispatcher';
     WebhookDispatcher,
     CreateSubscriptionHandler,
     ActOnSubscriptionHandler,
+    // One render pool per process, shut down with the module.
+    TemplateConverter,
   ],
-  exports: [LiveStreams],
+  exports: [LiveStreams, TemplateConverter],
 })
 export class SubscriptionsModule {}

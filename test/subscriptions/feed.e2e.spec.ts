@@ -11,6 +11,7 @@ import {
   sleep,
 } from '../support/clearinghouse';
 import { freshStorage, HubStorage, RunningHub, startHub } from '../support/hub-harness';
+import { NESTED_EACH, NESTED_EACH_DATA } from './hostile-templates';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const COURSE_TEMPLATE =
@@ -157,6 +158,60 @@ describe('Subscription feed', () => {
           conversionError: expect.stringContaining('JSON'),
         }),
       ]);
+    });
+  });
+
+  describe('template budgets', () => {
+    /** A request's reply, with how long it took to arrive. */
+    const timed = async <T>(request: Promise<T>) => {
+      const started = performance.now();
+      const reply = await request;
+      return { reply, ms: performance.now() - started };
+    };
+
+    it('answers at once with a conversionError for three nested each over 200 elements, and /health meanwhile (finding 4)', async () => {
+      const parties = await program('HOSTILE');
+      const programId = parties.publisherProgram;
+      const before = await publishOne(
+        hub,
+        p.publisher,
+        learningEvent(programId, 'h-before', { data: { courseName: 'Before', score: 1 } }),
+      );
+      const hostile = await publishOne(
+        hub,
+        p.publisher,
+        learningEvent(programId, 'h-list', { category: 'LIST', data: NESTED_EACH_DATA }),
+      );
+      const after = await publishOne(
+        hub,
+        p.publisher,
+        learningEvent(programId, 'h-after', { data: { courseName: 'After', score: 2 } }),
+      );
+      const id = (
+        await activeSubscription(hub, parties, {
+          COURSE: { template: COURSE_TEMPLATE },
+          LIST: { template: NESTED_EACH },
+        })
+      ).subscriptionId;
+
+      const reading = timed(feed(id, '?after=start'));
+      const health = await timed(hub.call(null, 'GET', '/health'));
+      const { reply: page, ms } = await reading;
+
+      expect(page.status).toBe(200);
+      expect(ids(page.body.items)).toEqual([before, hostile, after]);
+      expect(page.body.items[1]).toMatchObject({
+        kind: 'published',
+        payload: null,
+        conversionError: 'the template went over its budget of 20000 iterations',
+      });
+      expect(page.body.items[0].payload).toMatchObject({ title: 'Before', score: 1 });
+      expect(page.body.items[2].payload).toMatchObject({ title: 'After', score: 2 });
+      expect(page.body.hasMore).toBe(false);
+      // Generous bounds: unbudgeted, the render took seconds and held up every other request.
+      expect(ms).toBeLessThan(3_000);
+      expect(health.reply.status).toBe(200);
+      expect(health.ms).toBeLessThan(2_000);
     });
   });
 

@@ -18,9 +18,17 @@ import {
 } from '../../src/subscriptions/template-set';
 import {
   compileTemplate,
+  RenderLimits,
   TEMPLATE_HELPERS,
+  TemplateBudgetError,
   TemplateError,
 } from '../../src/subscriptions/templates';
+import {
+  NESTED_EACH,
+  NESTED_EACH_DATA,
+  SLOW_COMPARISONS,
+  SLOW_COMPARISONS_DATA,
+} from './hostile-templates';
 
 const render = (source: string, context: Record<string, unknown> = {}): string =>
   compileTemplate(source)(context);
@@ -318,6 +326,122 @@ describe('templates: no prototype access', () => {
   });
 });
 
+/** What a render within `limits` gives: its output, or which budget stopped it. */
+const limited = (
+  source: string,
+  context: Record<string, unknown>,
+  limits: Partial<RenderLimits>,
+): string | { over: string; limit: number; message: string } => {
+  try {
+    return compileTemplate(source)(context, { ...UNLIMITED, ...limits });
+  } catch (error) {
+    if (!(error instanceof TemplateBudgetError)) throw error;
+    return { over: error.budget, limit: error.limit, message: error.message };
+  }
+};
+const UNLIMITED: RenderLimits = {
+  maxIterations: Number.MAX_SAFE_INTEGER,
+  maxOutputChars: Number.MAX_SAFE_INTEGER,
+  maxMilliseconds: null,
+};
+
+describe('templates: budgets of a render', () => {
+  const three = { a: [1, 2, 3], o: { x: 1, y: 2, z: 3 } };
+
+  it('counts every iteration of every each block, nested ones included', () => {
+    // 3 outer iterations and 3 × 3 inner ones.
+    const nested = '{{#each a}}{{#each ../a}}.{{/each}}{{/each}}';
+    expect(limited(nested, three, { maxIterations: 12 })).toBe('.........');
+    expect(limited(nested, three, { maxIterations: 11 })).toEqual({
+      over: 'iterations',
+      limit: 11,
+      message: 'the template went over its budget of 11 iterations',
+    });
+  });
+
+  it('counts a block over an array (blockHelperMissing) and each over an object’s keys', () => {
+    expect(limited('{{#a}}{{this}}{{/a}}', three, { maxIterations: 3 })).toBe('123');
+    expect(limited('{{#a}}{{this}}{{/a}}', three, { maxIterations: 2 })).toMatchObject({
+      over: 'iterations',
+    });
+    expect(limited('{{#each o}}{{@key}}{{/each}}', three, { maxIterations: 3 })).toBe('xyz');
+    expect(limited('{{#each o}}{{@key}}{{/each}}', three, { maxIterations: 2 })).toMatchObject({
+      over: 'iterations',
+    });
+  });
+
+  it('stops three nested each over 200 elements (finding 4) at the iteration budget', () => {
+    const list = Array.from({ length: 200 }, (_, i) => i);
+    const source =
+      '[{{#each list}}{{#each ../list}}{{#each ../../list}}{{this}},{{/each}}{{/each}}{{/each}}0]';
+    expect(limited(source, { list }, { maxIterations: 20_000 })).toMatchObject({
+      over: 'iterations',
+      limit: 20_000,
+    });
+  });
+
+  it('counts the output exactly: mustaches, raw mustaches, json and the text of iterations', () => {
+    const source = '<{{x}}|{{{x}}}|{{json x}}|{{#each a}}ab{{this}}{{/each}}>';
+    const context = { x: 'q"', a: [1, 2] };
+    const output = '<q\\"|q"|"q\\""|ab1ab2>';
+    expect(compileTemplate(source)(context)).toBe(output);
+    expect(limited(source, context, { maxOutputChars: output.length })).toBe(output);
+    expect(limited(source, context, { maxOutputChars: output.length - 1 })).toEqual({
+      over: 'output',
+      limit: output.length - 1,
+      message: `the template went over its budget of ${output.length - 1} characters of output`,
+    });
+  });
+
+  it('stops a flood of output as it grows, loop or not', () => {
+    const big = 'x'.repeat(10_000);
+    // 100 raw copies would be a million characters; a hundred thousand are allowed.
+    const flood = '{{{big}}}'.repeat(100);
+    expect(limited(flood, { big }, { maxOutputChars: 100_000 })).toMatchObject({ over: 'output' });
+    expect(
+      limited('{{#each a}}{{../big}}{{/each}}', { big, a: three.a }, { maxOutputChars: 29_999 }),
+    ).toMatchObject({ over: 'output' });
+    // Text written by the iterations themselves counts too.
+    const text = `{{#each a}}${'t'.repeat(1_000)}{{/each}}`;
+    expect(limited(text, three, { maxOutputChars: 3_000 })).toBe('t'.repeat(3_000));
+    expect(limited(text, three, { maxOutputChars: 2_999 })).toMatchObject({ over: 'output' });
+  });
+
+  it('refuses helper results larger than the output budget, even when nothing is written', () => {
+    const source = '{{#if (eq (concat x x x x) "")}}{{/if}}done';
+    const x = 'y'.repeat(100);
+    expect(limited(source, { x }, { maxOutputChars: 404 })).toBe('done');
+    expect(limited(source, { x }, { maxOutputChars: 399 })).toMatchObject({ over: 'output' });
+    expect(limited('{{#if (upper x)}}{{/if}}', { x }, { maxOutputChars: 99 })).toMatchObject({
+      over: 'output',
+    });
+    expect(limited('{{#if (json x)}}{{/if}}', { x }, { maxOutputChars: 101 })).toMatchObject({
+      over: 'output',
+    });
+  });
+
+  it('stops a render that no counter stops at its time budget', () => {
+    const stopped = limited(
+      SLOW_COMPARISONS,
+      { PublisherEventData: SLOW_COMPARISONS_DATA },
+      {
+        maxIterations: 20_000,
+        maxMilliseconds: 20,
+      },
+    );
+    expect(stopped).toEqual({
+      over: 'time',
+      limit: 20,
+      message: 'the template went over its budget of 20 ms',
+    });
+  });
+
+  it('leaves renders within their budgets as they were', () => {
+    const source = '{"n": [{{#each a}}{{#unless @first}},{{/unless}}{{json this}}{{/each}}]}';
+    expect(limited(source, three, { maxIterations: 3, maxOutputChars: 15 })).toBe('{"n": [1,2,3]}');
+  });
+});
+
 describe('checkTemplateSet', () => {
   it('normalises a valid set: action defaults to import, label to null, no template when ignored', () => {
     expect(
@@ -333,6 +457,29 @@ describe('checkTemplateSet', () => {
       SPAM: { action: 'ignore', label: 'Spam', template: null },
       '*_default': { action: 'ignore', label: null, template: null },
     });
+  });
+
+  it('refuses a set whose distinct templates hold more than 1,000 expressions together, compiling none', () => {
+    const template = (n: number) => `[${Array.from({ length: n }, () => '{{x}}').join(',')}]`;
+    // 600 + 401: over; the same 600 twice counts once; ignored entries are not compiled.
+    expect(setIssues({ A: { template: template(600) }, B: { template: template(401) } })).toEqual({
+      code: 'INVALID_TEMPLATE',
+      issues: [
+        {
+          field: 'templates',
+          message: 'its templates may hold at most 1000 {{…}} expressions together',
+        },
+      ],
+    });
+    expect(
+      Object.keys(
+        checkTemplateSet({
+          A: { template: template(600) },
+          B: { template: template(600) },
+          C: { action: 'ignore', template: template(900) },
+        }),
+      ),
+    ).toEqual(['A', 'B', 'C']);
   });
 
   it('refuses something that is not an object', () => {
@@ -692,6 +839,21 @@ describe('toFeedItem', () => {
       kind: 'published',
       payload: null,
       conversionError: 'the template failed: #if requires exactly one argument',
+    });
+  });
+
+  it('stops a template that iterates too much with the default counting limits', () => {
+    const hostile: TemplateSet = {
+      '*_default': { action: 'import', label: null, template: NESTED_EACH },
+    };
+    const event = published();
+    const withList = {
+      ...event,
+      data: { ...(event.data as object), PublisherEventData: NESTED_EACH_DATA },
+    };
+    expect(toFeedItem(withList, hostile)).toMatchObject({
+      payload: null,
+      conversionError: 'the template went over its budget of 20000 iterations',
     });
   });
 
