@@ -22,6 +22,7 @@ export interface ListedSubscription extends ActiveSubscription {
 /**
  * Subscriptions the actor may see, in id order: all for a system admin; else those of its
  * organisation as subscriber, and, for an organisation admin, those asking for its programs.
+ * The SQL form of `canReadSubscription`; what of each the actor sees is `subscriptionDisclosure`.
  */
 export const listSubscriptions = async (
   db: SqlExecutor,

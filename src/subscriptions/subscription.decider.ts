@@ -105,11 +105,34 @@ export const subscriptionNotFound = (subscriptionId: string) =>
     subscriptionId,
   });
 
+/**
+ * How much of a subscription the actor sees, or null when it does not exist for them.
+ * - `settings`, everything: its templates, webhook URL and attempts, and the ids of its signing
+ *   secrets. For those who manage or consume it: the subscriber organisation's admins and
+ *   SUBSCRIBER keys, and system admins.
+ * - `summary`: the subscription, its programs, status and which categories it imports or
+ *   ignores; enough for the publisher's admins to approve it (the categories decide what
+ *   leaves the publisher, the templates only reshape it) and for the subscriber organisation's
+ *   other roles to know what it receives.
+ * Every read of a subscription (one or a list) goes through this.
+ */
+export const subscriptionDisclosure = (
+  actor: Actor,
+  parties: SubscriptionParties,
+): 'settings' | 'summary' | null => {
+  if (isSystemAdmin(actor)) return 'settings';
+  if (actor.organisationId === parties.subscriberOrganisationId)
+    return hasRole(actor, 'ORG_ADMIN', 'SUBSCRIBER') ? 'settings' : 'summary';
+  return isAdminOf(actor, parties.publisherOrganisationId) ? 'summary' : null;
+};
+
 /** Either side may see a subscription: the subscriber's organisation and the publisher's admins. */
 export const canReadSubscription = (actor: Actor, parties: SubscriptionParties): boolean =>
-  isSystemAdmin(actor) ||
-  actor.organisationId === parties.subscriberOrganisationId ||
-  isAdminOf(actor, parties.publisherOrganisationId);
+  subscriptionDisclosure(actor, parties) !== null;
+
+/** Whether the actor sees the subscription's templates, webhook and signing-secret ids. */
+export const canReadSubscriptionSettings = (actor: Actor, parties: SubscriptionParties): boolean =>
+  subscriptionDisclosure(actor, parties) === 'settings';
 
 /** Only the subscriber side consumes (feed, stream, deliveries, replay): its subscribers and admins. */
 export const canConsumeSubscription = (actor: Actor, parties: SubscriptionParties): boolean =>

@@ -22,12 +22,19 @@ import {
 import type { FastifyReply } from 'fastify';
 import { listSubscriptions } from '../../projections/subscriptions/subscriptions.query';
 import { CurrentPrincipal } from '../auth/auth.guard';
-import { Principal } from '../auth/principal';
+import { Actor, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { HubError } from '../errors/hub-error';
 import { IdParam, RequestId } from '../http/request-context';
 import { SubscriptionAccess } from './subscription-access';
-import { ActiveSubscription } from './subscription.decider';
+import { categoryRules } from './template-set';
+import {
+  ActiveSubscription,
+  canReadSubscription,
+  canReadSubscriptionSettings,
+  subscriptionDisclosure,
+  subscriptionNotFound,
+} from './subscription.decider';
 import {
   ActOnSubscriptionCommand,
   CreateSubscriptionCommand,
@@ -40,46 +47,75 @@ import {
   IssuedWebhookSecretView,
   ListSubscriptionsQuery,
   RejectSubscriptionRequest,
+  SubscriptionCategoriesView,
   SubscriptionPage,
   SubscriptionView,
   UpdateSubscriptionRequest,
 } from './subscriptions.dto';
 
-export const toSubscriptionView = (state: ActiveSubscription): SubscriptionView => ({
-  subscriptionId: state.subscriptionId,
-  subscriberProgramId: state.subscriberProgramId,
-  subscriberOrganisationId: state.subscriberOrganisationId,
-  publisherProgramId: state.publisherProgramId,
-  publisherOrganisationId: state.publisherOrganisationId,
-  name: state.name,
-  status:
-    state.approval === 'rejected'
-      ? 'rejected'
-      : state.approval === 'pending'
-        ? 'pending'
-        : state.enabled
-          ? 'active'
-          : 'paused',
-  approval: state.approval,
-  enabled: state.enabled,
-  templates: state.templates,
-  webhook: state.webhook && {
-    url: state.webhook.url,
-    maxAttempts: state.webhook.maxAttempts,
-    secretIds: state.secretIds,
-  },
-  createdBy: state.createdBy,
-  createdAt: state.createdAt,
-  updatedAt: state.updatedAt,
-});
+const statusOf = (state: ActiveSubscription): SubscriptionView['status'] => {
+  if (state.approval !== 'approved') return state.approval;
+  return state.enabled ? 'active' : 'paused';
+};
 
-const viewOf = (outcome: SubscriptionOutcome): CreatedSubscriptionView => {
+const categoriesOf = (state: ActiveSubscription): SubscriptionCategoriesView => {
+  const rules = categoryRules(state.templates);
+  return {
+    imported: rules.importCategories,
+    ignored: rules.ignoreCategories,
+    othersImported: rules.defaultImport,
+  };
+};
+
+/**
+ * The subscription as `actor` may see it: its settings (templates, webhook) only when
+ * `subscriptionDisclosure` allows them. Not found for an actor who may not see it at all.
+ */
+export const toSubscriptionView = (state: ActiveSubscription, actor: Actor): SubscriptionView => {
+  const disclosure = subscriptionDisclosure(actor, state);
+  if (disclosure === null) throw subscriptionNotFound(state.subscriptionId);
+  const summary: SubscriptionView = {
+    subscriptionId: state.subscriptionId,
+    subscriberProgramId: state.subscriberProgramId,
+    subscriberOrganisationId: state.subscriberOrganisationId,
+    publisherProgramId: state.publisherProgramId,
+    publisherOrganisationId: state.publisherOrganisationId,
+    name: state.name,
+    status: statusOf(state),
+    approval: state.approval,
+    enabled: state.enabled,
+    categories: categoriesOf(state),
+    createdBy: state.createdBy,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+  };
+  switch (disclosure) {
+    case 'summary':
+      return summary;
+    case 'settings':
+      return {
+        ...summary,
+        templates: state.templates,
+        webhook: state.webhook && {
+          url: state.webhook.url,
+          maxAttempts: state.webhook.maxAttempts,
+          secretIds: state.secretIds,
+        },
+      };
+    default: {
+      const unknownDisclosure: never = disclosure;
+      return unknownDisclosure;
+    }
+  }
+};
+
+const viewOf = (outcome: SubscriptionOutcome, actor: Actor): CreatedSubscriptionView => {
   // Every action but a deletion leaves the subscription in place.
   if (!outcome.state) throw new HubError('internal', 'internal', 'The subscription is missing');
-  return {
-    ...toSubscriptionView(outcome.state),
-    ...(outcome.issuedSecret ? { webhookSecret: outcome.issuedSecret } : {}),
-  };
+  const view = toSubscriptionView(outcome.state, actor);
+  return outcome.issuedSecret && canReadSubscriptionSettings(actor, outcome.state)
+    ? { ...view, webhookSecret: outcome.issuedSecret }
+    : view;
 };
 
 @ApiTags('subscriptions')
@@ -118,7 +154,7 @@ export class SubscriptionsController {
     const outcome = await this.commands.execute<CreateSubscriptionCommand, SubscriptionOutcome>(
       new CreateSubscriptionCommand(body, principal, requestId),
     );
-    const view = viewOf(outcome);
+    const view = viewOf(outcome, principal);
     void reply
       .status(outcome.changed ? 201 : 200)
       .header('location', `/v1/subscriptions/${view.subscriptionId}`);
@@ -128,7 +164,7 @@ export class SubscriptionsController {
   @Get()
   @ApiOperation({
     summary:
-      'Subscriptions of your organisation’s programs, and (admins) those asking for your programs',
+      'Subscriptions of your organisation’s programs, and (admins) those asking for your programs. Templates and webhook only for the subscriber’s admins, its SUBSCRIBER keys and system admins',
   })
   @ApiOkResponse({ type: SubscriptionPage })
   async list(
@@ -147,21 +183,28 @@ export class SubscriptionsController {
       ...(query.cursor === undefined ? {} : { after: query.cursor }),
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit).map(toSubscriptionView);
+    const page = rows.slice(0, limit);
+    // The query selects by the same rule; checking each row here keeps one rule for every read.
+    const items = page
+      .filter((row) => canReadSubscription(principal, row))
+      .map((row) => toSubscriptionView(row, principal));
     return {
       items,
-      nextCursor: rows.length > limit ? (items.at(-1)?.subscriptionId ?? null) : null,
+      nextCursor: rows.length > limit ? (page.at(-1)?.subscriptionId ?? null) : null,
     };
   }
 
   @Get(':subscriptionId')
-  @ApiOperation({ summary: 'A subscription (either side of it)' })
+  @ApiOperation({
+    summary:
+      'A subscription (either side of it). Templates and webhook only for the subscriber’s admins, its SUBSCRIBER keys and system admins',
+  })
   @ApiOkResponse({ type: SubscriptionView })
   async get(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<SubscriptionView> {
-    return toSubscriptionView(await this.access.readable(subscriptionId, principal));
+    return toSubscriptionView(await this.access.readable(subscriptionId, principal), principal);
   }
 
   @Patch(':subscriptionId')
@@ -179,6 +222,7 @@ export class SubscriptionsController {
   ): Promise<CreatedSubscriptionView> {
     return viewOf(
       await this.act(subscriptionId, { type: 'change', request: body }, principal, requestId),
+      principal,
     );
   }
 
@@ -203,7 +247,10 @@ export class SubscriptionsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<SubscriptionView> {
-    return viewOf(await this.act(subscriptionId, { type: 'approve' }, principal, requestId));
+    return viewOf(
+      await this.act(subscriptionId, { type: 'approve' }, principal, requestId),
+      principal,
+    );
   }
 
   @Post(':subscriptionId/reject')
@@ -226,6 +273,7 @@ export class SubscriptionsController {
         principal,
         requestId,
       ),
+      principal,
     );
   }
 
@@ -238,7 +286,10 @@ export class SubscriptionsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<SubscriptionView> {
-    return viewOf(await this.act(subscriptionId, { type: 'pause' }, principal, requestId));
+    return viewOf(
+      await this.act(subscriptionId, { type: 'pause' }, principal, requestId),
+      principal,
+    );
   }
 
   @Post(':subscriptionId/resume')
@@ -250,7 +301,10 @@ export class SubscriptionsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<SubscriptionView> {
-    return viewOf(await this.act(subscriptionId, { type: 'resume' }, principal, requestId));
+    return viewOf(
+      await this.act(subscriptionId, { type: 'resume' }, principal, requestId),
+      principal,
+    );
   }
 
   @Post(':subscriptionId/webhook/secrets')

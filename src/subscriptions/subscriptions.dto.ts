@@ -36,7 +36,8 @@ export class WebhookDto {
     maximum: 100,
     nullable: true,
     type: Number,
-    description: 'Attempts before a delivery is dead-lettered (default HUB_WEBHOOK_MAX_ATTEMPTS)',
+    description:
+      'Attempts before a delivery is dead-lettered and delivery waits there; the delays between them follow HUB_WEBHOOK_RETRY_SCHEDULE, repeating its last one (default: one more than its delays, 8)',
   })
   @IsOptional()
   @ValidateIf((_, value) => value !== null)
@@ -224,6 +225,21 @@ export class WebhookView {
   secretIds!: string[];
 }
 
+export class SubscriptionCategoriesView {
+  @ApiProperty({ type: [String], description: 'Categories imported by an entry of their own' })
+  imported!: string[];
+  @ApiProperty({ type: [String], description: 'Categories ignored by an entry of their own' })
+  ignored!: string[];
+  @ApiProperty({
+    description: 'Whether every other category (and an event without one) is imported (*_default)',
+  })
+  othersImported!: boolean;
+}
+
+const SETTINGS_AUDIENCE =
+  'Only for admins of the subscriber’s organisation, its SUBSCRIBER keys and system admins; ' +
+  'absent for everyone else who sees the subscription (the publisher’s admins, other roles).';
+
 export class SubscriptionView {
   @ApiProperty() subscriptionId!: string;
   @ApiProperty() subscriberProgramId!: string;
@@ -238,8 +254,24 @@ export class SubscriptionView {
   status!: 'pending' | 'active' | 'paused' | 'rejected';
   @ApiProperty({ enum: ['pending', 'approved', 'rejected'] }) approval!: string;
   @ApiProperty() enabled!: boolean;
-  @ApiProperty({ type: 'object', additionalProperties: true }) templates!: Record<string, unknown>;
-  @ApiProperty({ type: WebhookView, nullable: true }) webhook!: WebhookView | null;
+  @ApiProperty({
+    type: SubscriptionCategoriesView,
+    description:
+      'What the template set lets through: what the publisher approves. For all who see it',
+  })
+  categories!: SubscriptionCategoriesView;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: `The template set. ${SETTINGS_AUDIENCE}`,
+  })
+  templates?: Record<string, unknown>;
+  @ApiPropertyOptional({
+    type: WebhookView,
+    nullable: true,
+    description: `null: no webhook. ${SETTINGS_AUDIENCE}`,
+  })
+  webhook?: WebhookView | null;
   @ApiProperty() createdBy!: string;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;

@@ -1,7 +1,7 @@
 import { loadState } from '../event-sourcing/command-handler';
 import { EventStore } from '../event-store/event-store.port';
-import { Actor, isAdminOf } from '../auth/principal';
-import { ForbiddenError, NotFoundError } from '../errors/hub-error';
+import { Actor, isAdminOf, isSystemAdmin } from '../auth/principal';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/hub-error';
 import { Decider } from '../event-sourcing/decider';
 import { SealedPersonalData } from './personal-data-vault';
 import { UserEvent, UserProfileAttributes, userStream } from './user.events';
@@ -9,7 +9,8 @@ import { UserEvent, UserProfileAttributes, userStream } from './user.events';
 export type RecordUserProfile = {
   type: 'RecordUserProfile';
   userId: string;
-  organisationId: string;
+  /** The organisation the request named; null when it named none (see `profileOrganisation`). */
+  organisationId: string | null;
   personal: SealedPersonalData | null;
   personalDigest: string | null;
   attributes: UserProfileAttributes;
@@ -40,14 +41,38 @@ export const userNotFound = (userId: string) =>
   new NotFoundError('user_not_found', `No user ${userId}`, { userId });
 
 /**
+ * The organisation a profile write leaves the user in. A snapshot that names none never moves
+ * anyone: an existing user keeps their organisation, whoever sends it. A new user joins the
+ * caller's organisation, unless the caller is a system admin: system admins act for every
+ * organisation, so their own (`system`) says nothing about the user's, and they must name it.
+ */
+export const profileOrganisation = (
+  actor: Actor,
+  state: UserState,
+  requested: string | null,
+): string => {
+  if (requested !== null) return requested;
+  if (state.exists) return state.organisationId;
+  if (!isSystemAdmin(actor)) return actor.organisationId;
+  const message = 'A system admin names the organisation of a user the hub does not know yet';
+  throw new InvalidInputError(
+    message,
+    [{ field: 'organisationId', message }],
+    'organisation_required',
+  );
+};
+
+/**
  * Profiles come from the organisation's user service, which authenticates as an admin of that
- * organisation. A user stays in the organisation that first recorded them.
+ * organisation. Only an admin of both organisations (a system admin) moves a user to another.
+ * Returns the organisation the profile is recorded in.
  */
 export const assertMayRecordProfile = (
   actor: Actor,
   state: UserState,
-  organisationId: string,
-): void => {
+  requested: string | null,
+): string => {
+  const organisationId = profileOrganisation(actor, state, requested);
   if (!isAdminOf(actor, organisationId))
     throw new ForbiddenError(
       'UNAUTHORIZED_USER',
@@ -59,6 +84,7 @@ export const assertMayRecordProfile = (
     !isAdminOf(actor, state.organisationId)
   )
     throw new ForbiddenError('UNAUTHORIZED_USER', 'The user belongs to another organisation');
+  return organisationId;
 };
 
 export const assertMayErase = (actor: Actor, state: UserState, userId: string): void => {
@@ -81,11 +107,11 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
   decide: (command, state) => {
     switch (command.type) {
       case 'RecordUserProfile': {
-        assertMayRecordProfile(command.actor, state, command.organisationId);
+        const organisationId = assertMayRecordProfile(command.actor, state, command.organisationId);
         // Snapshots are re-sent freely by user services; only a change is an event.
         if (
           state.exists &&
-          state.organisationId === command.organisationId &&
+          state.organisationId === organisationId &&
           state.personalDigest === command.personalDigest &&
           sameAttributes(state.attributes, command.attributes)
         )
@@ -95,7 +121,7 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
             type: 'UserProfileRecorded',
             data: {
               userId: command.userId,
-              organisationId: command.organisationId,
+              organisationId,
               personal: command.personal,
               personalDigest: command.personalDigest,
               attributes: command.attributes,

@@ -43,9 +43,10 @@ export class RecordUserProfileHandler implements ICommandHandler<RecordUserProfi
 
   async execute({ userId, profile, principal, requestId }: RecordUserProfileCommand) {
     const actor = actorOf(principal);
-    const organisationId = profile.organisationId ?? principal.organisationId;
+    const organisationId = profile.organisationId ?? null;
     const stream = userStream(userId);
     // Authorise before a key is made for the user, so refused requests leave nothing behind.
+    // The decider decides again on the state it appends to.
     assertMayRecordProfile(
       actor,
       (await loadState(this.store, stream, userDecider)).state,
@@ -85,8 +86,13 @@ export class RecordUserProfileHandler implements ICommandHandler<RecordUserProfi
       },
       { metadata: actorMetadata(actor, requestId) },
     );
+    // The answer is the profile as its view shows it.
     if (outcome.appended)
-      await this.projections.awaitApplied(usersProjection.name, outcome.appended.position);
+      await this.projections.ensureApplied(
+        usersProjection.name,
+        outcome.appended.position,
+        `/v1/users/${userId}/profile`,
+      );
     return { changed: outcome.appended !== null };
   }
 }

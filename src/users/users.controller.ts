@@ -31,7 +31,7 @@ export class UsersController {
   @Put(':userId/profile')
   @ApiOperation({
     summary:
-      'Record a profile snapshot (organisation admin or its user service). Unchanged snapshots record nothing.',
+      'Record a profile snapshot (organisation admin or its user service). Unchanged snapshots record nothing; one without organisationId keeps the user in their organisation.',
   })
   @ApiOkResponse({ type: UserProfileView })
   async record(

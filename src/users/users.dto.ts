@@ -6,7 +6,9 @@ import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 export class UserProfileRequest {
   @ApiPropertyOptional({
     description:
-      'Organisation (tenant) id; defaults to the caller’s. Only system admins may name another.',
+      'Organisation (tenant) id. Omitted: an existing user keeps theirs; a new user gets the caller’s, ' +
+      'except that a system admin must name it (400 organisation_required). Only system admins may ' +
+      'name another organisation than their own, and only they move a user to another.',
   })
   @IsOptional()
   @Matches(IDENTIFIER, { message: `organisationId must be ${IDENTIFIER_RULE}` })

@@ -5,12 +5,14 @@ import { ProgramFacts } from '../../src/programs/program.decider';
 import {
   canConsumeSubscription,
   canReadSubscription,
+  canReadSubscriptionSettings,
   ChangeSubscription,
   CreateSubscription,
   isDelivering,
   MAX_WEBHOOK_SECRETS,
   SubscriptionCommand,
   subscriptionDecider,
+  subscriptionDisclosure,
 } from '../../src/subscriptions/subscription.decider';
 import {
   SubscriptionEvent,
@@ -721,6 +723,55 @@ describe('subscription access rules', () => {
     ).toEqual([true, true, false, false, false, false, true]);
     const foreignSubscriber: Actor = { ...subscriber, organisationId: PUB_ORG };
     expect(canConsumeSubscription(foreignSubscriber, parties)).toBe(false);
+  });
+
+  it('subscriptionDisclosure: settings for who manages or consumes it, a summary for the other roles that see it', () => {
+    const subCreator: Actor = { ...subLearner, roles: ['CONTENT_CREATOR'] };
+    const subMentor: Actor = { ...subLearner, roles: ['COURSE_MENTOR'] };
+    const subPublisher: Actor = { ...subLearner, roles: ['PUBLISHER'] };
+    const pubLearner: Actor = { ...pubPublisher, roles: ['LEARNER'] };
+    const pubCreator: Actor = { ...pubPublisher, roles: ['CONTENT_CREATOR'] };
+    const pubSubscriber: Actor = { ...pubPublisher, roles: ['SUBSCRIBER'] };
+    const cases: [Actor, ReturnType<typeof subscriptionDisclosure>][] = [
+      [systemAdmin, 'settings'],
+      [subAdmin, 'settings'],
+      [subscriber, 'settings'],
+      [{ ...subLearner, roles: ['LEARNER', 'SUBSCRIBER'] }, 'settings'],
+      [subLearner, 'summary'],
+      [subCreator, 'summary'],
+      [subMentor, 'summary'],
+      [subPublisher, 'summary'],
+      [pubAdmin, 'summary'],
+      [pubPublisher, null],
+      [pubLearner, null],
+      [pubCreator, null],
+      [pubSubscriber, null],
+      [outsider, null],
+    ];
+    for (const [actor, disclosure] of cases) {
+      expect({ actor, disclosure: subscriptionDisclosure(actor, parties) }).toEqual({
+        actor,
+        disclosure,
+      });
+      expect(canReadSubscription(actor, parties)).toBe(disclosure !== null);
+      expect(canReadSubscriptionSettings(actor, parties)).toBe(disclosure === 'settings');
+    }
+  });
+
+  it('subscriptionDisclosure: settings for the admin of an organisation subscribed to its own program', () => {
+    const own = { subscriberOrganisationId: PUB_ORG, publisherOrganisationId: PUB_ORG };
+    expect(subscriptionDisclosure(pubAdmin, own)).toBe('settings');
+    expect(subscriptionDisclosure(pubPublisher, own)).toBe('summary');
+  });
+
+  it('given a created, approved subscription, shows its settings to the subscriber side only', () => {
+    const state = fold(subscriptionDecider, [created({ webhook: WEBHOOK }), approved()]);
+    if (!state.exists) throw new Error('the subscription should exist');
+    expect(
+      [subAdmin, subscriber, systemAdmin, subLearner, pubAdmin, pubPublisher].map((actor) =>
+        subscriptionDisclosure(actor, state),
+      ),
+    ).toEqual(['settings', 'settings', 'settings', 'summary', 'summary', null]);
   });
 
   it('isDelivering: only approved and enabled', () => {

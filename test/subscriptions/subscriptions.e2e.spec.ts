@@ -100,6 +100,7 @@ describe('Subscriptions API', () => {
         status: 'pending',
         approval: 'pending',
         enabled: true,
+        categories: { imported: [], ignored: [], othersImported: true },
         templates: STORED_TEMPLATES,
         webhook: null,
         createdBy: 'subs-sub-admin',
@@ -580,6 +581,108 @@ describe('Subscriptions API', () => {
         created.body.webhookSecret.secretId,
         rotated.body.secretId,
       ]);
+    });
+  });
+  describe('who sees the settings: templates, webhook URL and signing secrets', () => {
+    const HOOK_URL = 'https://lms.example.org/settings-hook';
+    const SETTINGS_TEMPLATES = {
+      COURSE: { action: 'import', label: 'Courses', template: TEMPLATE },
+      EXAM: { action: 'ignore' },
+    };
+    let id: string;
+    let secretId: string;
+    let subLearner: string;
+    let subCreator: string;
+    let pubLearner: string;
+    let pubCreator: string;
+
+    const readOne = (token: string) => hub.call(token, 'GET', `/v1/subscriptions/${id}`);
+    const listed = async (token: string) => {
+      const list = await hub.call(token, 'GET', '/v1/subscriptions?limit=500');
+      expect(list.status).toBe(200);
+      return (list.body.items as any[]).find((item: any) => item.subscriptionId === id);
+    };
+
+    beforeAll(async () => {
+      [subLearner, subCreator, pubLearner, pubCreator] = await Promise.all([
+        issueKey(hub, 'subs-sub-learner', p.subscriberOrg, ['LEARNER']),
+        issueKey(hub, 'subs-sub-creator', p.subscriberOrg, ['CONTENT_CREATOR']),
+        issueKey(hub, 'subs-pub-learner', p.publisherOrg, ['LEARNER']),
+        issueKey(hub, 'subs-pub-creator', p.publisherOrg, ['CONTENT_CREATOR']),
+      ]);
+      // Paused, so that approving it sends nothing to the webhook.
+      const created = await createSubscription(hub, p.subscriberAdmin, {
+        ...request({ name: 'With settings', enabled: false }),
+        templates: SETTINGS_TEMPLATES,
+        webhook: { url: HOOK_URL, maxAttempts: 3 },
+      });
+      id = created.subscriptionId;
+      secretId = created.webhookSecret.secretId;
+    });
+
+    it('shows them to the subscriber’s admin, its SUBSCRIBER key and a system admin, alike in list and read', async () => {
+      for (const token of [p.subscriberAdmin, p.subscriber, ADMIN_TOKEN]) {
+        const read = await readOne(token);
+        expect(read.status).toBe(200);
+        expect(read.body).toMatchObject({
+          subscriptionId: id,
+          status: 'pending',
+          categories: { imported: ['COURSE'], ignored: ['EXAM'], othersImported: false },
+          templates: {
+            COURSE: { action: 'import', label: 'Courses', template: TEMPLATE },
+            EXAM: { action: 'ignore', label: null, template: null },
+          },
+          webhook: { url: HOOK_URL, maxAttempts: 3, secretIds: [secretId] },
+        });
+        expect(await listed(token)).toEqual(read.body);
+      }
+    });
+
+    it('keeps them from a LEARNER and a CONTENT_CREATOR of the subscriber, who see the rest', async () => {
+      const full = (await readOne(p.subscriberAdmin)).body;
+      const { templates: _templates, webhook: _webhook, ...summary } = full;
+      for (const token of [subLearner, subCreator]) {
+        const read = await readOne(token);
+        expect(read.status).toBe(200);
+        expect(read.body).toEqual(summary);
+        const item = await listed(token);
+        expect(item).toEqual(summary);
+        for (const body of [read.body, item]) {
+          const text = JSON.stringify(body);
+          expect(text).not.toContain('lms.example.org');
+          expect(text).not.toContain(secretId);
+          expect(text).not.toContain('PublisherParticipantId');
+        }
+      }
+    });
+
+    it('shows the publisher’s admin what it approves, without templates, webhook or secrets', async () => {
+      const read = await readOne(p.publisherAdmin);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({
+        subscriptionId: id,
+        subscriberProgramId: p.subscriberProgram,
+        publisherProgramId: p.publisherProgram,
+        status: 'pending',
+        categories: { imported: ['COURSE'], ignored: ['EXAM'], othersImported: false },
+      });
+      expect(read.body).not.toHaveProperty('templates');
+      expect(read.body).not.toHaveProperty('webhook');
+      expect(await listed(p.publisherAdmin)).toEqual(read.body);
+
+      const approved = await hub.call(p.publisherAdmin, 'POST', `/v1/subscriptions/${id}/approve`);
+      expect(approved.status).toBe(200);
+      expect(approved.body).toMatchObject({ approval: 'approved', status: 'paused' });
+      expect(approved.body).not.toHaveProperty('templates');
+      expect(approved.body).not.toHaveProperty('webhook');
+      expect(JSON.stringify(approved.body)).not.toContain('lms.example.org');
+    });
+
+    it('hides the subscription from a LEARNER and a CONTENT_CREATOR of the publisher', async () => {
+      for (const token of [pubLearner, pubCreator]) {
+        expectProblem(await readOne(token), 404, 'SUBSCRIPTION_NOT_FOUND');
+        expect(await listed(token)).toBeUndefined();
+      }
     });
   });
 });

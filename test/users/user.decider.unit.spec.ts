@@ -1,5 +1,5 @@
 import { Actor } from '../../src/auth/principal';
-import { ForbiddenError, NotFoundError } from '../../src/errors/hub-error';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../../src/errors/hub-error';
 import { SealedPersonalData } from '../../src/users/personal-data-vault';
 import { ErasePersonalData, RecordUserProfile, userDecider } from '../../src/users/user.decider';
 import { UserEvent, UserProfileAttributes } from '../../src/users/user.events';
@@ -21,6 +21,7 @@ const foreignAdmin: Actor = {
 const self: Actor = { userId: 'u-1', organisationId: ORG, roles: ['LEARNER'] };
 const colleague: Actor = { userId: 'u-2', organisationId: ORG, roles: ['LEARNER'] };
 const stranger: Actor = { userId: 'u-3', organisationId: OTHER_ORG, roles: ['LEARNER'] };
+const systemAdmin: Actor = { userId: 'ops', organisationId: 'system', roles: ['SYSTEM_ADMIN'] };
 
 const attributes: UserProfileAttributes = {
   userType: 'teacher',
@@ -149,6 +150,83 @@ describe('user decider: RecordUserProfile', () => {
     spec
       .given([recorded])
       .when(record({ actor: foreignAdmin, organisationId: OTHER_ORG }))
+      .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
+  });
+});
+
+describe('user decider: RecordUserProfile without an organisation', () => {
+  const moved = { ...attributes, district: 'Mandya' };
+  const recordedBy = (actor: Actor, organisationId: string): UserEvent[] => [
+    {
+      type: 'UserProfileRecorded',
+      data: {
+        userId: 'u-1',
+        organisationId,
+        personal,
+        personalDigest: 'digest-1',
+        attributes: moved,
+        recordedBy: actor.userId,
+        recordedAt: NOW,
+      },
+    },
+  ];
+
+  it('keeps an existing user in their organisation when a system admin names none', () => {
+    spec
+      .given([recorded])
+      .when(record({ actor: systemAdmin, organisationId: null, attributes: moved }))
+      .then(recordedBy(systemAdmin, ORG));
+  });
+
+  it('records nothing for a system admin’s unchanged snapshot that names no organisation', () => {
+    spec
+      .given([recorded])
+      .when(record({ actor: systemAdmin, organisationId: null }))
+      .thenNothingHappens();
+  });
+
+  it('keeps an existing user in their organisation when their admin names none', () => {
+    spec
+      .given([recorded])
+      .when(record({ organisationId: null, attributes: moved }))
+      .then(recordedBy(orgAdmin, ORG));
+  });
+
+  it('refuses another organisation’s admin who names none, rather than taking the user over', () => {
+    spec
+      .given([recorded])
+      .when(record({ actor: foreignAdmin, organisationId: null }))
+      .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
+  });
+
+  it('puts a new user in the caller’s organisation when an org admin names none', () => {
+    spec
+      .given([])
+      .when(record({ organisationId: null, attributes: moved }))
+      .then(recordedBy(orgAdmin, ORG));
+  });
+
+  it('asks a system admin to name the organisation of a new user (400 organisation_required)', () => {
+    spec
+      .given([])
+      .when(record({ actor: systemAdmin, organisationId: null }))
+      .thenThrows(InvalidInputError, {
+        code: 'organisation_required',
+        details: { issues: [{ field: 'organisationId', message: expect.any(String) }] },
+      });
+  });
+
+  it('lets a system admin move a user by naming the new organisation', () => {
+    spec
+      .given([recorded])
+      .when(record({ actor: systemAdmin, organisationId: OTHER_ORG, attributes: moved }))
+      .then(recordedBy(systemAdmin, OTHER_ORG));
+  });
+
+  it('refuses a learner who names no organisation', () => {
+    spec
+      .given([recorded])
+      .when(record({ actor: self, organisationId: null }))
       .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
   });
 });

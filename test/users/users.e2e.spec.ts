@@ -176,6 +176,59 @@ describe('User profiles and personal data', () => {
     });
   });
 
+  describe('a profile that names no organisation', () => {
+    it('keeps an existing user in their organisation when a system admin sends it', async () => {
+      expect((await hub.call(adminA, 'PUT', '/v1/users/u5/profile', PROFILE)).status).toBe(200);
+
+      const bySystemAdmin = await hub.call(ADMIN_TOKEN, 'PUT', '/v1/users/u5/profile', {
+        ...PROFILE,
+        district: 'Belagavi',
+      });
+      expect(bySystemAdmin.status).toBe(200);
+      expect(bySystemAdmin.body).toMatchObject({ organisationId: 'org-a', district: 'Belagavi' });
+      const events = await hub.store.readStream('user-u5');
+      expect(events.at(-1)?.data).toMatchObject({
+        organisationId: 'org-a',
+        recordedBy: 'hub-admin',
+      });
+
+      // The organisation's admin still sees the user, and another organisation still does not.
+      const read = await hub.call(adminA, 'GET', '/v1/users/u5/profile');
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ userId: 'u5', organisationId: 'org-a', ...PERSONAL });
+      expectProblem(await hub.call(adminB, 'GET', '/v1/users/u5/profile'), 404, 'user_not_found');
+    });
+
+    it('asks a system admin to name the organisation of a new user (400), leaving nothing behind', async () => {
+      const before = await hub.store.headPosition();
+      const response = await hub.call(ADMIN_TOKEN, 'PUT', '/v1/users/u6/profile', PROFILE);
+      expectProblem(response, 400, 'organisation_required');
+      expect(response.body).toMatchObject({
+        issues: [{ field: 'organisationId', message: expect.any(String) }],
+      });
+      expect(await hub.store.headPosition()).toEqual(before);
+      expect(await keyRows('u6')).toEqual([]);
+      expectProblem(
+        await hub.call(ADMIN_TOKEN, 'GET', '/v1/users/u6/profile'),
+        404,
+        'user_not_found',
+      );
+
+      const named = await hub.call(ADMIN_TOKEN, 'PUT', '/v1/users/u6/profile', {
+        ...PROFILE,
+        organisationId: 'org-b',
+      });
+      expect(named.status).toBe(200);
+      expect(named.body).toMatchObject({ userId: 'u6', organisationId: 'org-b' });
+    });
+
+    it('puts a new user in the organisation of the admin who records them', async () => {
+      const response = await hub.call(adminB, 'PUT', '/v1/users/u7/profile', PROFILE);
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ userId: 'u7', organisationId: 'org-b' });
+    });
+  });
+
   describe('events', () => {
     it('records nothing for an unchanged snapshot and one event for a changed one', async () => {
       const before = (await userEvents()).length;
