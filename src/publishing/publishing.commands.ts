@@ -87,11 +87,19 @@ abstract class LearningEventHandler {
     build: (program: ProgramFacts | null, programId: string) => LearningEventCommand,
     principal: Principal,
     requestId: string,
-    options: { assumeNew?: boolean; ifRevision?: bigint } = {},
+    options: {
+      assumeNew?: boolean;
+      ifRevision?: bigint;
+      /** The program, when the caller looked it up already. */
+      program?: ProgramFacts | null;
+    } = {},
   ): Promise<EventOutcome> {
     const parts = parseEventId(eventId);
     if (!parts) throw invalidEventId(eventId);
-    const program = await this.programs.program(parts.programId);
+    const program =
+      options.program === undefined
+        ? await this.programs.program(parts.programId)
+        : options.program;
     const outcome = await handleCommand(
       this.store,
       learningEventStream(parts),
@@ -129,6 +137,9 @@ export class PublishEventsHandler
   async execute({ events, principal, requestId }: PublishEventsCommand): Promise<PublishOutcome[]> {
     const now = this.clock.now();
     const actor = actorOf(principal);
+    const programs = await this.programsOf(events);
+    // Every event reaches the store in the same turn, in the order sent: the store takes appends
+    // in the order they come, so the log keeps the batch's order.
     return Promise.all(
       events.map(async (raw): Promise<PublishOutcome> => {
         try {
@@ -147,7 +158,7 @@ export class PublishEventsHandler
             }),
             principal,
             requestId,
-            { assumeNew: true },
+            { assumeNew: true, program: programs.get(content.PublisherProgramId) ?? null },
           );
           return { ok: true, outcome };
         } catch (error) {
@@ -162,6 +173,19 @@ export class PublishEventsHandler
         }
       }),
     );
+  }
+
+  /** The programs the events name, each looked up once, before any event is appended. */
+  private async programsOf(events: readonly unknown[]): Promise<Map<string, ProgramFacts | null>> {
+    const ids = new Set<string>();
+    for (const raw of events) {
+      const programId = (raw as { PublisherProgramId?: unknown } | null)?.PublisherProgramId;
+      if (typeof programId === 'string') ids.add(programId);
+    }
+    const found = await Promise.all(
+      [...ids].map(async (id) => [id, await this.programs.program(id)] as const),
+    );
+    return new Map(found);
   }
 }
 
