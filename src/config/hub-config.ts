@@ -31,10 +31,15 @@ export interface HubConfig {
   /** Streams whose folded state each instance keeps in memory (enrolments, batches, courses). */
   stateCacheSize: number;
   /**
-   * Connections to the PostgreSQL server. Each projection's leader holds one for its lock, so
-   * requests share what is left.
+   * Connections to the PostgreSQL server: the only ones the hub opens. Two stay taken (the
+   * session holding its advisory locks, and LISTEN); requests, projections and deliveries share
+   * the rest, and a caller that waits too long for one gets 503.
    */
   databasePoolSize: number;
+  /** A port serving GET /metrics without a credential (for a scraper on a private network). */
+  metricsPort: number | null;
+  /** The interface that port listens on. */
+  metricsHost: string;
   /** Publishers, subscribers and delivery: the Learning Hub clearinghouse. */
   clearinghouse: ClearinghouseConfig;
 }
@@ -47,14 +52,32 @@ export interface ClearinghouseConfig {
   /** Largest PublisherEventData, as UTF-8 JSON. */
   eventDataMaxBytes: number;
   webhooks: WebhookConfig;
+  templates: TemplateBudgetConfig;
+}
+
+/** What converting events with subscribers' templates may spend (README: "Templates"). */
+export interface TemplateBudgetConfig {
+  /** Per item: rendering time (compiling not included), characters of output, `each` iterations. */
+  itemTimeoutMs: number;
+  itemMaxChars: number;
+  itemMaxIterations: number;
+  /** Per page of items: their rendering time and characters of output together. */
+  pageTimeoutMs: number;
+  pageMaxChars: number;
+  /** Render worker threads per process, and the heap (old generation) each may use. */
+  workers: number;
+  workerMemoryMb: number;
+  /** How long a template that went over its time budget three times running is not run; 0: never. */
+  quarantineMs: number;
 }
 
 export interface WebhookConfig {
-  /** Attempts per delivery before it moves to the dead-letter list (a subscription may set fewer or more). */
-  maxAttempts: number;
-  /** First retry delay; each further one doubles, up to backoffMaxMs, with jitter. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
+  /**
+   * The delays before each retry of a failed delivery, in ms (the first attempt is immediate),
+   * each lengthened by up to a tenth at random. A delivery has one attempt more than there are
+   * delays, unless its subscription sets maxAttempts: fewer stop early, more repeat the last delay.
+   */
+  retryScheduleMs: readonly number[];
   /** How long one POST may take before it counts as failed. */
   timeoutMs: number;
   /** Most feed items in one POST. */
@@ -75,19 +98,135 @@ export const LEARNING_BUILDER_EVENT_TYPES = [
   'AI_REOPENED',
 ] as const;
 
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * Immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h later, as Standard Webhooks
+ * services retry: a receiver may be down for a day (27.6 h) before a delivery runs out.
+ */
+export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
+  5 * SECOND,
+  5 * MINUTE,
+  30 * MINUTE,
+  2 * HOUR,
+  5 * HOUR,
+  10 * HOUR,
+  10 * HOUR,
+];
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY };
+const RETRY_DELAY_MIN_MS = 10;
+const RETRY_DELAY_MAX_MS = 7 * DAY;
+const RETRY_SCHEDULE_MAX_LENGTH = 99;
+
+/** `5s`, `30m`: the largest unit that divides the delay exactly. */
+export const formatDuration = (ms: number): string => {
+  for (const unit of ['d', 'h', 'm', 's'])
+    if (ms % DURATION_UNITS[unit]! === 0) return `${ms / DURATION_UNITS[unit]!}${unit}`;
+  return `${ms}ms`;
+};
+
+/** `5s,5m,30m` as milliseconds, or what is wrong with it. */
+const parseDelays = (raw: string): number[] | string => {
+  const entries = raw.split(',').map((entry) => entry.trim().toLowerCase());
+  const delays = entries.map((entry) => {
+    const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(entry);
+    const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : Number.NaN;
+    return ms >= RETRY_DELAY_MIN_MS && ms <= RETRY_DELAY_MAX_MS ? ms : null;
+  });
+  const wrong = entries.filter((_, index) => delays[index] === null);
+  if (wrong.length === 0 && entries.length <= RETRY_SCHEDULE_MAX_LENGTH) return delays as number[];
+  return (
+    `must be a comma-separated list of at most ${RETRY_SCHEDULE_MAX_LENGTH} delays such as ` +
+    `5s,5m,30m,2h (units ms, s, m, h or d; each from ${formatDuration(RETRY_DELAY_MIN_MS)} to ` +
+    `${formatDuration(RETRY_DELAY_MAX_MS)})` +
+    (wrong.length > 0 ? `; not delays: ${wrong.map((entry) => `"${entry}"`).join(', ')}` : '')
+  );
+};
+
+/**
+ * The exponential back-off settings of earlier versions are refused rather than ignored: the
+ * problem names the schedule that retries as they did.
+ */
+const replacedBackoffProblem = (text: (name: string) => string | undefined): string | null => {
+  const settings = [
+    ['HUB_WEBHOOK_MAX_ATTEMPTS', 8],
+    ['HUB_WEBHOOK_BACKOFF_BASE_MS', 1_000],
+    ['HUB_WEBHOOK_BACKOFF_MAX_MS', 300_000],
+  ] as const;
+  const set = settings.filter(([name]) => text(name) !== undefined).map(([name]) => name);
+  if (set.length === 0) return null;
+  const [attempts, base, max] = settings.map(([name, fallback]) => {
+    const raw = text(name) ?? String(fallback);
+    return /^\d{1,9}$/.test(raw) ? Number(raw) : 0;
+  }) as [number, number, number];
+  const retries = Math.min(attempts, RETRY_SCHEDULE_MAX_LENGTH + 1) - 1;
+  const equivalent =
+    retries > 0 && base > 0 && max > 0
+      ? Array.from({ length: retries }, (_, n) =>
+          formatDuration(Math.max(RETRY_DELAY_MIN_MS, Math.min(max, base * 2 ** n))),
+        ).join(',')
+      : null;
+  return (
+    `${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} replaced by HUB_WEBHOOK_RETRY_SCHEDULE, ` +
+    'the delays before each retry (a delivery has one attempt more than there are delays): unset ' +
+    (set.length === 1 ? 'it' : 'them') +
+    (equivalent === null
+      ? ''
+      : `, and set HUB_WEBHOOK_RETRY_SCHEDULE=${equivalent} to retry as before`)
+  );
+};
+
 export const defaultClearinghouseConfig = (): ClearinghouseConfig => ({
   publisherSystemIds: ['LB'],
   eventTypes: [...LEARNING_BUILDER_EVENT_TYPES],
   eventDataMaxBytes: 65_536,
   webhooks: {
-    maxAttempts: 8,
-    backoffBaseMs: 1_000,
-    backoffMaxMs: 300_000,
+    retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS,
     timeoutMs: 10_000,
     maxBatchSize: 100,
     allowPrivateNetworks: false,
   },
+  templates: {
+    itemTimeoutMs: 100,
+    itemMaxChars: 262_144,
+    itemMaxIterations: 20_000,
+    pageTimeoutMs: 1_000,
+    pageMaxChars: 4_194_304,
+    workers: 2,
+    workerMemoryMb: 128,
+    quarantineMs: 60_000,
+  },
 });
+
+type IntegerSetting = (name: string, fallback: number, min: number, max: number) => number;
+
+/** HUB_TEMPLATE_*: a page's budget must hold at least one item's. */
+const loadTemplateBudgets = (integer: IntegerSetting, problems: string[]): TemplateBudgetConfig => {
+  const defaults = defaultClearinghouseConfig().templates;
+  const setting = (name: string, key: keyof TemplateBudgetConfig, min: number, max: number) =>
+    integer(`HUB_TEMPLATE_${name}`, defaults[key], min, max);
+  const budgets: TemplateBudgetConfig = {
+    itemTimeoutMs: setting('ITEM_TIMEOUT_MS', 'itemTimeoutMs', 10, 60_000),
+    itemMaxChars: setting('ITEM_MAX_CHARS', 'itemMaxChars', 1_024, 67_108_864),
+    itemMaxIterations: setting('ITEM_MAX_ITERATIONS', 'itemMaxIterations', 1, 10_000_000),
+    pageTimeoutMs: setting('PAGE_TIMEOUT_MS', 'pageTimeoutMs', 10, 600_000),
+    pageMaxChars: setting('PAGE_MAX_CHARS', 'pageMaxChars', 1_024, 1_073_741_824),
+    workers: setting('WORKERS', 'workers', 1, 64),
+    workerMemoryMb: setting('WORKER_MEMORY_MB', 'workerMemoryMb', 16, 16_384),
+    quarantineMs: setting('QUARANTINE_MS', 'quarantineMs', 0, 86_400_000),
+  };
+  if (budgets.pageTimeoutMs < budgets.itemTimeoutMs)
+    problems.push(
+      'HUB_TEMPLATE_PAGE_TIMEOUT_MS must not be less than HUB_TEMPLATE_ITEM_TIMEOUT_MS',
+    );
+  if (budgets.pageMaxChars < budgets.itemMaxChars)
+    problems.push('HUB_TEMPLATE_PAGE_MAX_CHARS must not be less than HUB_TEMPLATE_ITEM_MAX_CHARS');
+  return budgets;
+};
 
 export interface OidcConfig {
   jwksUrl: string;
@@ -227,20 +366,13 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     return fallback;
   };
   const defaults = defaultClearinghouseConfig();
-  const backoffBaseMs = integer(
-    'HUB_WEBHOOK_BACKOFF_BASE_MS',
-    defaults.webhooks.backoffBaseMs,
-    10,
-    3_600_000,
-  );
-  const backoffMaxMs = integer(
-    'HUB_WEBHOOK_BACKOFF_MAX_MS',
-    defaults.webhooks.backoffMaxMs,
-    10,
-    86_400_000,
-  );
-  if (backoffMaxMs < backoffBaseMs)
-    problems.push('HUB_WEBHOOK_BACKOFF_MAX_MS must not be less than HUB_WEBHOOK_BACKOFF_BASE_MS');
+  const retrySchedule = text('HUB_WEBHOOK_RETRY_SCHEDULE');
+  const retryScheduleMs =
+    retrySchedule === undefined ? defaults.webhooks.retryScheduleMs : parseDelays(retrySchedule);
+  if (typeof retryScheduleMs === 'string')
+    problems.push(`HUB_WEBHOOK_RETRY_SCHEDULE ${retryScheduleMs}, got "${retrySchedule}"`);
+  const replacedBackoff = replacedBackoffProblem(text);
+  if (replacedBackoff) problems.push(replacedBackoff);
   const clearinghouse: ClearinghouseConfig = {
     publisherSystemIds: list('HUB_PUBLISHER_SYSTEM_IDS', defaults.publisherSystemIds, 25),
     eventTypes: list('HUB_EVENT_TYPES', defaults.eventTypes, 50),
@@ -251,9 +383,8 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
       1_048_576,
     ),
     webhooks: {
-      maxAttempts: integer('HUB_WEBHOOK_MAX_ATTEMPTS', defaults.webhooks.maxAttempts, 1, 100),
-      backoffBaseMs,
-      backoffMaxMs,
+      retryScheduleMs:
+        typeof retryScheduleMs === 'string' ? defaults.webhooks.retryScheduleMs : retryScheduleMs,
       timeoutMs: integer('HUB_WEBHOOK_TIMEOUT_MS', defaults.webhooks.timeoutMs, 100, 120_000),
       maxBatchSize: integer('HUB_WEBHOOK_BATCH_SIZE', defaults.webhooks.maxBatchSize, 1, 1_000),
       allowPrivateNetworks: flag(
@@ -261,6 +392,7 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
         defaults.webhooks.allowPrivateNetworks,
       ),
     },
+    templates: loadTemplateBudgets(integer, problems),
   };
 
   const config: HubConfig = {
@@ -275,6 +407,9 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
     scorePolicy: scorePolicy === 'last' ? 'last' : 'best',
     stateCacheSize: integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
     databasePoolSize: integer('DATABASE_POOL_SIZE', 32, 12, 500),
+    metricsPort:
+      text('HUB_METRICS_PORT') === undefined ? null : integer('HUB_METRICS_PORT', 0, 1, 65535),
+    metricsHost: text('HUB_METRICS_HOST') ?? '127.0.0.1',
     clearinghouse,
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),

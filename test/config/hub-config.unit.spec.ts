@@ -60,6 +60,52 @@ describe('configuration from the environment', () => {
     ]);
   });
 
+  it('takes the webhook retry schedule as delays with units, by default over a day', () => {
+    expect(loadConfig({}).clearinghouse.webhooks.retryScheduleMs).toEqual([
+      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]);
+    expect(
+      loadConfig({ HUB_WEBHOOK_RETRY_SCHEDULE: ' 10ms, 1s,2M ,3h,1d ' }).clearinghouse.webhooks
+        .retryScheduleMs,
+    ).toEqual([10, 1_000, 120_000, 10_800_000, 86_400_000]);
+  });
+
+  it('reports every wrong retry delay with the other problems', () => {
+    const problems = problemsOf({
+      HUB_WEBHOOK_RETRY_SCHEDULE: '5s,5,,1w,5ms,8d',
+      PORT: '0',
+    });
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).toMatch(/PORT must be a whole number/);
+    expect(problems.join('\n')).toContain(
+      'HUB_WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of at most 99 delays such as ' +
+        '5s,5m,30m,2h (units ms, s, m, h or d; each from 10ms to 7d); ' +
+        'not delays: "5", "", "1w", "5ms", "8d", got "5s,5,,1w,5ms,8d"',
+    );
+    expect(problemsOf({ HUB_WEBHOOK_RETRY_SCHEDULE: Array(100).fill('1s').join(',') })[0]).toMatch(
+      /^HUB_WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of at most 99 delays/,
+    );
+  });
+
+  it('refuses the replaced back-off settings, naming the schedule that retries as they did', () => {
+    expect(
+      problemsOf({ HUB_WEBHOOK_BACKOFF_BASE_MS: '1000', HUB_WEBHOOK_BACKOFF_MAX_MS: '300000' }),
+    ).toEqual([
+      'HUB_WEBHOOK_BACKOFF_BASE_MS, HUB_WEBHOOK_BACKOFF_MAX_MS are replaced by ' +
+        'HUB_WEBHOOK_RETRY_SCHEDULE, the delays before each retry (a delivery has one attempt ' +
+        'more than there are delays): unset them, and set ' +
+        'HUB_WEBHOOK_RETRY_SCHEDULE=1s,2s,4s,8s,16s,32s,64s to retry as before',
+    ]);
+    expect(
+      problemsOf({ HUB_WEBHOOK_MAX_ATTEMPTS: '4', HUB_WEBHOOK_BACKOFF_MAX_MS: '3000' }),
+    ).toEqual([
+      expect.stringContaining('set HUB_WEBHOOK_RETRY_SCHEDULE=1s,2s,3s to retry as before'),
+    ]);
+    expect(problemsOf({ HUB_WEBHOOK_MAX_ATTEMPTS: 'many' })).toEqual([
+      expect.stringMatching(/^HUB_WEBHOOK_MAX_ATTEMPTS is replaced by .*: unset it$/),
+    ]);
+  });
+
   it('refuses something that is not a URL without echoing a password', () => {
     const [problem] = problemsOf({ DATABASE_URL: 'postgres://user:pw@' + ' bad' });
     expect(problem).toMatch(/DATABASE_URL must be a URL/);

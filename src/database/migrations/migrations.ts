@@ -8,6 +8,9 @@ import { appendKeyedStreamUpdatesSchema } from './006-append-keyed-stream-update
 import { subscriptionDeliverySchema } from './007-subscription-delivery';
 import { appendBatchSchema } from './008-append-batch';
 import { lighterAppendSchema } from './009-lighter-append';
+import { logBoundarySchema } from './010-log-boundary';
+import { webhookOrderSchema } from './011-webhook-order';
+import { projectionFailuresSchema } from './012-projection-failures';
 
 export interface Migration {
   version: number;
@@ -26,6 +29,9 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'subscription-delivery', sql: subscriptionDeliverySchema },
   { version: 8, name: 'append-batch', sql: appendBatchSchema },
   { version: 9, name: 'lighter-append', sql: lighterAppendSchema },
+  { version: 10, name: 'log-boundary', sql: logBoundarySchema },
+  { version: 11, name: 'webhook-order', sql: webhookOrderSchema },
+  { version: 12, name: 'projection-failures', sql: projectionFailuresSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.
