@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { verifySignature } from '../src/subscriptions/webhook-signature';
 import { fmtCores, fmtInt, measuredSince, progress, renderTable, sampleCpu } from './bench-support';
+import { Answer, HttpClient } from './http-client';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
@@ -144,66 +145,6 @@ const TEMPLATE = [
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
-
-interface Answer {
-  status: number;
-  text: string;
-}
-
-/** Keep-alive requests to one hub over node:http: far cheaper per request than fetch. */
-class HttpClient {
-  private readonly agent: http.Agent;
-  private readonly host: string;
-  private readonly port: number;
-
-  constructor(base: string, connections: number) {
-    const url = new URL(base);
-    this.host = url.hostname;
-    this.port = Number(url.port);
-    this.agent = new http.Agent({
-      keepAlive: true,
-      maxSockets: connections,
-      maxFreeSockets: connections,
-    });
-  }
-
-  send(method: string, path: string, token: string, body?: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        {
-          host: this.host,
-          port: this.port,
-          path,
-          method,
-          agent: this.agent,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          response.on('error', reject);
-        },
-      );
-      request.on('error', reject);
-      request.end(body);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
 
 const describe = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -19,117 +19,119 @@ export interface Converted {
   frame: string | null;
 }
 
-/** A client of the shared live feed: it takes what the feed sends it, in order. */
+/** What a stream writes: frames encoded once for all streams, or a short text of its own. */
+export type Chunk = Buffer | string;
+
+/** A client of a feed: it takes what the feed sends it, in order. */
 export interface FeedClient {
   /** Where it stands: everything up to here has reached it (or was ignored). */
   position: FeedPosition;
   /** The last id its stream carried, to tell whether an id-only message moves it. */
   lastSent: string;
-  /** Writes a chunk; false when the client is not keeping up and must read on its own. */
-  send(chunk: string): boolean;
-  /** The feed ended for it: at the head, it must read the log itself from `position`. */
+  /** Writes chunks; false when the client is not keeping up. */
+  send(chunks: readonly Chunk[]): boolean;
+  /** Resolves true once what was written has gone out, false if that takes longer than `ms`. */
+  drained(ms: number): Promise<boolean>;
+  /** The feed let go of the client (too slow, or the feed ended): it must find another. */
   fallBehind(): void;
 }
 
-const FRAME_CACHE = 5_000;
 const BUFFER_FRAMES = 5_000;
 const BUFFER_CHARS = 8 * 1024 * 1024;
+const YIELD_EVERY_BYTES = 2 * 1024 * 1024;
+/** How long a feed still catching up waits for a client to take what it was sent. */
+const CATCH_UP_DRAIN_MS = 5_000;
 
 export const frameOf = (item: FeedItem): string =>
   `id: ${item.cursor}\nevent: ${item.kind}\ndata: ${JSON.stringify(item)}\n\n`;
 
 /**
- * What one chunk of changes sends a client: their frames, and an id-only message when the last
- * of them was ignored, so the client's Last-Event-ID moves past the stretch it did not receive.
+ * What changes send a client: their frames, and an id-only message when the last of them was
+ * ignored, so the client's Last-Event-ID moves past the stretch it did not receive. `frames` are
+ * the changes' frames, encoded once for every client they go to.
  */
-export const chunkFor = (client: { lastSent: string }, changes: readonly Converted[]): string => {
-  let chunk = '';
-  for (const change of changes)
-    if (change.frame !== null) {
-      chunk += change.frame;
-      client.lastSent = change.cursor;
-    }
+export const chunksFor = (
+  client: { lastSent: string },
+  changes: readonly Converted[],
+  frames: Buffer | null,
+): Chunk[] => {
+  const chunks: Chunk[] = [];
+  const lastFrame = changes.findLast((change) => change.frame !== null);
+  if (frames && lastFrame) {
+    chunks.push(frames);
+    client.lastSent = lastFrame.cursor;
+  }
   const last = changes.at(-1);
   if (last && last.frame === null && client.lastSent !== last.cursor) {
-    chunk += `id: ${last.cursor}\n\n`;
+    chunks.push(`id: ${last.cursor}\n\n`);
     client.lastSent = last.cursor;
   }
-  return chunk;
+  return chunks;
+};
+
+const encode = (changes: readonly Converted[]): Buffer | null => {
+  const text = changes.map((change) => change.frame ?? '').join('');
+  return text === '' ? null : Buffer.from(text, 'utf8');
 };
 
 /**
- * The live side of one subscription's SSE streams in this process. One subscription of the log
- * follows the head for all of them: each event is converted once, its frame is written to every
- * stream, and the recent frames stay in a buffer, so a stream that has caught up on its own joins
- * from where it stands. Conversions are shared with the streams still catching up, which ask for
- * the same events at about the same time.
+ * One reader of the log for a group of one subscription's SSE streams in this process: it reads
+ * from where it started to the head and on, converts each event once, encodes its frame once
+ * and writes it to every stream of the group. Recent frames stay in a buffer, so a stream that
+ * stands within it joins from exactly where it stands. Streams of a new subscription starting
+ * together share one feed while they catch up (it waits for its slowest to take each page);
+ * once at the head, feeds merge into the one live feed (see LiveStreams).
  */
 export class LiveFeed {
   private readonly clients = new Set<FeedClient>();
-  private readonly conversions = new Map<string, Promise<Converted>>();
   private readonly buffer: Converted[] = [];
   private bufferChars = 0;
   /** Every frame after this position is in the buffer; null until the feed starts. */
   private bufferStart: FeedPosition | null = null;
   /** How far the feed has read the log. */
   private head: FeedPosition | null = null;
-  /** When the subscription last changed: conversions are of that version's templates. */
-  private version: string;
+  private caughtUp = false;
   private readonly stop = new AbortController();
   private running: Promise<void> | null = null;
 
   constructor(
     private subscription: ActiveSubscription,
-    private readonly deps: { store: EventStore; converter: TemplateConverter },
-  ) {
-    this.version = subscription.updatedAt;
-  }
-
-  get current(): ActiveSubscription {
-    return this.subscription;
-  }
+    private readonly deps: {
+      store: EventStore;
+      converter: TemplateConverter;
+      /** Told once, when the feed first reaches the head of the log. */
+      onCaughtUp: (feed: LiveFeed) => void;
+    },
+  ) {}
 
   get clientCount(): number {
     return this.clients.size;
   }
 
-  /** A newer state of the subscription: conversions made with older templates are dropped. */
-  update(subscription: ActiveSubscription): void {
-    this.subscription = subscription;
-    if (subscription.updatedAt === this.version) return;
-    this.version = subscription.updatedAt;
-    this.conversions.clear();
+  get clientList(): FeedClient[] {
+    return [...this.clients];
   }
 
-  /** The changes these events make for the subscriber, converted once for all who ask. */
-  async convert(events: readonly RecordedEvent[]): Promise<Converted[]> {
-    const missing = events.filter((event) => !this.conversions.has(event.position));
-    if (missing.length > 0) {
-      const work = this.convertAll(missing);
-      missing.forEach((event, index) =>
-        this.conversions.set(
-          event.position,
-          work.then((converted) => converted[index]!),
-        ),
-      );
-    }
-    const results = events.map((event) => this.conversions.get(event.position)!);
-    for (const oldest of this.conversions.keys()) {
-      if (this.conversions.size <= FRAME_CACHE) break;
-      this.conversions.delete(oldest);
-    }
-    return Promise.all(results);
+  get isLive(): boolean {
+    return this.caughtUp && !this.stop.signal.aborted;
+  }
+
+  /** A newer state of the subscription: events from now on are converted with its templates. */
+  update(subscription: ActiveSubscription): void {
+    this.subscription = subscription;
   }
 
   /**
-   * Joins a client that has read the log up to its position. False when that lies before what
-   * the feed still holds: the client reads on by itself and asks again.
+   * Takes a client in: the feed starts at its position when it has not started yet; otherwise
+   * the client must stand within what the feed still holds (it is sent what it missed). False
+   * when it does not.
    */
   attach(client: FeedClient): boolean {
+    if (this.stop.signal.aborted) return false;
     if (this.head === null) this.startAt(client.position);
     if (this.bufferStart !== null && isAfter(this.bufferStart, client.position)) return false;
     const missed = this.buffer.filter((change) => isAfter(change.position, client.position));
-    if (missed.length > 0 && !this.deliver(client, missed)) return false;
+    if (missed.length > 0 && !this.deliver(client, missed, encode(missed))) return false;
     this.clients.add(client);
     return true;
   }
@@ -141,13 +143,13 @@ export class LiveFeed {
   async close(): Promise<void> {
     this.stop.abort();
     this.clients.clear();
-    await this.running?.catch(() => undefined);
+    await this.running;
   }
 
   private startAt(position: FeedPosition): void {
     this.head = position;
     this.bufferStart = position;
-    // Its end is handled in follow: clients go back to reading on their own.
+    // Its end is handled in follow: clients go back to finding a feed.
     this.running = this.follow(position).catch(() => undefined);
   }
 
@@ -169,29 +171,49 @@ export class LiveFeed {
         }
         const batch = pending;
         pending = [];
-        if (batch.length > 0) this.broadcast(await this.convert(batch));
+        if (batch.length > 0) await this.broadcast(await this.convertAll(batch));
         if (message.position !== null) this.moveHead(message.position);
+        if (message.kind === 'caught-up' && !this.caughtUp) {
+          this.caughtUp = true;
+          this.deps.onCaughtUp(this);
+        }
       }
     } finally {
       this.stop.signal.removeEventListener('abort', close);
       await feed.close();
-      // The feed stopped (closed, or the log failed under it): its clients read on by themselves,
-      // and the next one to catch up starts it again.
-      this.head = null;
-      this.bufferStart = null;
-      this.buffer.length = 0;
-      this.bufferChars = 0;
+      // The feed stopped (closed, or the log failed under it): its clients find another.
+      this.stop.abort();
       for (const client of [...this.clients]) this.dropClient(client);
     }
   }
 
-  private broadcast(changes: Converted[]): void {
+  private async broadcast(changes: Converted[]): Promise<void> {
     for (const change of changes) this.remember(change);
+    const frames = encode(changes);
+    const slow: FeedClient[] = [];
+    let written = 0;
     for (const client of [...this.clients]) {
       const news = changes.filter((change) => isAfter(change.position, client.position));
-      if (news.length > 0 && !this.deliver(client, news)) this.dropClient(client);
+      const whole = news.length === changes.length;
+      if (news.length > 0 && !this.deliver(client, news, whole ? frames : encode(news)))
+        slow.push(client);
+      // A large page to many streams: let the event loop's I/O in between every few megabytes.
+      written += frames?.length ?? 0;
+      if (written >= YIELD_EVERY_BYTES) {
+        written = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
     this.moveHead(changes.at(-1)!.position);
+    // At the head, a client that cannot keep up is let go at once: the others must not wait.
+    // Catching up, the group goes at the pace of its slowest, within reason.
+    if (this.caughtUp) for (const client of slow) this.dropClient(client);
+    else
+      await Promise.all(
+        slow.map(async (client) => {
+          if (!(await client.drained(CATCH_UP_DRAIN_MS))) this.dropClient(client);
+        }),
+      );
   }
 
   private moveHead(position: Position): void {
@@ -201,15 +223,15 @@ export class LiveFeed {
       if (isAfter(position, client.position)) client.position = position;
   }
 
-  /** Sends changes to a client; false when it cannot keep up. */
-  private deliver(client: FeedClient, changes: readonly Converted[]): boolean {
-    const chunk = chunkFor(client, changes);
+  /** Sends changes to a client; false when it is not keeping up. */
+  private deliver(client: FeedClient, changes: readonly Converted[], frames: Buffer | null) {
+    const chunks = chunksFor(client, changes, frames);
     client.position = changes.at(-1)!.position;
-    return chunk === '' || client.send(chunk);
+    return chunks.length === 0 || client.send(chunks);
   }
 
   private dropClient(client: FeedClient): void {
-    this.clients.delete(client);
+    if (!this.clients.delete(client)) return;
     client.fallBehind();
   }
 

@@ -1,13 +1,13 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { EVENT_STORE, EventStore, RecordedEvent } from '../event-store/event-store.port';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { HUB_METRICS, HubMetrics } from '../metrics/hub-metrics';
 import { cursorOf } from './feed-items';
-import { chunkFor, FeedClient, FeedPosition, isAfter, LiveFeed } from './live-feed';
+import { Chunk, FeedClient, FeedPosition, LiveFeed } from './live-feed';
 import { deliveryRefusal, SubscriptionAccess } from './subscription-access';
 import { ActiveSubscription } from './subscription.decider';
-import { subscriptionFilter } from './subscription-feed';
 import { TemplateConverter } from './template-renderer';
 
 const HEARTBEAT_MS = 15_000;
@@ -29,15 +29,15 @@ class Stream implements FeedClient {
     this.lastSent = cursorOf(position);
   }
 
-  send(chunk: string): boolean {
+  send(chunks: readonly Chunk[]): boolean {
     if (this.ended) return true;
-    this.raw.write(chunk);
+    this.writeAll(chunks);
     return this.raw.writableLength < SLOW_CLIENT_BYTES;
   }
 
   /** Writes, then waits while the client is slow to read (a stream reading the log itself). */
-  async write(chunk: string): Promise<void> {
-    if (this.ended || chunk === '' || this.raw.write(chunk)) return;
+  async write(...chunks: Chunk[]): Promise<void> {
+    if (this.ended || chunks.length === 0 || this.writeAll(chunks)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.raw.off('drain', done);
@@ -46,6 +46,32 @@ class Stream implements FeedClient {
       };
       this.raw.on('drain', done);
       this.raw.on('close', done);
+    });
+  }
+
+  /** One write to the socket for all of them; false when its buffer is full. */
+  private writeAll(chunks: readonly Chunk[]): boolean {
+    this.raw.cork();
+    let room = true;
+    for (const chunk of chunks) room = this.raw.write(chunk);
+    this.raw.uncork();
+    return room;
+  }
+
+  drained(ms: number): Promise<boolean> {
+    if (this.ended || this.raw.writableLength === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        this.raw.off('drain', onDrain);
+        this.raw.off('close', onClose);
+        resolve(result);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.raw.on('drain', onDrain);
+      this.raw.on('close', onClose);
     });
   }
 
@@ -68,8 +94,10 @@ class Stream implements FeedClient {
   }
 }
 
+/** One subscription's streams in this process, and the feeds that carry them. */
 interface FeedEntry {
-  feed: LiveFeed;
+  subscription: ActiveSubscription;
+  feeds: Set<LiveFeed>;
   streams: Set<Stream>;
 }
 
@@ -79,10 +107,12 @@ interface FeedEntry {
  * categories end with an id-only message (it moves the client's Last-Event-ID without an
  * event). The stream ends when the subscription is paused, rejected or deleted.
  *
- * A stream first reads the log itself from where the client stands (reads and conversions are
- * shared with the subscription's other streams doing the same); once at the head it joins the
- * subscription's live feed, which reads the log once for all of them. A client too slow for the
- * feed goes back to reading on its own, at its own pace.
+ * Streams are carried by feeds (LiveFeed), each one reader of the log for many streams. A stream
+ * joins a feed of its subscription that holds where it stands, or starts a new one there: the
+ * streams of a new subscription opened together catch up on one feed, reading, converting and
+ * encoding each page once. A feed that reaches the head hands its streams over to the live feed
+ * already there, so at the head each subscription has one reader per process. A stream too slow
+ * for its feed is let go, and finds (or starts) a feed where it stands, at its own pace.
  */
 @Injectable()
 export class LiveStreams implements OnModuleDestroy {
@@ -131,86 +161,73 @@ export class LiveStreams implements OnModuleDestroy {
       'x-content-type-options': 'nosniff',
       'x-request-id': String(request.id),
     });
-    const entry = this.join(subscription);
+    const entry = this.entryFor(subscription);
     const stream = new Stream(raw, from);
     entry.streams.add(stream);
     raw.on('close', () => stream.end());
     const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
     try {
       await stream.write(`retry: ${RECONNECT_MS}\n\n`);
-      while (!stream.ended) {
+      for (let quickDrops = 0; !stream.ended;) {
         const dropped = stream.untilDropped();
-        await this.catchUp(entry.feed, stream);
+        const placedAt = Date.now();
+        this.place(entry, stream);
         await dropped;
-      }
-    } catch (error) {
-      if (!stream.ended) {
-        request.log.warn({ err: error }, 'Subscription stream failed');
-        const detail = 'The stream failed; reconnect with Last-Event-ID to resume';
-        await stream.write(`event: error\ndata: ${JSON.stringify({ detail })}\n\n`);
+        // Let go at once again and again (the log failing under its feeds): back off.
+        quickDrops = Date.now() - placedAt < 1_000 ? quickDrops + 1 : 0;
+        if (quickDrops > 1 && !stream.ended)
+          await sleep(Math.min(5_000, 50 * 2 ** Math.min(quickDrops, 10)));
       }
     } finally {
       clearInterval(heartbeat);
       stream.end();
-      await this.leave(subscription.subscriptionId, entry, stream);
+      await this.leave(entry, stream);
       raw.end();
     }
   }
 
-  /**
-   * Reads the log from where the stream stands until it is at the head and the live feed takes
-   * it (or the stream ends).
-   */
-  private async catchUp(feed: LiveFeed, stream: Stream): Promise<void> {
-    const log = this.store.subscribeToAll({
-      from: stream.position,
-      filter: subscriptionFilter(feed.current),
-      batchSize: 500,
+  /** Puts a stream on a feed that holds where it stands, or on a new feed starting there. */
+  private place(entry: FeedEntry, stream: Stream): void {
+    for (const feed of entry.feeds) if (feed.attach(stream)) return;
+    const feed = new LiveFeed(entry.subscription, {
+      store: this.store,
+      converter: this.converter,
+      onCaughtUp: (caughtUp) => this.merge(entry, caughtUp),
     });
-    let pending: RecordedEvent[] = [];
-    let caughtUp = false;
-    try {
-      for await (const message of log) {
-        if (stream.ended) return;
-        if (message.kind === 'event') {
-          pending.push(message.event);
-          continue;
-        }
-        if (pending.length > 0) {
-          const changes = await feed.convert(pending);
-          pending = [];
-          await stream.write(chunkFor(stream, changes));
-          stream.position = changes.at(-1)!.position;
-        }
-        if (message.position !== null && isAfter(message.position, stream.position))
-          stream.position = message.position;
-        caughtUp ||= message.kind === 'caught-up';
-        if (caughtUp && feed.attach(stream)) return;
-      }
-      if (!stream.ended) throw new Error('The log closed under the stream');
-    } finally {
-      await log.close();
-    }
+    entry.feeds.add(feed);
+    feed.attach(stream);
   }
 
-  private join(subscription: ActiveSubscription): FeedEntry {
+  /** A feed reached the head: its streams move to the live feed there, if there is one. */
+  private merge(entry: FeedEntry, arrived: LiveFeed): void {
+    const live = [...entry.feeds].find((feed) => feed !== arrived && feed.isLive);
+    if (!live) return;
+    for (const client of arrived.clientList) if (live.attach(client)) arrived.detach(client);
+    if (arrived.clientCount === 0) void this.retire(entry, arrived);
+  }
+
+  private entryFor(subscription: ActiveSubscription): FeedEntry {
     let entry = this.feeds.get(subscription.subscriptionId);
     if (!entry) {
-      entry = {
-        feed: new LiveFeed(subscription, { store: this.store, converter: this.converter }),
-        streams: new Set(),
-      };
+      entry = { subscription, feeds: new Set(), streams: new Set() };
       this.feeds.set(subscription.subscriptionId, entry);
     }
     return entry;
   }
 
-  private async leave(subscriptionId: string, entry: FeedEntry, stream: Stream): Promise<void> {
+  private async leave(entry: FeedEntry, stream: Stream): Promise<void> {
     entry.streams.delete(stream);
-    entry.feed.detach(stream);
-    if (entry.streams.size > 0 || this.feeds.get(subscriptionId) !== entry) return;
-    this.feeds.delete(subscriptionId);
-    await entry.feed.close();
+    for (const feed of entry.feeds) {
+      feed.detach(stream);
+      if (feed.clientCount === 0) await this.retire(entry, feed);
+    }
+    if (entry.streams.size === 0 && this.feeds.get(entry.subscription.subscriptionId) === entry)
+      this.feeds.delete(entry.subscription.subscriptionId);
+  }
+
+  private async retire(entry: FeedEntry, feed: LiveFeed): Promise<void> {
+    entry.feeds.delete(feed);
+    await feed.close();
   }
 
   /** One look per subscription (not per stream) at whether it still delivers, and its templates. */
@@ -220,7 +237,8 @@ export class LiveStreams implements OnModuleDestroy {
       if (latest === undefined) continue;
       const refusal = latest ? deliveryRefusal(latest) : null;
       if (latest && !refusal) {
-        entry.feed.update(latest);
+        entry.subscription = latest;
+        for (const feed of entry.feeds) feed.update(latest);
         continue;
       }
       const reason = latest ? refusal!.code : 'SUBSCRIPTION_DELETED';

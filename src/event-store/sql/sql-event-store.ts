@@ -31,8 +31,10 @@ import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sq
 import { SharedPages } from './shared-pages';
 import { WakeSignal } from './wake-signal';
 
-/** See pump: how often a subscriber that found nothing for it reads again. */
+/** See pump: how often a subscriber that found nothing for it reads the database again. */
 const QUIET_READ_GAP_MS = 50;
+/** The same for a read of the shared window of recent rows, which costs no round trip. */
+const QUIET_WINDOW_GAP_MS = 5;
 /** See pump: the first wait for commits an older transaction still hides. */
 const MIN_PENDING_WAIT_MS = 4;
 
@@ -353,22 +355,36 @@ export class SqlEventStore implements EventStore {
     let caughtUp = false;
     let lastDelivered: Position | null = null;
     let lastEmptyReadAt = Number.NEGATIVE_INFINITY;
+    let quietGapMs = QUIET_READ_GAP_MS;
+    // Catching up, the next page is read while the subscriber works through this one.
+    let ahead: { after: SqlLogKey; page: Promise<LogPage> } | null = null;
     // Whether this read follows a wait for new commits rather than a read that delivered.
     let woken = false;
     let pendingDelayMs = 0;
     while (!signal.aborted && !this.closed) {
       // Woken by appends it does not match, a filtered subscriber reads at most every
-      // QUIET_READ_GAP_MS: under a write storm for others it stays cheap; an event it does match
-      // waits that long at most.
-      const quiet = lastEmptyReadAt + QUIET_READ_GAP_MS - performance.now();
+      // QUIET_READ_GAP_MS (QUIET_WINDOW_GAP_MS when the shared window served it): under a write
+      // storm for others it stays cheap; an event it does match waits that long at most.
+      const quiet = lastEmptyReadAt + quietGapMs - performance.now();
       if (quiet > 0) await sleep(quiet, undefined, { signal }).catch(() => undefined);
       if (signal.aborted || this.closed) return;
       const generation = this.wake.generation;
       // Catching up, a subscriber reads the database itself: a window shared with nobody would
       // only cost it. Once live, it shares the window with the other live subscribers.
-      const page =
-        (caughtUp ? await this.recent.page(cursor, options.filter, batchSize) : null) ??
-        (await this.readPage(cursor, options.filter, batchSize));
+      const fromWindow = caughtUp
+        ? await this.recent.page(cursor, options.filter, batchSize)
+        : null;
+      const readAhead: Promise<LogPage> | null = ahead?.after === cursor ? ahead.page : null;
+      ahead = null;
+      const page: LogPage =
+        fromWindow ?? (await (readAhead ?? this.readPage(cursor, options.filter, batchSize)));
+      if (!caughtUp && page.last && page.scanned >= batchSize) {
+        const next: SqlLogKey = page.last;
+        ahead = { after: next, page: this.readPage(next, options.filter, batchSize) };
+        // Read ahead for nothing if the subscriber stops: its failure is the next read's.
+        ahead.page.catch(() => undefined);
+      }
+      quietGapMs = fromWindow ? QUIET_WINDOW_GAP_MS : QUIET_READ_GAP_MS;
       if (signal.aborted) return;
       let delivered = false;
       for (const row of page.rows) {
