@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStore, Position, RecordedEvent, START } from '../event-store/event-store.port';
 import { cursorOf, FeedItem } from './feed-items';
 import { ActiveSubscription } from './subscription.decider';
@@ -39,6 +40,8 @@ export interface FeedClient {
 const BUFFER_FRAMES = 5_000;
 const BUFFER_CHARS = 8 * 1024 * 1024;
 const YIELD_EVERY_BYTES = 2 * 1024 * 1024;
+/** A feed catching up rests this many times as long as each page took it. */
+const CATCH_UP_REST = 3;
 /** How long a feed still catching up waits for a client to take what it was sent. */
 const CATCH_UP_DRAIN_MS = 5_000;
 
@@ -171,7 +174,16 @@ export class LiveFeed {
         }
         const batch = pending;
         pending = [];
-        if (batch.length > 0) await this.broadcast(await this.convertAll(batch));
+        if (batch.length > 0) {
+          const started = performance.now();
+          await this.broadcast(await this.convertAll(batch));
+          // Catching up, the feed leaves the process room for live work: it rests as long again
+          // as each page took, three times over, before the next.
+          if (!this.caughtUp)
+            await sleep(CATCH_UP_REST * (performance.now() - started), undefined, {
+              signal: this.stop.signal,
+            }).catch(() => undefined);
+        }
         if (message.position !== null) this.moveHead(message.position);
         if (message.kind === 'caught-up' && !this.caughtUp) {
           this.caughtUp = true;
