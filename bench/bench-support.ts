@@ -12,6 +12,15 @@ export const progress = (message: string): void => {
   process.stderr.write(`[${at}s] ${message}\n`);
 };
 
+/** A whole-number setting from the environment, at least `min`; the fallback when unset. */
+export const envInt = (name: string, fallback: number, min = 1): number => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`${name} must be a whole number of at least ${min}`);
+  return value;
+};
+
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const fmtRate = (n: number): string => fmtInt(n);
 export const fmtMiB = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresDatabase } from '../src/database/postgres-database';
 import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
-import { fmtInt, progress, renderTable } from './bench-support';
+import { fmtInt, progress, renderTable, envInt } from './bench-support';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
@@ -18,21 +18,13 @@ import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './
  *    model lags behind the log: now minus the append time of the oldest event it has not applied.
  */
 
-const int = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer`);
-  return value;
-};
-
-const LEARNERS = int('BENCH_LEARNERS', 100_000);
-const RATE = int('BENCH_RATE', 5_000);
-const UPDATES_PER_REQUEST = int('BENCH_UPDATES_PER_REQUEST', 100);
-const SECONDS = int('BENCH_SECONDS', 30);
-const WARMUP_SECONDS = int('BENCH_WARMUP_SECONDS', 5);
+const LEARNERS = envInt('BENCH_LEARNERS', 100_000);
+const RATE = envInt('BENCH_RATE', 5_000);
+const UPDATES_PER_REQUEST = envInt('BENCH_UPDATES_PER_REQUEST', 100);
+const SECONDS = envInt('BENCH_SECONDS', 30);
+const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 5);
 /** Hub processes on the one database; progress requests go round-robin across them. */
-const INSTANCES = int('BENCH_HUB_INSTANCES', 1);
+const INSTANCES = envInt('BENCH_HUB_INSTANCES', 1);
 const TOKEN = 'bench-admin-token-0123456789abcdef-xyz';
 const BATCH_ID = 'bench-batch';
 const COURSE_ID = 'bench-course';

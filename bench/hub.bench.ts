@@ -6,7 +6,15 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { verifySignature } from '../src/subscriptions/webhook-signature';
-import { fmtCores, fmtInt, measuredSince, progress, renderTable, sampleCpu } from './bench-support';
+import {
+  fmtCores,
+  fmtInt,
+  measuredSince,
+  progress,
+  renderTable,
+  sampleCpu,
+  envInt,
+} from './bench-support';
 import { Answer, HttpClient } from './http-client';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
@@ -24,14 +32,6 @@ import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './
  *     requests of LATENCY_BATCH events; per event, receipt (SSE message, webhook body) minus the
  *     send of the request that carried it.
  */
-
-const int = (name: string, fallback: number, min = 1): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new Error(`${name} must be a whole number of at least ${min}`);
-  return value;
-};
 
 /**
  * BENCH_FLOOR=1: cases (a) and (b) against bench/floor-server.ts instead of the hub: the least
@@ -57,23 +57,23 @@ if (FLOOR && ONLY.has('c'))
   throw new Error('The floor has no subscribers: BENCH_FLOOR runs a and b');
 const runs = (c: Case) => ONLY.has(c);
 
-const INGEST_CLIENTS = int('BENCH_INGEST_CLIENTS', 8);
-const INGEST_SECONDS = int('BENCH_INGEST_SECONDS', 20);
-const INGEST_WARMUP_SECONDS = int('BENCH_INGEST_WARMUP_SECONDS', 3, 0);
-const INGEST_BATCH = int('BENCH_INGEST_BATCH', 100);
-const SINGLE_RATE = int('BENCH_SINGLE_RATE', 500);
-const SINGLE_SECONDS = int('BENCH_SINGLE_SECONDS', 20);
-const SINGLE_WARMUP_SECONDS = int('BENCH_SINGLE_WARMUP_SECONDS', 3, 0);
-const LATENCY_RATE = int('BENCH_LATENCY_RATE', 1_000);
-const LATENCY_SECONDS = int('BENCH_LATENCY_SECONDS', 20);
-const LATENCY_BATCH = int('BENCH_LATENCY_BATCH', 10);
-const LATENCY_WARMUP_SECONDS = int('BENCH_LATENCY_WARMUP_SECONDS', 3, 0);
+const INGEST_CLIENTS = envInt('BENCH_INGEST_CLIENTS', 8);
+const INGEST_SECONDS = envInt('BENCH_INGEST_SECONDS', 20);
+const INGEST_WARMUP_SECONDS = envInt('BENCH_INGEST_WARMUP_SECONDS', 3, 0);
+const INGEST_BATCH = envInt('BENCH_INGEST_BATCH', 100);
+const SINGLE_RATE = envInt('BENCH_SINGLE_RATE', 500);
+const SINGLE_SECONDS = envInt('BENCH_SINGLE_SECONDS', 20);
+const SINGLE_WARMUP_SECONDS = envInt('BENCH_SINGLE_WARMUP_SECONDS', 3, 0);
+const LATENCY_RATE = envInt('BENCH_LATENCY_RATE', 1_000);
+const LATENCY_SECONDS = envInt('BENCH_LATENCY_SECONDS', 20);
+const LATENCY_BATCH = envInt('BENCH_LATENCY_BATCH', 10);
+const LATENCY_WARMUP_SECONDS = envInt('BENCH_LATENCY_WARMUP_SECONDS', 3, 0);
 /** How long (c) waits after the last publish for events still on their way. */
-const LATENCY_GRACE_SECONDS = int('BENCH_LATENCY_GRACE_SECONDS', 5, 0);
+const LATENCY_GRACE_SECONDS = envInt('BENCH_LATENCY_GRACE_SECONDS', 5, 0);
 /** Hub processes on the one database; publishing requests go round-robin across them. */
-const INSTANCES = int('BENCH_HUB_INSTANCES', 1);
+const INSTANCES = envInt('BENCH_HUB_INSTANCES', 1);
 /** Keep-alive connections per hub for the open-loop cases (b) and (c). */
-const CONNECTIONS = int('BENCH_CONNECTIONS', 64);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 64);
 
 const INGEST_TARGET = 20_000;
 const SINGLE_P99_TARGET_MS = 15;

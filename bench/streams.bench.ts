@@ -4,7 +4,15 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { fmtCores, fmtInt, measuredSince, progress, renderTable, sampleCpu } from './bench-support';
+import {
+  fmtCores,
+  fmtInt,
+  measuredSince,
+  progress,
+  renderTable,
+  sampleCpu,
+  envInt,
+} from './bench-support';
 import { HttpClient } from './http-client';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
 import { createScratchDatabase, redactUrl, serverUrl } from './scratch-database';
@@ -27,28 +35,20 @@ import { createScratchDatabase, redactUrl, serverUrl } from './scratch-database'
  * runs with autovacuum off).
  */
 
-const int = (name: string, fallback: number, min = 1): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new Error(`${name} must be a whole number of at least ${min}`);
-  return value;
-};
-
-const LOG_EVENTS = int('BENCH_LOG_EVENTS', 1_000_000);
-const CATCHUP_EVENTS = int('BENCH_CATCHUP_EVENTS', 10_000);
-const LIVE_SUBSCRIPTIONS = int('BENCH_LIVE_SUBSCRIPTIONS', 10);
-const CLIENTS_PER_SUBSCRIPTION = int('BENCH_CLIENTS_PER_SUBSCRIPTION', 100);
-const CATCHUP_CLIENTS = int('BENCH_CATCHUP_CLIENTS', 100);
-const LIVE_RATE = int('BENCH_LIVE_RATE', 1_000);
-const LIVE_REQUEST_EVENTS = int('BENCH_LIVE_REQUEST_EVENTS', 10);
-const LIVE_SECONDS = int('BENCH_LIVE_SECONDS', 40);
-const CATCHUP_AFTER_SECONDS = int('BENCH_CATCHUP_AFTER_SECONDS', 10);
-const IDLE_SECONDS = int('BENCH_IDLE_SECONDS', 10);
-const PROBE_MS = int('BENCH_PROBE_MS', 100);
-const GRACE_SECONDS = int('BENCH_GRACE_SECONDS', 5);
-const SEED_CLIENTS = int('BENCH_SEED_CLIENTS', 8);
-const SEED_BATCH = int('BENCH_SEED_BATCH', 500);
+const LOG_EVENTS = envInt('BENCH_LOG_EVENTS', 1_000_000);
+const CATCHUP_EVENTS = envInt('BENCH_CATCHUP_EVENTS', 10_000);
+const LIVE_SUBSCRIPTIONS = envInt('BENCH_LIVE_SUBSCRIPTIONS', 10);
+const CLIENTS_PER_SUBSCRIPTION = envInt('BENCH_CLIENTS_PER_SUBSCRIPTION', 100);
+const CATCHUP_CLIENTS = envInt('BENCH_CATCHUP_CLIENTS', 100);
+const LIVE_RATE = envInt('BENCH_LIVE_RATE', 1_000);
+const LIVE_REQUEST_EVENTS = envInt('BENCH_LIVE_REQUEST_EVENTS', 10);
+const LIVE_SECONDS = envInt('BENCH_LIVE_SECONDS', 40);
+const CATCHUP_AFTER_SECONDS = envInt('BENCH_CATCHUP_AFTER_SECONDS', 10);
+const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 10);
+const PROBE_MS = envInt('BENCH_PROBE_MS', 100);
+const GRACE_SECONDS = envInt('BENCH_GRACE_SECONDS', 5);
+const SEED_CLIENTS = envInt('BENCH_SEED_CLIENTS', 8);
+const SEED_BATCH = envInt('BENCH_SEED_BATCH', 500);
 
 const LATENCY_TARGET_MS = 100;
 const CATCHUP_TARGET_S = 10;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { fmtInt, progress, renderTable } from './bench-support';
+import { fmtInt, progress, renderTable, envInt } from './bench-support';
 import { HttpClient } from './http-client';
 import { Hub, percentile } from './hub-process';
 import { createScratchDatabase, redactUrl, serverUrl } from './scratch-database';
@@ -21,18 +21,10 @@ import { createScratchDatabase, redactUrl, serverUrl } from './scratch-database'
  *   recording time minus the boundary, read back from the batch's history.
  */
 
-const int = (name: string, fallback: number, min = 0): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < min)
-    throw new Error(`${name} must be a whole number of at least ${min}`);
-  return value;
-};
-
-const SECONDS = int('BENCH_SECONDS', 60, 5);
-const RATE = int('BENCH_RATE', 100, 1);
-const WRITES_EVERY_MS = int('BENCH_WRITES_EVERY_MS', 500, 10);
-const TRANSITION_EVERY_S = int('BENCH_TRANSITION_EVERY_S', 5, 1);
+const SECONDS = envInt('BENCH_SECONDS', 60, 5);
+const RATE = envInt('BENCH_RATE', 100, 1);
+const WRITES_EVERY_MS = envInt('BENCH_WRITES_EVERY_MS', 500, 10);
+const TRANSITION_EVERY_S = envInt('BENCH_TRANSITION_EVERY_S', 5, 1);
 const LONG_TRANSACTIONS = process.env.BENCH_LONG_TRANSACTIONS !== '0';
 const ENTRY = process.env.BENCH_HUB_ENTRY || undefined;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef-xyz';

@@ -92,6 +92,9 @@ const main = async (argv: string[]): Promise<void> => {
           'events behind': lag.eventsBehind ?? 'n/a',
           'seconds behind': Math.round(lag.secondsBehind * 10) / 10,
           'updated at': lag.updatedAt?.toISOString() ?? 'never',
+          failing: lag.failure
+            ? `since ${lag.failure.since.toISOString()} (${lag.failure.attempts} attempts): ${lag.failure.error}`
+            : 'no',
         });
       }
       console.table(rows);
