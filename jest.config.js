@@ -29,7 +29,13 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
     { ...common, displayName: 'int', testMatch: ['**/*.int.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['**/*.e2e.spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['**/*.e2e.spec.ts'],
+      // Every answer of the hub in an e2e test is checked against its OpenAPI document.
+      setupFilesAfterEnv: ['<rootDir>/test/support/openapi-setup.ts'],
+    },
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   maxWorkers: 1,

@@ -1,6 +1,7 @@
 import { apiKeysProjection } from './api-keys/api-keys.projection';
 import { batchStatusProjection } from './batch-status/batch-status.projection';
 import { consentsProjection } from './consents/consents.projection';
+import { coursesProjection } from './courses/courses.projection';
 import { Projection } from './engine/projection';
 import { enrolmentsProjection } from './enrolments/enrolments.projection';
 import { learningEventsProjection } from './learning-events/learning-events.projection';
@@ -14,6 +15,7 @@ export const projections: readonly Projection[] = [
   talliesProjection,
   apiKeysProjection,
   usersProjection,
+  coursesProjection,
   batchStatusProjection,
   consentsProjection,
   enrolmentsProjection,

@@ -10,6 +10,7 @@ import { CoursesModule } from './courses/courses.module';
 import { EnrolmentsModule } from './enrolments/enrolments.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
+import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProgramsModule } from './programs/programs.module';
 import { PublishingModule } from './publishing/publishing.module';
@@ -40,6 +41,7 @@ export class AppModule {
         HealthModule,
         ApiKeysModule,
         UsersModule,
+        MeModule,
         CoursesModule,
         BatchesModule,
         ConsentsModule,

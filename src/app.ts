@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { newUlid } from './ids/ulid';
@@ -15,6 +15,7 @@ import { BULK_BODY_LIMIT_BYTES, BULK_ENROLMENT_ROUTE } from './enrolments/bulk-e
 import { ProblemDetailsFilter, sendProblem } from './errors/problem-details.filter';
 import { registerBodyParsers } from './http/body-parsers';
 import { answerClientError } from './http/client-errors';
+import { buildHubDocument } from './http/openapi';
 import { API_HELMET, DOCS_PATH, forbidCaching, markDocsRoute } from './http/security-headers';
 import { checkUrlText } from './http/url-text';
 import { publishingBodyLimits } from './publishing/publishing-routes';
@@ -76,7 +77,7 @@ export const createHubApp = async (
     if (rule) route.bodyLimit = Math.max(config.bodyLimitBytes, rule.bytes);
     markDocsRoute(route);
   });
-  registerBodyParsers(fastify);
+  registerBodyParsers(fastify, [BULK_ENROLMENT_ROUTE]);
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -102,17 +103,7 @@ export const createHubApp = async (
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Learning Hub')
-      .setDescription(
-        'Event-sourced learning-record hub. Errors are RFC 9457 application/problem+json with a stable `code`.',
-      )
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildHubDocument(app);
   SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
     jsonDocumentUrl: `${DOCS_PATH.slice(1)}/json`,
   });

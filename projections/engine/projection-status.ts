@@ -46,3 +46,24 @@ export const projectionLag = async (
     failure: checkpoint?.failure ?? null,
   };
 };
+
+/** A projection's lag as JSON carries it: GET /v1/admin/projections, and the CLI's status. */
+export interface ProjectionStatusView {
+  projection: string;
+  version: number;
+  eventsApplied: number;
+  eventsBehind: number | null;
+  secondsBehind: number;
+  updatedAt: string | null;
+  failure: { error: string; since: string; attempts: number } | null;
+}
+
+export const projectionStatusView = (lag: ProjectionLag): ProjectionStatusView => ({
+  projection: lag.projection,
+  version: lag.version,
+  eventsApplied: lag.eventsApplied,
+  eventsBehind: lag.eventsBehind,
+  secondsBehind: Math.round(lag.secondsBehind * 10) / 10,
+  updatedAt: lag.updatedAt?.toISOString() ?? null,
+  failure: lag.failure && { ...lag.failure, since: lag.failure.since.toISOString() },
+});

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { listApiKeys, apiKeysProjection } from '../../projections/api-keys/api-keys.projection';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal, RequireRoles } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { actorOf, Principal } from '../auth/principal';
@@ -42,6 +43,10 @@ export class ApiKeysController {
     summary: 'Issue an API key (system or organisation admin). The token is shown once.',
   })
   @ApiCreatedResponse({ type: IssuedApiKeyView })
+  @ApiProblems({
+    403: ['missing_role', 'UNAUTHORIZED_USER', 'role_not_grantable'],
+    409: ['api_key_exists'],
+  })
   async create(
     @Body() body: CreateApiKeyRequest,
     @CurrentPrincipal() principal: Principal,
@@ -66,6 +71,7 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: 'API keys of the caller’s organisation (all, for a system admin)' })
   @ApiOkResponse({ type: ApiKeyPage })
+  @ApiProblems({ 403: ['missing_role'] })
   async list(
     @Query() query: ListApiKeysQuery,
     @CurrentPrincipal() principal: Principal,
@@ -84,6 +90,11 @@ export class ApiKeysController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key: it stops working at once' })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['missing_role', 'UNAUTHORIZED_USER'],
+    404: ['api_key_not_found'],
+  })
   async revoke(
     @IdParam('keyId') keyId: string,
     @CurrentPrincipal() principal: Principal,

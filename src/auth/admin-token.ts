@@ -21,6 +21,21 @@ export class AdminToken {
 }
 
 /**
+ * A system-admin credential of this process alone, made at start-up and never stored but in
+ * DATA_DIR/hub.json (mode 0600) while the hub listens: how the CLI, which cannot open a DATA_DIR
+ * the hub holds, acts through the hub instead. Whoever can read that file can read the database
+ * beside it anyway.
+ */
+export class LocalAdminToken {
+  readonly token = `lhl_${randomBytes(32).toString('base64url')}`;
+  private readonly expected = AdminToken.of(this.token);
+
+  matches(token: string): boolean {
+    return this.expected.matches(token);
+  }
+}
+
+/**
  * HUB_ADMIN_TOKEN when set. In embedded mode without it, a token is generated on first start,
  * kept in DATA_DIR (readable by the owner only) and printed once, so a fresh checkout can be
  * administered at all. Server deployments get no implicit admin: they set the variable or use

@@ -1,9 +1,9 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
-import { loadAdminToken } from './admin-token';
+import { loadAdminToken, LocalAdminToken } from './admin-token';
 import { AuthGuard } from './auth.guard';
-import { ADMIN_TOKEN, Authenticator, JWT_VERIFIER } from './authenticator';
+import { ADMIN_TOKEN, Authenticator, JWT_VERIFIER, LOCAL_ADMIN_TOKEN } from './authenticator';
 import { JwtVerifier } from './jwt-verifier';
 
 @Global()
@@ -25,6 +25,13 @@ import { JwtVerifier } from './jwt-verifier';
       provide: JWT_VERIFIER,
       inject: [HUB_CONFIG],
       useFactory: (config: HubConfig) => (config.oidc ? new JwtVerifier(config.oidc) : null),
+    },
+    {
+      // Only an embedded DATA_DIR has one owner the CLI must go through; see main.ts.
+      provide: LOCAL_ADMIN_TOKEN,
+      inject: [HUB_CONFIG],
+      useFactory: (config: HubConfig) =>
+        config.storage.kind === 'embedded' ? new LocalAdminToken() : null,
     },
     Authenticator,
     { provide: APP_GUARD, useClass: AuthGuard },

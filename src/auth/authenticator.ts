@@ -5,12 +5,13 @@ import { looksLikeApiKey, parseApiKeyToken, secretMatches } from '../api-keys/ap
 import { UnauthenticatedError } from '../errors/hub-error';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
-import { AdminToken } from './admin-token';
+import { AdminToken, LocalAdminToken } from './admin-token';
 import { JwtVerifier } from './jwt-verifier';
-import { Principal } from './principal';
+import { CLI_OPERATOR, Principal } from './principal';
 
 export const ADMIN_TOKEN = Symbol('ADMIN_TOKEN');
 export const JWT_VERIFIER = Symbol('JWT_VERIFIER');
+export const LOCAL_ADMIN_TOKEN = Symbol('LOCAL_ADMIN_TOKEN');
 
 // A revoked key stops working here at once, and on other instances within this long.
 const KEY_CACHE_MS = 5_000;
@@ -27,6 +28,7 @@ export class Authenticator {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ADMIN_TOKEN) private readonly adminToken: AdminToken | null,
     @Inject(JWT_VERIFIER) private readonly jwt: JwtVerifier | null,
+    @Inject(LOCAL_ADMIN_TOKEN) private readonly localToken: LocalAdminToken | null,
   ) {}
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
@@ -45,6 +47,7 @@ export class Authenticator {
         roles: ['SYSTEM_ADMIN'],
         credential: { kind: 'admin-token' },
       };
+    if (this.localToken?.matches(token)) return CLI_OPERATOR;
     if (looksLikeApiKey(token)) return this.fromApiKey(token);
     if (this.jwt && token.split('.').length === 3) return this.jwt.verify(token);
     throw new UnauthenticatedError('invalid_token', 'The token is not valid for this hub');

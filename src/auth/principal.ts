@@ -64,3 +64,14 @@ export const HUB_SYSTEM_ACTOR: Actor = {
   organisationId: 'system',
   roles: ['SYSTEM_ADMIN'],
 };
+
+/**
+ * Who the CLI acts as: with the database directly (whoever runs it holds the database
+ * credentials) or through the hub's local admin token (see LocalAdminToken).
+ */
+export const CLI_OPERATOR: Principal = {
+  userId: 'cli:operator',
+  organisationId: 'system',
+  roles: ['SYSTEM_ADMIN'],
+  credential: { kind: 'admin-token' },
+};

@@ -29,6 +29,7 @@ import {
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { ApiProblems } from '../errors/api-problems';
 import { InvalidInputError } from '../errors/hub-error';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
@@ -99,6 +100,24 @@ export class BatchesController {
   @Post()
   @ApiOperation({ summary: 'Create a batch of a course (its creator or an admin)' })
   @ApiCreatedResponse({ type: BatchView })
+  @ApiProblems({
+    400: [
+      'INVALID_COURSE_ID',
+      'COURSE_BATCH_START_DATE_INVALID',
+      'END_DATE_ERROR',
+      'ENROLLMENT_END_DATE_START_ERROR',
+      'ENROLLMENT_END_DATE_END_ERROR',
+      'INVALID_BATCH_END_DATE_ERROR',
+      'INVALID_USER_ID',
+      'USER_NOT_ASSOCIATED_TO_ROOT_ORG',
+      'INVALID_PARAMETER_VALUE',
+      'DATE_FORMAT_ERROR',
+    ],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+    409: ['BATCH_ALREADY_EXISTS'],
+    503: ['view_behind'],
+  })
   async create(
     @Body() body: CreateBatchRequest,
     @CurrentPrincipal() principal: Principal,
@@ -115,6 +134,7 @@ export class BatchesController {
   @Get()
   @ApiOperation({ summary: 'Batches the caller can see, filtered, one page at a time' })
   @ApiOkResponse({ type: BatchPage })
+  @ApiProblems({ 400: ['invalid_cursor'] })
   async list(
     @Query() query: ListBatchesQuery,
     @CurrentPrincipal() principal: Principal,
@@ -145,6 +165,7 @@ export class BatchesController {
   @Get(':batchId')
   @ApiOperation({ summary: 'A batch with its exact status; the ETag is its revision' })
   @ApiOkResponse({ type: BatchView })
+  @ApiProblems({ 400: ['invalid_identifier'], 404: ['BATCH_NOT_FOUND'] })
   get(
     @IdParam('batchId') batchId: string,
     @CurrentPrincipal() principal: Principal,
@@ -158,6 +179,27 @@ export class BatchesController {
   @ApiOperation({ summary: 'Change a batch (creator, mentors, admins); honours If-Match' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag from GET: 412 if stale' })
   @ApiOkResponse({ type: BatchView })
+  @ApiProblems({
+    400: [
+      'invalid_identifier',
+      'invalid_if_match',
+      'INVALID_BATCH_START_DATE_ERROR',
+      'COURSE_BATCH_END_DATE_ERROR',
+      'ENROLLMENT_END_DATE_UPDATE_ERROR',
+      'END_DATE_ERROR',
+      'ENROLLMENT_END_DATE_START_ERROR',
+      'ENROLLMENT_END_DATE_END_ERROR',
+      'INVALID_BATCH_END_DATE_ERROR',
+      'INVALID_USER_ID',
+      'USER_NOT_ASSOCIATED_TO_ROOT_ORG',
+      'INVALID_PARAMETER_VALUE',
+      'DATE_FORMAT_ERROR',
+    ],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+    412: ['stale_revision'],
+    503: ['view_behind'],
+  })
   async update(
     @IdParam('batchId') batchId: string,
     @Body() body: UpdateBatchRequest,
@@ -175,6 +217,7 @@ export class BatchesController {
   @Get(':batchId/history')
   @ApiOperation({ summary: 'Every change of the batch: event type, actor, time and what changed' })
   @ApiOkResponse({ type: [BatchHistoryEntry] })
+  @ApiProblems({ 400: ['invalid_identifier'], 404: ['BATCH_NOT_FOUND'] })
   async history(
     @IdParam('batchId') batchId: string,
     @CurrentPrincipal() principal: Principal,

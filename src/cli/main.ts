@@ -1,141 +1,54 @@
 import 'reflect-metadata';
-import { projectionLag } from '../../projections/engine/projection-status';
-import { rebuildProjection } from '../../projections/engine/rebuild';
-import { projections } from '../../projections/registry';
-import { ConfigError, loadConfig } from '../config/hub-config';
-import { HubError } from '../errors/hub-error';
-import { openDatabase, openEventStore } from '../event-store/storage.module';
+import { describeFailure } from '../errors/failure-line';
+import { InvalidInputError } from '../errors/hub-error';
 import { API_KEYS_USAGE, runApiKeysCommand } from './api-keys-command';
 import { ENROLMENTS_USAGE, runEnrolmentsCommand } from './enrolments-command';
-import { ProgressBar } from './progress-bar';
+import { PROJECTIONS_USAGE, runProjectionsCommand } from './projections-command';
 
 const USAGE = `Usage:
-  npm run projections -- status            list projections with checkpoint and lag
-  npm run projections -- rebuild <name>    empty a read model and replay it from the start
-  npm run projections -- rebuild --all     rebuild every projection
+${PROJECTIONS_USAGE}
 ${API_KEYS_USAGE}
 ${ENROLMENTS_USAGE}
 
-Configuration comes from the same environment as the hub (DATABASE_URL, EVENTSTORE_URL, DATA_DIR).`;
+Configuration comes from the same environment as the hub (DATABASE_URL, EVENTSTORE_URL, DATA_DIR).
+While a hub holds the embedded DATA_DIR, the commands go through it (it leaves its address and a
+credential in DATA_DIR/hub.json); otherwise they open the store. enrolments bulk always goes
+through a hub: HUB_URL and HUB_TOKEN name another one. Failures print one line; LOG_LEVEL=debug
+adds the stack trace.`;
 
-const fail = (message: string, code = 1): never => {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-};
+const print = (line: string) => process.stdout.write(`${line}\n`);
 
-const main = async (argv: string[]): Promise<void> => {
-  const [area, command, target] = argv;
-  if (area === 'api-keys') {
-    const config = loadConfig();
-    const db = await openDatabase(config);
-    const store = await openEventStore(config, db);
-    try {
-      await runApiKeysCommand(store, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-    } finally {
-      await store.close();
-      await db.close();
-    }
-    return;
-  }
-  if (area === 'enrolments') {
-    process.exitCode = await runEnrolmentsCommand(argv.slice(1), process.env, (line) =>
-      process.stdout.write(`${line}\n`),
-    );
-    return;
-  }
-  if (area !== 'projections' || !command || command === 'help' || command === '--help') {
-    process.stdout.write(`${USAGE}\n`);
-    if (area === 'enrolments') {
-      process.exitCode = await runEnrolmentsCommand(argv.slice(1), process.env, (line) =>
-        process.stdout.write(`${line}\n`),
-      );
-      return;
-    }
-    if (area !== 'projections' || !command) process.exitCode = 2;
-    return;
-  }
-  if (command !== 'status' && command !== 'rebuild')
-    fail(`Unknown command "${command}".\n\n${USAGE}`, 2);
-  const selected =
-    command === 'rebuild'
-      ? target === '--all'
-        ? projections
-        : projections.filter((p) => p.name === target)
-      : projections;
-  if (command === 'rebuild' && selected.length === 0)
-    fail(
-      target
-        ? `No projection named "${target}". Known: ${projections.map((p) => p.name).join(', ')}`
-        : `Name the projection to rebuild.\n\n${USAGE}`,
-      2,
-    );
-
-  const config = loadConfig();
-  const db = await openDatabase(config);
-  const store = await openEventStore(config, db);
-  const abort = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write(
-      '\nStopping after the current batch; the rebuild is abandoned and the live read model stays as it was.\n',
-    );
-    abort.abort();
-  });
-  try {
-    if (command === 'status') {
-      const rows = [];
-      for (const projection of selected) {
-        const lag = await projectionLag(db, store, projection);
-        rows.push({
-          projection: lag.projection,
-          version: lag.version,
-          'events applied': lag.eventsApplied,
-          'events behind': lag.eventsBehind ?? 'n/a',
-          'seconds behind': Math.round(lag.secondsBehind * 10) / 10,
-          'updated at': lag.updatedAt?.toISOString() ?? 'never',
-          failing: lag.failure
-            ? `since ${lag.failure.since.toISOString()} (${lag.failure.attempts} attempts): ${lag.failure.error}`
-            : 'no',
-        });
-      }
-      console.table(rows);
-      return;
-    }
-    for (const projection of selected) {
-      const bar = new ProgressBar(`Rebuilding ${projection.name}`);
-      let applied = 0;
-      try {
-        const result = await rebuildProjection(
-          projection,
-          { db, store },
-          {
-            batchSize: 1_000,
-            signal: abort.signal,
-            onProgress: (progress) => {
-              applied = progress.applied;
-              bar.update(progress.applied, progress.total);
-            },
-          },
-        );
-        bar.finish(
-          `Rebuilt ${projection.name}: ${result.applied} events in ${(result.elapsedMs / 1000).toFixed(1)} s`,
-        );
-      } catch (error) {
-        bar.finish(
-          abort.signal.aborted
-            ? `Stopped ${projection.name} after ${applied} events; its read model is unchanged`
-            : `Rebuilding ${projection.name} failed after ${applied} events; its read model is unchanged`,
-        );
-        if (abort.signal.aborted) break;
-        throw error;
-      }
-    }
-  } finally {
-    await store.close();
-    await db.close();
+/** Returns the exit code: 0 done, 1 failed, 2 wrong usage. */
+const main = async ([area, ...args]: string[]): Promise<number> => {
+  switch (area) {
+    case 'api-keys':
+      return runApiKeysCommand(args, print);
+    case 'projections':
+      if (args.length === 0) return usage(2);
+      return isHelp(args[0]) ? usage(0) : runProjectionsCommand(args);
+    case 'enrolments':
+      return runEnrolmentsCommand(args, process.env, print);
+    case undefined:
+      return usage(2);
+    default:
+      if (isHelp(area)) return usage(0);
+      throw new InvalidInputError(`Unknown command "${area}" (npm run hub -- help lists them).`);
   }
 };
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof HubError) fail(error.message);
-  fail(`Failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-});
+const isHelp = (word: string | undefined) => word === 'help' || word === '--help' || word === '-h';
+
+const usage = (code: number): number => {
+  print(USAGE);
+  return code;
+};
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${describeFailure(error)}\n`);
+    process.exitCode = error instanceof InvalidInputError ? 2 : 1;
+  },
+);

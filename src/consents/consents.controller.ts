@@ -10,6 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { listConsents } from '../../projections/consents/consents.query';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -40,6 +41,11 @@ export class ConsentsController {
       'Consent to an organisation seeing the user’s personal data for a course (the user, or a system admin for them). Granting again records nothing.',
   })
   @ApiOkResponse({ type: ConsentView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['CONSENT_NOT_YOURS'],
+    404: ['COURSE_NOT_FOUND'],
+  })
   grant(
     @IdParam('userId') userId: string,
     @IdParam('courseId') courseId: string,
@@ -59,6 +65,11 @@ export class ConsentsController {
       'Revoke a consent (the user, or a system admin for them). Revoking again records nothing; a consent never given is a 404.',
   })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['CONSENT_NOT_YOURS'],
+    404: ['COURSE_NOT_FOUND', 'CONSENT_NOT_FOUND'],
+  })
   async revoke(
     @IdParam('userId') userId: string,
     @IdParam('courseId') courseId: string,
@@ -83,6 +94,7 @@ export class ConsentsController {
       'The user’s consents: all of them for the user and system admins, those given to their organisation for an organisation admin',
   })
   @ApiOkResponse({ type: ConsentListView })
+  @ApiProblems({ 400: ['invalid_identifier'], 403: ['CONSENT_NOT_YOURS'] })
   async list(
     @IdParam('userId') userId: string,
     @CurrentPrincipal() principal: Principal,

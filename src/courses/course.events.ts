@@ -1,7 +1,8 @@
 import { DomainEvent } from '../event-sourcing/decider';
 import { CourseNode } from './course-hierarchy';
 
-export const courseStream = (courseId: string): string => `course-${courseId}`;
+export const COURSE_STREAM_PREFIX = 'course-';
+export const courseStream = (courseId: string): string => `${COURSE_STREAM_PREFIX}${courseId}`;
 
 export type CourseRegistered = DomainEvent<
   'CourseRegistered',

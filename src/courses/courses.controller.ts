@@ -8,6 +8,9 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { countBatchesByStatus } from '../../projections/batch-status/batch-status.query';
+import { coursesProjection } from '../../projections/courses/courses.projection';
+import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { actorOf, canSeeOrganisation, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -35,6 +38,7 @@ export class CoursesController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly projections: ProjectionEngine,
   ) {}
 
   @Post()
@@ -42,6 +46,12 @@ export class CoursesController {
     summary: 'Register a trackable collection as a course (content creators, admins)',
   })
   @ApiCreatedResponse({ type: CourseView })
+  @ApiProblems({
+    400: ['COLLECTION_NOT_TRACKABLE', 'INVALID_HIERARCHY'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['COURSE_NOT_FOUND'],
+    409: ['COURSE_ALREADY_EXISTS'],
+  })
   async register(
     @Body() body: RegisterCourseRequest,
     @CurrentPrincipal() principal: Principal,
@@ -65,6 +75,9 @@ export class CoursesController {
       },
       { metadata: actorMetadata(actor, requestId) },
     );
+    // Read-your-writes: the course shows in the list once this returns.
+    if (outcome.appended)
+      await this.projections.awaitApplied(coursesProjection.name, outcome.appended.position);
     void reply.header('location', `/v1/courses/${body.courseId}`);
     return this.view(
       outcome.state,
@@ -77,6 +90,11 @@ export class CoursesController {
   @Put(':courseId/hierarchy')
   @ApiOperation({ summary: 'Replace the hierarchy with a new version (creator or admin)' })
   @ApiOkResponse({ type: CourseView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'INVALID_HIERARCHY'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['COURSE_NOT_FOUND'],
+  })
   async updateHierarchy(
     @IdParam('courseId') courseId: string,
     @Body() body: CourseHierarchyRequest,
@@ -85,7 +103,7 @@ export class CoursesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CourseView> {
     const actor = actorOf(principal);
-    await handleCommand(
+    const { appended } = await handleCommand(
       this.store,
       courseStream(courseId),
       courseDecider,
@@ -98,12 +116,14 @@ export class CoursesController {
       },
       { metadata: actorMetadata(actor, requestId) },
     );
+    if (appended) await this.projections.awaitApplied(coursesProjection.name, appended.position);
     return this.get(courseId, principal, reply);
   }
 
   @Get(':courseId')
   @ApiOperation({ summary: 'A course with its current hierarchy and its batches per status' })
   @ApiOkResponse({ type: CourseView })
+  @ApiProblems({ 400: ['invalid_identifier'], 404: ['COURSE_NOT_FOUND'] })
   async get(
     @IdParam('courseId') courseId: string,
     @CurrentPrincipal() principal: Principal,

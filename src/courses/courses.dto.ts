@@ -17,6 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { FieldIssue, InvalidInputError } from '../errors/hub-error';
+import { PageLimit } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { CourseNode } from './course-hierarchy';
 
@@ -165,4 +166,50 @@ export class CourseView {
   @ApiProperty() registeredAt!: string;
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ type: BatchStatusCountsView }) batchCounts!: BatchStatusCountsView;
+}
+
+export class ListCoursesQuery {
+  @ApiPropertyOptional({ description: 'System admins: one organisation’s courses' })
+  @IsOptional()
+  @Matches(IDENTIFIER, { message: `organisationId must be ${IDENTIFIER_RULE}` })
+  organisationId?: string;
+
+  @ApiPropertyOptional({ description: 'Courses this user registered' })
+  @IsOptional()
+  @Matches(IDENTIFIER, { message: `createdBy must be ${IDENTIFIER_RULE}` })
+  createdBy?: string;
+
+  @ApiPropertyOptional({ description: 'Text the name contains, ignoring case' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(300)
+  cursor?: string;
+
+  @PageLimit(50, 200)
+  limit?: number;
+}
+
+/** A course without its hierarchy, as lists show it. */
+export class CourseSummaryView {
+  @ApiProperty() courseId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() organisationId!: string;
+  @ApiProperty() createdBy!: string;
+  @ApiProperty() hierarchyVersion!: number;
+  @ApiProperty({ description: 'Leaf contents that count towards completion' })
+  requiredContentCount!: number;
+  @ApiProperty() registeredAt!: string;
+  @ApiProperty() updatedAt!: string;
+}
+
+export class CoursePage {
+  @ApiProperty({ type: [CourseSummaryView] }) items!: CourseSummaryView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }

@@ -1,10 +1,8 @@
 import { PGlite, Transaction } from '@electric-sql/pglite';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { HubError } from '../errors/hub-error';
+import { claimDataDir } from './data-dir-lock';
 import { SqlDatabase, SqlExecutor, SqlResult, SqlRow, SqlSession } from './sql-database';
-
-const LOCK_FILE = 'hub.lock';
 
 /**
  * Embedded PostgreSQL in a directory. PGlite is one connection: queries queue behind a running
@@ -24,9 +22,7 @@ export class PgliteDatabase implements SqlDatabase {
   static async open(dataDir: string | null): Promise<PgliteDatabase> {
     if (dataDir === null) return new PgliteDatabase(await PGlite.create(), null);
     const root = resolve(dataDir);
-    mkdirSync(root, { recursive: true });
-    const lockPath = join(root, LOCK_FILE);
-    claimDirectory(lockPath);
+    const lockPath = claimDataDir(root);
     try {
       const db = await PGlite.create(join(root, 'pglite'));
       return new PgliteDatabase(db, lockPath);
@@ -95,32 +91,3 @@ const executorFor = (tx: Transaction): SqlExecutor => ({
     await tx.exec(script);
   },
 });
-
-const claimDirectory = (lockPath: string): void => {
-  try {
-    writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
-    return;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  const owner = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-  if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-    throw new HubError(
-      'unavailable',
-      'data_dir_in_use',
-      `The embedded database in ${lockPath.replace(/\/hub\.lock$/, '')} is in use by process ${owner}. ` +
-        'Stop that process first, or point DATA_DIR elsewhere.',
-    );
-  }
-  // The previous owner died without cleaning up (e.g. SIGKILL): take the directory over.
-  writeFileSync(lockPath, String(process.pid));
-};
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};

@@ -1,9 +1,49 @@
+import type { RequestBodyObject } from '@nestjs/swagger';
 import { InvalidInputError } from '../errors/hub-error';
 import { MAX_BULK_ROWS } from './bulk-enrolment';
 
 /** A bulk enrolment body may be this large: 100,000 ids of up to 128 characters, quoted. */
 export const BULK_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export const BULK_ENROLMENT_ROUTE = /\/v1\/batches\/[^/]+\/enrolments\/bulk$/;
+
+const USER_IDS = {
+  type: 'array',
+  items: { type: 'string' },
+  minItems: 1,
+  maxItems: MAX_BULK_ROWS,
+} as const;
+
+/** The bulk enrolment body as the OpenAPI document describes it: JSON or a CSV upload. */
+export const BULK_ENROLMENT_BODY: RequestBodyObject = {
+  required: true,
+  content: {
+    'application/json': {
+      schema: {
+        oneOf: [
+          {
+            type: 'object',
+            required: ['userIds'],
+            properties: { userIds: USER_IDS },
+            additionalProperties: false,
+          },
+          { ...USER_IDS, description: 'The user ids as a bare array' },
+        ],
+      },
+      example: { userIds: ['lea', 'ravi'] },
+    },
+    'text/csv': {
+      schema: {
+        type: 'string',
+        description:
+          'One user id a line, in the first column; an optional first line `userId` (or user_id); blank lines skipped',
+      },
+      example: 'userId\nlea\nravi\n',
+    },
+    'text/plain': {
+      schema: { type: 'string', description: 'As text/csv' },
+    },
+  },
+};
 
 const refuse = (message: string) =>
   new InvalidInputError(message, [{ field: 'body', message }], 'INVALID_BULK_REQUEST');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Actor, isAdminOf, isSameUser, isSystemAdmin } from '../auth/principal';
+import { Actor, canSeeOrganisation, isAdminOf, isSameUser, isSystemAdmin } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
 import { CertificateCriteria, EnrollmentType } from '../batches/batch.events';
 import {
@@ -184,12 +184,15 @@ const decideEnrol = (command: Enrol, state: EnrolmentState): EnrolmentEvent[] =>
   if (!self) {
     if (!command.learner) throw userNotFound(userId);
     const { organisationId } = command.learner;
-    if (organisationId !== batch.organisationId && !batch.createdFor.includes(organisationId))
+    if (organisationId !== batch.organisationId && !batch.createdFor.includes(organisationId)) {
+      // To anyone but a system admin, another organisation's user is as unknown as no user.
+      if (!canSeeOrganisation(actor, organisationId)) throw userNotFound(userId);
       throw new RuleViolatedError(
         'USER_NOT_IN_BATCH_ORGANISATION',
         'The user belongs to none of the organisations the batch is for',
         { userId },
       );
+    }
   }
   // The reference service never enforced invite-only; here a learner needs an invitation.
   if (

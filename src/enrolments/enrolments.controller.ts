@@ -14,12 +14,13 @@ import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
-  ApiConsumes,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -34,11 +35,13 @@ import { CurrentPrincipal } from '../auth/auth.guard';
 import { isAdminOf, isSystemAdmin, Principal } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
+import { ApiProblems } from '../errors/api-problems';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/hub-error';
 import { queryInteger } from '../http/query-params';
 import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
+import { userNotFound } from '../users/user.decider';
 import { BulkEnrolmentJob, BulkEnrolments, RowFailure } from './bulk-enrolment';
-import { parseBulkUserIds } from './bulk-enrolment-request';
+import { BULK_ENROLMENT_BODY, parseBulkUserIds } from './bulk-enrolment-request';
 import { actsForThemself, EnrolmentState, managesBatch, scoreTotals } from './enrolment.decider';
 import { ScorePolicy } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
@@ -54,18 +57,27 @@ import {
   UnenrolCommand,
 } from './enrolments.commands';
 import {
+  AssessmentResultView,
+  BulkEnrolmentJobView,
+  BulkFailurePage,
+  CertificateRunView,
   EnrolmentProgressView,
+  EnrolmentStandingView,
   EnrolmentView,
   EnrolRequest,
   IssueCertificatesRequest,
   ParticipantPage,
   ParticipantsQuery,
+  ProgressFailureView,
+  ProgressResultsView,
   RecordAssessmentRequest,
   RecordProgressRequest,
   UserEnrolmentsQuery,
+  UserEnrolmentsView,
 } from './enrolments.dto';
 
-const toView = (row: EnrolmentRow): EnrolmentView => ({
+/** An enrolment as lists show it (GET /v1/users/{id}/enrolments, GET /v1/me/enrolments). */
+export const toView = (row: EnrolmentRow): EnrolmentView => ({
   batchId: row.batchId,
   courseId: row.courseId,
   userId: row.userId,
@@ -178,6 +190,18 @@ export class EnrolmentsController {
     summary: 'Enrol the caller, or (mentors, the creator, admins) a named user',
   })
   @ApiCreatedResponse({ type: EnrolmentView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER', 'ENROLLMENT_INVITE_ONLY'],
+    404: ['BATCH_NOT_FOUND', 'user_not_found', 'ENROLMENT_NOT_FOUND'],
+    409: ['USER_ALREADY_ENROLLED_COURSE'],
+    422: [
+      'USER_NOT_IN_BATCH_ORGANISATION',
+      'COURSE_BATCH_ENROLLMENT_DATE_ENDED',
+      'COURSE_BATCH_ALREADY_COMPLETED',
+    ],
+    503: ['view_behind'],
+  })
   async enrol(
     @IdParam('batchId') batchId: string,
     @Body() body: EnrolRequest,
@@ -197,6 +221,13 @@ export class EnrolmentsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Unenrol a learner (themself, mentors, the creator, admins)' })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+    409: ['USER_NOT_ENROLLED_COURSE', 'USER_ALREADY_COMPLETED_COURSE'],
+    422: ['COURSE_BATCH_ALREADY_COMPLETED'],
+  })
   async unenrol(
     @IdParam('batchId') batchId: string,
     @IdParam('userId') userId: string,
@@ -210,14 +241,27 @@ export class EnrolmentsController {
   @HttpCode(202)
   @ApiOperation({
     summary: 'Enrol up to 100,000 users as a tracked job (JSON {userIds} or a CSV of user ids)',
+    requestBody: BULK_ENROLMENT_BODY,
   })
-  @ApiConsumes('application/json', 'text/csv')
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
     description: 'Repeating a key returns the job it first created',
   })
-  @ApiAcceptedResponse({ description: 'The job, with progress; poll its Location' })
+  @ApiAcceptedResponse({
+    type: BulkEnrolmentJobView,
+    description: 'The job, with progress; poll its Location',
+  })
+  @ApiOkResponse({
+    type: BulkEnrolmentJobView,
+    description: 'The job an earlier request with this Idempotency-Key created',
+  })
+  @ApiProblems({
+    400: ['invalid_identifier', 'invalid_idempotency_key', 'INVALID_BULK_REQUEST'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+    409: ['IDEMPOTENCY_KEY_REUSED'],
+  })
   async bulkEnrol(
     @IdParam('batchId') batchId: string,
     @Body() body: unknown,
@@ -241,6 +285,8 @@ export class EnrolmentsController {
 
   @Get('batches/:batchId/enrolments/bulk/:jobId')
   @ApiOperation({ summary: 'A bulk enrolment job: status, progress and counts' })
+  @ApiOkResponse({ type: BulkEnrolmentJobView })
+  @ApiProblems({ 400: ['invalid_identifier'], 404: ['JOB_NOT_FOUND'] })
   bulkJob(
     @IdParam('batchId') batchId: string,
     @IdParam('jobId') jobId: string,
@@ -251,6 +297,10 @@ export class EnrolmentsController {
 
   @Get('batches/:batchId/enrolments/bulk/:jobId/failures')
   @ApiOperation({ summary: 'The rows a bulk enrolment job could not enrol, with the reason' })
+  @ApiQuery({ name: 'after', required: false, description: 'nextAfter of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 10000 (1000)' })
+  @ApiOkResponse({ type: BulkFailurePage })
+  @ApiProblems({ 400: ['invalid_identifier', 'invalid_input'], 404: ['JOB_NOT_FOUND'] })
   bulkFailures(
     @IdParam('batchId') batchId: string,
     @IdParam('jobId') jobId: string,
@@ -274,6 +324,11 @@ export class EnrolmentsController {
   @Get('batches/:batchId/participants')
   @ApiOperation({ summary: 'The batch’s learners with their progress (mentors and admins)' })
   @ApiOkResponse({ type: ParticipantPage })
+  @ApiProblems({
+    400: ['invalid_identifier', 'invalid_cursor'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+  })
   async participants(
     @IdParam('batchId') batchId: string,
     @Query() query: ParticipantsQuery,
@@ -299,6 +354,11 @@ export class EnrolmentsController {
   @Get('batches/:batchId/progress/:userId')
   @ApiOperation({ summary: 'One learner’s progress in a batch (the learner, mentors, admins)' })
   @ApiOkResponse({ type: EnrolmentProgressView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND', 'ENROLMENT_NOT_FOUND'],
+  })
   async progress(
     @IdParam('batchId') batchId: string,
     @IdParam('userId') userId: string,
@@ -307,7 +367,10 @@ export class EnrolmentsController {
     const batch = await this.lookups.batch(batchId);
     if (!batch || !canReadBatch(principal, batch)) throw batchNotFound(batchId);
     if (!(await this.actsForThemself(principal, userId)) && !managesBatch(principal, batch))
-      throw enrolmentNotFound(batchId, userId);
+      throw new ForbiddenError(
+        'UNAUTHORIZED_USER',
+        'Only the learner, the batch’s creator, its mentors or an admin see a learner’s progress',
+      );
     // From the enrolment's own stream (cached): always as of the latest write, with the
     // per-content detail the read model does not keep.
     const enrolment = await this.writer.current(batchId, userId);
@@ -319,6 +382,15 @@ export class EnrolmentsController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Content progress of the caller (or, for system principals, of any learner)',
+  })
+  @ApiExtraModels(EnrolmentStandingView, ProgressFailureView)
+  @ApiOkResponse({ type: ProgressResultsView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'INVALID_CONTENT_ID', 'invalid_input'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+    409: ['USER_NOT_ENROLLED_COURSE'],
+    422: ['NOT_A_ON_GOING_BATCH'],
   })
   recordProgress(
     @IdParam('batchId') batchId: string,
@@ -332,6 +404,14 @@ export class EnrolmentsController {
   @Post('batches/:batchId/assessments')
   @HttpCode(200)
   @ApiOperation({ summary: 'An assessment attempt; resubmitting its attempt id replaces it' })
+  @ApiOkResponse({ type: AssessmentResultView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'INVALID_CONTENT_ID', 'INVALID_SCORE', 'invalid_input'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+    409: ['USER_NOT_ENROLLED_COURSE'],
+    422: ['NOT_A_ON_GOING_BATCH'],
+  })
   recordAssessment(
     @IdParam('batchId') batchId: string,
     @Body() body: RecordAssessmentRequest,
@@ -346,6 +426,12 @@ export class EnrolmentsController {
   @ApiOperation({
     summary: 'Issue (or retry) certificates for learners who meet the batch’s criteria',
   })
+  @ApiOkResponse({ type: CertificateRunView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['BATCH_NOT_FOUND'],
+  })
   issueCertificates(
     @IdParam('batchId') batchId: string,
     @Body() body: IssueCertificatesRequest,
@@ -359,7 +445,12 @@ export class EnrolmentsController {
 
   @Get('users/:userId/enrolments')
   @ApiOperation({ summary: 'A user’s enrolments, latest first (the user, their org admins)' })
-  @ApiOkResponse({ type: [EnrolmentView] })
+  @ApiOkResponse({ type: UserEnrolmentsView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['user_not_found'],
+  })
   async userEnrolments(
     @IdParam('userId') userId: string,
     @Query() query: UserEnrolmentsQuery,
@@ -367,7 +458,10 @@ export class EnrolmentsController {
   ): Promise<{ items: EnrolmentView[] }> {
     if (!(await this.actsForThemself(principal, userId)) && !isSystemAdmin(principal)) {
       const learner = (await this.lookups.learners([userId])).get(userId);
-      if (!learner || !isAdminOf(principal, learner.organisationId))
+      // Another organisation's user is as unknown as one the hub never heard of.
+      if (!learner || learner.organisationId !== principal.organisationId)
+        throw userNotFound(userId);
+      if (!isAdminOf(principal, learner.organisationId))
         throw new ForbiddenError(
           'UNAUTHORIZED_USER',
           'Only the user or an admin of their organisation lists their enrolments',

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -216,4 +216,98 @@ export class ParticipantPage {
   @ApiProperty({ type: [EnrolmentView] }) items!: EnrolmentView[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
   @ApiProperty({ type: Object }) counts!: { total: number; active: number; completed: number };
+}
+
+export class UserEnrolmentsView {
+  @ApiProperty({ type: [EnrolmentView] }) items!: EnrolmentView[];
+}
+
+export class BulkEnrolmentJobView {
+  @ApiProperty() jobId!: string;
+  @ApiProperty() batchId!: string;
+  @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed'] }) status!: string;
+  @ApiProperty({ description: 'Rows (user ids) in the request' }) total!: number;
+  @ApiProperty() processed!: number;
+  @ApiProperty({ minimum: 0, maximum: 100 }) percent!: number;
+  @ApiProperty() enrolled!: number;
+  @ApiProperty() alreadyEnrolled!: number;
+  @ApiProperty({ description: 'Rows refused: listed at …/failures' }) failed!: number;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the job itself failed' })
+  error!: string | null;
+  @ApiProperty() requestedBy!: string;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty({ nullable: true, type: String }) startedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) finishedAt!: string | null;
+}
+
+export class BulkRowFailureView {
+  @ApiProperty({ description: 'The row of the request, from 1' }) row!: number;
+  @ApiProperty() userId!: string;
+  @ApiProperty({ description: 'The code the enrolment was refused with' }) code!: string;
+  @ApiProperty() detail!: string;
+}
+
+export class BulkFailurePage {
+  @ApiProperty({ type: [BulkRowFailureView] }) items!: BulkRowFailureView[];
+  @ApiProperty({ nullable: true, type: Number, description: 'Pass as after for the next page' })
+  nextAfter!: number | null;
+}
+
+/** The learner's standing after a write, straight from the write model. */
+export class EnrolmentStandingView {
+  @ApiProperty() userId!: string;
+  @ApiProperty({ description: 'Whether the write recorded anything' }) changed!: boolean;
+  @ApiProperty() active!: boolean;
+  @ApiProperty({ enum: [0, 1, 2], description: '0 not started, 1 in progress, 2 completed' })
+  status!: number;
+  @ApiProperty() progressPercent!: number;
+  @ApiProperty({ nullable: true, type: String }) completedOn!: string | null;
+  @ApiProperty() totalScore!: number;
+  @ApiProperty() totalMaxScore!: number;
+  @ApiProperty({ enum: ['Issued', 'Failed'], nullable: true, type: String })
+  certificateStatus!: string | null;
+}
+
+export class EnrolmentWriteErrorView {
+  @ApiProperty() code!: string;
+  @ApiProperty() detail!: string;
+}
+
+/** One learner's updates that were refused, in a request for several learners. */
+export class ProgressFailureView {
+  @ApiProperty() userId!: string;
+  @ApiProperty({ type: EnrolmentWriteErrorView }) error!: EnrolmentWriteErrorView;
+}
+
+export class ProgressResultsView {
+  @ApiProperty({
+    type: 'array',
+    description: 'Per learner: the standing after the updates, or why they were refused',
+    items: {
+      oneOf: [
+        { $ref: getSchemaPath(EnrolmentStandingView) },
+        { $ref: getSchemaPath(ProgressFailureView) },
+      ],
+    },
+  })
+  results!: (EnrolmentStandingView | ProgressFailureView)[];
+  @ApiProperty() failed!: number;
+}
+
+export class AssessmentResultView extends EnrolmentStandingView {
+  @ApiProperty() contentId!: string;
+  @ApiProperty() attemptId!: string;
+  @ApiProperty({
+    nullable: true,
+    type: Object,
+    description: 'The assessment’s counting attempt and score, under the score policy',
+  })
+  assessment!: Record<string, unknown> | null;
+}
+
+export class CertificateRunView {
+  @ApiProperty() considered!: number;
+  @ApiProperty() issued!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty() unchanged!: number;
 }

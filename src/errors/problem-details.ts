@@ -30,7 +30,7 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   internal: 500,
 };
 
-const TITLES: Record<number, string> = {
+export const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',

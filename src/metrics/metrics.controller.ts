@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireRoles } from '../auth/auth.guard';
+import { ApiProblems } from '../errors/api-problems';
 import { HUB_METRICS, HubMetrics } from './hub-metrics';
 
 @ApiTags('metrics')
@@ -17,8 +18,11 @@ export class MetricsController {
     summary:
       'Prometheus metrics (text format): request latency per route, appends, projection lag and failures, live-stream clients, webhook attempts and dead letters. Needs a METRICS or SYSTEM_ADMIN credential (or use HUB_METRICS_PORT)',
   })
-  @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'The Prometheus text exposition format' })
+  @ApiOkResponse({
+    description: 'The Prometheus text exposition format',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
+  @ApiProblems({ 403: ['missing_role'] })
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     void reply.header('content-type', this.metrics.contentType);
     return this.metrics.text();

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { listPrograms } from '../../projections/programs/programs.query';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { canSeeOrganisation, isSystemAdmin, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -64,6 +65,8 @@ export class ProgramsController {
       'Register a program that publishes or subscribes (system admin, or an admin of its organisation); 200 for an identical retry',
   })
   @ApiCreatedResponse({ type: ProgramView })
+  @ApiOkResponse({ type: ProgramView, description: 'An identical retry: the program as it is' })
+  @ApiProblems({ 403: ['UNAUTHORIZED_USER'], 409: ['PROGRAM_EXISTS'] })
   async register(
     @Body() body: RegisterProgramRequest,
     @CurrentPrincipal() principal: Principal,
@@ -112,6 +115,7 @@ export class ProgramsController {
   @Get(':programId')
   @ApiOperation({ summary: 'A program of the caller’s organisation' })
   @ApiOkResponse({ type: ProgramView })
+  @ApiProblems({ 400: ['invalid_identifier'], 404: ['PROGRAM_NOT_FOUND'] })
   async get(
     @ProgramIdParam('programId') programId: string,
     @CurrentPrincipal() principal: Principal,
@@ -126,6 +130,11 @@ export class ProgramsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Rename or describe a program (its organisation’s admins)' })
   @ApiOkResponse({ type: ProgramView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['PROGRAM_NOT_FOUND'],
+  })
   async update(
     @ProgramIdParam('programId') programId: string,
     @Body() body: UpdateProgramRequest,

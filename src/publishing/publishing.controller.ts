@@ -27,6 +27,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { listLearningEvents } from '../../projections/learning-events/learning-events.query';
 import { isSubscribedTo } from '../../projections/subscriptions/subscriptions.query';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal, RequireRoles } from '../auth/auth.guard';
 import { hasRole, isSystemAdmin, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -107,6 +108,12 @@ export class PublishingController {
   })
   @ApiBody({ type: PublishEventRequest })
   @ApiCreatedResponse({ type: LearningEventView })
+  @ApiOkResponse({ type: LearningEventView, description: 'A resend: the event it first created' })
+  @ApiProblems({
+    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    404: ['PROGRAM_NOT_FOUND'],
+    409: ['EVENT_CONFLICT', 'EVENT_RETRACTED'],
+  })
   async publish(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
@@ -133,6 +140,7 @@ export class PublishingController {
   })
   @ApiBody({ type: [PublishEventRequest] })
   @ApiOkResponse({ type: PublishBatchView })
+  @ApiProblems({ 400: ['invalid_batch'], 403: ['missing_role'] })
   async publishBatch(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
@@ -188,6 +196,11 @@ export class PublishingController {
       'Erase a participant of your program: every event naming them leaves the hub for good, and subscribers that imported any are sent an "erased" item with their EventIds',
   })
   @ApiOkResponse({ type: ParticipantErasureView })
+  @ApiProblems({
+    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    404: ['PROGRAM_NOT_FOUND'],
+    409: ['ERASURE_RECORDED'],
+  })
   erase(
     @Body() body: EraseParticipantRequest,
     @CurrentPrincipal() principal: Principal,
@@ -210,6 +223,7 @@ export class PublishingController {
       'Events in the hub’s order: a publisher’s own programs’, or those a subscriber’s approved subscriptions import',
   })
   @ApiOkResponse({ type: LearningEventPage })
+  @ApiProblems({ 400: ['invalid_cursor'], 403: ['missing_role'] })
   async list(
     @Query() query: ListEventsQuery,
     @CurrentPrincipal() principal: Principal,
@@ -241,6 +255,12 @@ export class PublishingController {
     summary: 'One event, as it stands now; 410 once retracted. The ETag is its revision',
   })
   @ApiOkResponse({ type: LearningEventView })
+  @ApiProblems({
+    400: ['invalid_event_id'],
+    403: ['missing_role'],
+    404: ['EVENT_NOT_FOUND'],
+    410: ['EVENT_RETRACTED'],
+  })
   async get(
     @EventIdParam() eventId: string,
     @CurrentPrincipal() principal: Principal,
@@ -268,6 +288,13 @@ export class PublishingController {
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag from GET: 412 if stale' })
   @ApiBody({ type: PublishEventRequest })
   @ApiOkResponse({ type: LearningEventView })
+  @ApiProblems({
+    400: ['invalid_event_id', 'invalid_if_match', 'EVENT_ID_MISMATCH'],
+    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    404: ['EVENT_NOT_FOUND', 'PROGRAM_NOT_FOUND'],
+    409: ['EVENT_RETRACTED'],
+    412: ['stale_revision'],
+  })
   async amend(
     @EventIdParam() eventId: string,
     @Body() body: unknown,
@@ -288,6 +315,12 @@ export class PublishingController {
   @ApiOperation({ summary: 'Retract an event; subscribers receive the retraction. Again: no-op' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag from GET: 412 if stale' })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_event_id', 'invalid_if_match'],
+    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    404: ['EVENT_NOT_FOUND', 'PROGRAM_NOT_FOUND'],
+    412: ['stale_revision'],
+  })
   async retract(
     @EventIdParam() eventId: string,
     @Headers('if-match') ifMatch: string | undefined,

@@ -12,14 +12,16 @@ import {
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
+  ApiAcceptedResponse,
   ApiBearerAuth,
+  ApiExtraModels,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -41,10 +43,17 @@ import { FeedPage, readFeedPage } from './subscription-feed';
 import { TemplateConverter } from './template-renderer';
 import { ActOnSubscriptionCommand, SubscriptionOutcome } from './subscriptions.commands';
 import {
+  DeadLetterPage,
   DeadLettersQuery,
+  DeliveriesPage,
   DeliveriesQuery,
+  ErasureFeedItemView,
+  EventFeedItemView,
+  FeedPageView,
   FeedQuery,
+  RedeliveryView,
   ReplaySubscriptionRequest,
+  ReplayView,
   StreamQuery,
 } from './subscriptions.dto';
 import { WebhookDispatcher } from './webhook-dispatcher';
@@ -76,7 +85,14 @@ export class SubscriptionDeliveryController {
     summary:
       'The publisher’s events after a cursor, in the hub’s order, converted by the templates (ignored categories skipped). Store nextCursor and pass it as after: nothing is missed or read twice. A page whose rendering budget ran out ends early, with hasMore true',
   })
-  @ApiOkResponse({ description: '{items, nextCursor, hasMore}' })
+  @ApiExtraModels(EventFeedItemView, ErasureFeedItemView)
+  @ApiOkResponse({ type: FeedPageView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'invalid_cursor'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+    409: ['SUBSCRIPTION_NOT_APPROVED', 'SUBSCRIPTION_PAUSED'],
+  })
   async feed(
     @IdParam('subscriptionId') subscriptionId: string,
     @Query() query: FeedQuery,
@@ -92,8 +108,18 @@ export class SubscriptionDeliveryController {
     summary:
       'The feed live, as Server-Sent Events (id: the cursor; event: published, amended, retracted or erased). Reconnect with Last-Event-ID to resume',
   })
-  @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false })
+  @ApiOkResponse({
+    description:
+      'Server-Sent Events: `id:` the cursor, `event:` the item’s kind, `data:` the feed item as JSON; `event: end` when the subscription stops delivering',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiProblems({
+    400: ['invalid_identifier', 'invalid_cursor'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+    409: ['SUBSCRIPTION_NOT_APPROVED', 'SUBSCRIPTION_PAUSED'],
+  })
   async stream(
     @IdParam('subscriptionId') subscriptionId: string,
     @Query() query: StreamQuery,
@@ -116,6 +142,13 @@ export class SubscriptionDeliveryController {
     summary:
       'Move the subscription’s position back (to an instant, a cursor or "start"): webhooks, and feeds or streams without a cursor, deliver again from there',
   })
+  @ApiOkResponse({ type: ReplayView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'invalid_cursor'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+    409: ['SUBSCRIPTION_NOT_APPROVED'],
+  })
   async replay(
     @IdParam('subscriptionId') subscriptionId: string,
     @Body() body: ReplaySubscriptionRequest,
@@ -137,6 +170,12 @@ export class SubscriptionDeliveryController {
   @ApiOperation({
     summary:
       'Webhook delivery attempts, newest first, and how delivery stands (webhook.status: delivering, retrying, suspended at a dead letter, or redelivering; null without a webhook)',
+  })
+  @ApiOkResponse({ type: DeliveriesPage })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
   })
   async deliveries(
     @IdParam('subscriptionId') subscriptionId: string,
@@ -171,6 +210,13 @@ export class SubscriptionDeliveryController {
 
   @Get(':subscriptionId/dead-letters')
   @ApiOperation({ summary: 'Deliveries that ran out of attempts, with the items they carried' })
+  @ApiExtraModels(EventFeedItemView, ErasureFeedItemView)
+  @ApiOkResponse({ type: DeadLetterPage })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async deadLetters(
     @IdParam('subscriptionId') subscriptionId: string,
     @Query() query: DeadLettersQuery,
@@ -202,6 +248,12 @@ export class SubscriptionDeliveryController {
   @ApiOperation({
     summary: 'Queue every dead letter of the subscription for another round of attempts',
   })
+  @ApiAcceptedResponse({ type: RedeliveryView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async redeliverAll(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -214,6 +266,12 @@ export class SubscriptionDeliveryController {
   @ApiOperation({
     summary:
       'Queue one dead letter for another round of attempts (with its delivery id); its outcome shows in deliveries and dead-letters',
+  })
+  @ApiAcceptedResponse({ type: RedeliveryView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND', 'DEAD_LETTER_NOT_FOUND'],
   })
   async redeliverOne(
     @IdParam('subscriptionId') subscriptionId: string,

@@ -21,6 +21,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { listSubscriptions } from '../../projections/subscriptions/subscriptions.query';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { Actor, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -145,6 +146,13 @@ export class SubscriptionsController {
       'Subscribe a program of yours to a publisher’s program (org or system admin). Pending until an admin of the publisher approves, unless created by one. With a webhook, its first signing secret is in the answer, once',
   })
   @ApiCreatedResponse({ type: CreatedSubscriptionView })
+  @ApiOkResponse({ type: CreatedSubscriptionView, description: 'An identical retry' })
+  @ApiProblems({
+    400: ['INVALID_TEMPLATE', 'INVALID_WEBHOOK', 'invalid_input'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['PROGRAM_NOT_FOUND'],
+    409: ['SUBSCRIPTION_EXISTS'],
+  })
   async create(
     @Body() body: CreateSubscriptionRequest,
     @CurrentPrincipal() principal: Principal,
@@ -200,6 +208,7 @@ export class SubscriptionsController {
       'A subscription (either side of it). Templates and webhook only for the subscriber’s admins, its SUBSCRIBER keys and system admins',
   })
   @ApiOkResponse({ type: SubscriptionView })
+  @ApiProblems({ 400: ['invalid_identifier'], 404: ['SUBSCRIPTION_NOT_FOUND'] })
   async get(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -214,6 +223,11 @@ export class SubscriptionsController {
       'Change name, templates (checked on save), webhook or enabled (subscriber’s admin). Setting a first webhook issues its signing secret',
   })
   @ApiOkResponse({ type: CreatedSubscriptionView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'INVALID_TEMPLATE', 'INVALID_WEBHOOK', 'invalid_input'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async update(
     @IdParam('subscriptionId') subscriptionId: string,
     @Body() body: UpdateSubscriptionRequest,
@@ -230,6 +244,11 @@ export class SubscriptionsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a subscription (subscriber’s admin); delivery stops' })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async remove(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -242,6 +261,12 @@ export class SubscriptionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Approve a pending subscription (an admin of the publisher’s program)' })
   @ApiOkResponse({ type: SubscriptionView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['PUBLISHER_APPROVAL_REQUIRED'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+    409: ['SUBSCRIPTION_REJECTED'],
+  })
   async approve(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -260,6 +285,11 @@ export class SubscriptionsController {
       'Reject a pending subscription, or withdraw an approval (an admin of the publisher’s program)',
   })
   @ApiOkResponse({ type: SubscriptionView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['PUBLISHER_APPROVAL_REQUIRED'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async reject(
     @IdParam('subscriptionId') subscriptionId: string,
     @Body() body: RejectSubscriptionRequest,
@@ -281,6 +311,11 @@ export class SubscriptionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause delivery (subscriber’s admin); events wait at the position' })
   @ApiOkResponse({ type: SubscriptionView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async pause(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -296,6 +331,11 @@ export class SubscriptionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume delivery from where it stopped (subscriber’s admin)' })
   @ApiOkResponse({ type: SubscriptionView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+  })
   async resume(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -313,6 +353,12 @@ export class SubscriptionsController {
       'Issue another signing secret (subscriber’s admin): deliveries are signed with every active one, so a receiver can switch over before the old one is revoked. Shown once',
   })
   @ApiCreatedResponse({ type: IssuedWebhookSecretView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND'],
+    409: ['WEBHOOK_NOT_CONFIGURED', 'TOO_MANY_WEBHOOK_SECRETS'],
+  })
   async addSecret(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -328,6 +374,12 @@ export class SubscriptionsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a signing secret (not the last one while a webhook is set)' })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['SUBSCRIPTION_NOT_YOURS'],
+    404: ['SUBSCRIPTION_NOT_FOUND', 'WEBHOOK_SECRET_NOT_FOUND'],
+    409: ['LAST_WEBHOOK_SECRET'],
+  })
   async revokeSecret(
     @IdParam('subscriptionId') subscriptionId: string,
     @IdParam('secretId') secretId: string,

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsBoolean,
@@ -291,4 +291,155 @@ export class CreatedSubscriptionView extends SubscriptionView {
 export class SubscriptionPage {
   @ApiProperty({ type: [SubscriptionView] }) items!: SubscriptionView[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+/** Any JSON value (a template's output). */
+const ANY_JSON = {
+  oneOf: [
+    { type: 'object' },
+    { type: 'array', items: {} },
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+  ],
+};
+
+export class FeedCategoryView {
+  @ApiProperty() value!: string;
+  @ApiProperty({ nullable: true, type: String }) label!: string | null;
+}
+
+/** One change of a publisher's event, converted for the subscriber. */
+export class EventFeedItemView {
+  @ApiProperty({ description: 'Resume after this item: pass it as after, or Last-Event-ID' })
+  cursor!: string;
+  @ApiProperty({ enum: ['published', 'amended', 'retracted'] }) kind!: string;
+  @ApiProperty() eventId!: string;
+  @ApiProperty() publisherProgramId!: string;
+  @ApiProperty() publisherSystemId!: string;
+  @ApiProperty() publisherEventId!: string;
+  @ApiProperty() participantId!: string;
+  @ApiProperty() eventType!: string;
+  @ApiProperty({ type: FeedCategoryView, nullable: true }) category!: FeedCategoryView | null;
+  @ApiProperty({ description: 'The template-set key that applied: the category or *_default' })
+  template!: string;
+  @ApiProperty({ nullable: true, type: String }) label!: string | null;
+  @ApiProperty() createdUtc!: string;
+  @ApiProperty({ nullable: true, type: String }) amendedUtc!: string | null;
+  @ApiProperty({ nullable: true, type: String }) retractedUtc!: string | null;
+  @ApiProperty({ description: 'When the hub recorded this change' }) recordedUtc!: string;
+  @ApiProperty({
+    ...ANY_JSON,
+    nullable: true,
+    description: 'The template’s output; null for retractions and failed conversions',
+  })
+  payload!: unknown;
+  @ApiProperty({ nullable: true, type: String }) conversionError!: string | null;
+}
+
+/** The publisher erased a participant: the subscriber deletes its copies of these events. */
+export class ErasureFeedItemView {
+  @ApiProperty() cursor!: string;
+  @ApiProperty({ enum: ['erased'] }) kind!: string;
+  @ApiProperty() erasureId!: string;
+  @ApiProperty() publisherProgramId!: string;
+  @ApiProperty({ type: [String] }) eventIds!: string[];
+  @ApiProperty() erasedUtc!: string;
+  @ApiProperty() recordedUtc!: string;
+}
+
+export class FeedPageView {
+  @ApiProperty({
+    type: 'array',
+    items: {
+      oneOf: [
+        { $ref: getSchemaPath(EventFeedItemView) },
+        { $ref: getSchemaPath(ErasureFeedItemView) },
+      ],
+    },
+  })
+  items!: (EventFeedItemView | ErasureFeedItemView)[];
+  @ApiProperty({ description: 'Pass as after for the next page' }) nextCursor!: string;
+  @ApiProperty({ description: 'False once the page reached the end of the log' })
+  hasMore!: boolean;
+}
+
+export class ReplayView {
+  @ApiProperty() subscriptionId!: string;
+  @ApiProperty({ description: 'The cursor delivery starts after, or "start"' }) position!: string;
+}
+
+export class WebhookDeliveryStateView {
+  @ApiProperty({ enum: ['delivering', 'retrying', 'suspended', 'redelivering'] })
+  status!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'The delivery everything newer waits behind',
+  })
+  deliveryId!: string | null;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ nullable: true, type: String }) nextAttemptAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) lastHttpStatus!: number | null;
+  @ApiProperty({ nullable: true, type: String, description: 'When the status began' })
+  since!: string | null;
+}
+
+export class DeliveryAttemptView {
+  @ApiProperty() attemptId!: string;
+  @ApiProperty() deliveryId!: string;
+  @ApiProperty() attempt!: number;
+  @ApiProperty({ enum: ['delivered', 'failed', 'dead-lettered', 'redelivered'] })
+  outcome!: string;
+  @ApiProperty() itemCount!: number;
+  @ApiProperty() firstCursor!: string;
+  @ApiProperty() lastCursor!: string;
+  @ApiProperty({ nullable: true, type: Number }) httpStatus!: number | null;
+  @ApiProperty({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty() durationMs!: number;
+  @ApiProperty() attemptedAt!: string;
+  @ApiProperty({ nullable: true, type: String }) nextAttemptAt!: string | null;
+}
+
+export class DeliveriesPage {
+  @ApiProperty({
+    type: WebhookDeliveryStateView,
+    nullable: true,
+    description: 'How delivery stands; null without a webhook',
+  })
+  webhook!: WebhookDeliveryStateView | null;
+  @ApiProperty({ type: [DeliveryAttemptView] }) items!: DeliveryAttemptView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class DeadLetterView {
+  @ApiProperty() deliveryId!: string;
+  @ApiProperty({ enum: ['dead', 'queued', 'redelivered'] }) status!: string;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
+  @ApiProperty({ nullable: true, type: Number }) lastHttpStatus!: number | null;
+  @ApiProperty() deadAt!: string;
+  @ApiProperty({ nullable: true, type: String }) redeliveryRequestedAt!: string | null;
+  @ApiProperty({ nullable: true, type: String }) redeliveredAt!: string | null;
+  @ApiProperty({
+    type: 'array',
+    description: 'The feed items it carried',
+    items: {
+      oneOf: [
+        { $ref: getSchemaPath(EventFeedItemView) },
+        { $ref: getSchemaPath(ErasureFeedItemView) },
+      ],
+    },
+  })
+  items!: (EventFeedItemView | ErasureFeedItemView)[];
+}
+
+export class DeadLetterPage {
+  @ApiProperty({ type: [DeadLetterView] }) items!: DeadLetterView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class RedeliveryView {
+  @ApiProperty({ description: 'Dead letters queued for another round' }) queued!: number;
 }

@@ -1,6 +1,6 @@
 import { loadState } from '../event-sourcing/command-handler';
 import { EventStore } from '../event-store/event-store.port';
-import { Actor, isAdminOf, isSystemAdmin } from '../auth/principal';
+import { Actor, canSeeOrganisation, isAdminOf, isSystemAdmin } from '../auth/principal';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/hub-error';
 import { Decider } from '../event-sourcing/decider';
 import { SealedPersonalData } from './personal-data-vault';
@@ -65,13 +65,16 @@ export const profileOrganisation = (
 /**
  * Profiles come from the organisation's user service, which authenticates as an admin of that
  * organisation. Only an admin of both organisations (a system admin) moves a user to another.
- * Returns the organisation the profile is recorded in.
+ * Another organisation's user is not found, as everywhere. Returns the organisation the profile
+ * is recorded in.
  */
 export const assertMayRecordProfile = (
   actor: Actor,
   state: UserState,
   requested: string | null,
+  userId: string,
 ): string => {
+  if (state.exists && !canSeeOrganisation(actor, state.organisationId)) throw userNotFound(userId);
   const organisationId = profileOrganisation(actor, state, requested);
   if (!isAdminOf(actor, organisationId))
     throw new ForbiddenError(
@@ -107,7 +110,12 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
   decide: (command, state) => {
     switch (command.type) {
       case 'RecordUserProfile': {
-        const organisationId = assertMayRecordProfile(command.actor, state, command.organisationId);
+        const organisationId = assertMayRecordProfile(
+          command.actor,
+          state,
+          command.organisationId,
+          command.userId,
+        );
         // Snapshots are re-sent freely by user services; only a change is an event.
         if (
           state.exists &&

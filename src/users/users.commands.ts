@@ -51,6 +51,7 @@ export class RecordUserProfileHandler implements ICommandHandler<RecordUserProfi
       actor,
       (await loadState(this.store, stream, userDecider)).state,
       organisationId,
+      userId,
     );
     const personal = {
       name: blankToNull(profile.name),

@@ -8,12 +8,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { readUserProfile } from '../../projections/users/users.projection';
+import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { canSeeOrganisation, isAdminOf, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { ForbiddenError } from '../errors/hub-error';
 import { IdParam, RequestId } from '../http/request-context';
 import { PersonalDataVault } from './personal-data-vault';
+import { profileView } from './profile-view';
 import { userNotFound } from './user.decider';
 import { ErasePersonalDataCommand, RecordUserProfileCommand } from './users.commands';
 import { UserProfileRequest, UserProfileView } from './users.dto';
@@ -34,6 +36,12 @@ export class UsersController {
       'Record a profile snapshot (organisation admin or its user service). Unchanged snapshots record nothing; one without organisationId keeps the user in their organisation.',
   })
   @ApiOkResponse({ type: UserProfileView })
+  @ApiProblems({
+    400: ['invalid_identifier', 'organisation_required'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['user_not_found'],
+    503: ['view_behind'],
+  })
   async record(
     @IdParam('userId') userId: string,
     @Body() body: UserProfileRequest,
@@ -49,6 +57,11 @@ export class UsersController {
     summary: 'The profile: for the user, their organisation’s admins and system admins',
   })
   @ApiOkResponse({ type: UserProfileView })
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['user_not_found'],
+  })
   get(
     @IdParam('userId') userId: string,
     @CurrentPrincipal() principal: Principal,
@@ -63,6 +76,11 @@ export class UsersController {
       'Erase the user’s name, email, phone and external id everywhere, for good (their key is destroyed)',
   })
   @ApiNoContentResponse()
+  @ApiProblems({
+    400: ['invalid_identifier'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['user_not_found'],
+  })
   async erase(
     @IdParam('userId') userId: string,
     @CurrentPrincipal() principal: Principal,
@@ -79,14 +97,6 @@ export class UsersController {
         'UNAUTHORIZED_USER',
         'Only the user and their organisation’s admins see a profile',
       );
-    const personal = await this.vault.open(userId, row.personal);
-    return {
-      userId: row.userId,
-      organisationId: row.organisationId,
-      ...personal,
-      ...row.attributes,
-      personalDataErasedAt: row.personalErasedAt?.toISOString() ?? null,
-      recordedAt: row.recordedAt.toISOString(),
-    };
+    return profileView(row, this.vault);
   }
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEnrolmentsCommand } from '../../src/cli/enrolments-command';
+import { InvalidInputError } from '../../src/errors/hub-error';
 import {
   ADMIN_TOKEN,
   freshStorage,
@@ -68,25 +69,23 @@ describe('CLI bulk enrolment', () => {
     expect(participants.body.counts).toEqual({ total: 3, active: 3, completed: 0 });
   });
 
-  it('prints the hub’s refusal and exits 1 for a batch the caller cannot see', async () => {
+  it('fails with the hub’s refusal for a batch the caller cannot see', async () => {
     const file = join(dir, 'one.json');
     writeFileSync(file, JSON.stringify({ userIds: ['cli-1'] }));
-    const lines: string[] = [];
-    const code = await runEnrolmentsCommand(
-      ['bulk', 'no-such-batch', file],
-      { HUB_URL: hub.base, HUB_TOKEN: ADMIN_TOKEN },
-      (line) => lines.push(line),
-    );
-    expect(code).toBe(1);
-    expect(lines.join('\n')).toContain('404 BATCH_NOT_FOUND');
+    await expect(
+      runEnrolmentsCommand(
+        ['bulk', 'no-such-batch', file],
+        { HUB_URL: hub.base, HUB_TOKEN: ADMIN_TOKEN },
+        () => undefined,
+      ),
+    ).rejects.toThrow('The hub refused the request (404 BATCH_NOT_FOUND)');
   });
 
-  it('explains its usage without arguments or a token', async () => {
-    const lines: string[] = [];
-    expect(await runEnrolmentsCommand([], {}, (line) => lines.push(line))).toBe(2);
-    expect(await runEnrolmentsCommand(['bulk', 'b', 'f.csv'], {}, (line) => lines.push(line))).toBe(
-      2,
-    );
-    expect(lines.join('\n')).toContain('HUB_TOKEN');
+  it('explains its usage without arguments, and asks for a token for another hub', async () => {
+    const print = () => undefined;
+    await expect(runEnrolmentsCommand([], {}, print)).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      runEnrolmentsCommand(['bulk', 'b', 'f.csv'], { HUB_URL: hub.base }, print),
+    ).rejects.toThrow('Set HUB_TOKEN');
   });
 });

@@ -468,15 +468,22 @@ describe('enrolment decider: Enrol', () => {
         });
     });
 
-    it('refuses a learner of an organisation the batch is not for with 422', () => {
+    it('refuses a learner of an organisation the batch is not for with 422 (a system admin)', () => {
       spec
         .given([])
-        .when(enrol({ actor: mentor, learner: { organisationId: OTHER_ORG } }))
+        .when(enrol({ actor: systemAdmin, learner: { organisationId: OTHER_ORG } }))
         .thenThrows(RuleViolatedError, {
           kind: 'rule_violated',
           code: 'USER_NOT_IN_BATCH_ORGANISATION',
           details: { userId: 'u-learner' },
         });
+    });
+
+    it('does not reveal another organisation’s learner to a mentor: 404 user_not_found', () => {
+      spec
+        .given([])
+        .when(enrol({ actor: mentor, learner: { organisationId: OTHER_ORG } }))
+        .thenThrows(NotFoundError, { code: 'user_not_found', details: { userId: 'u-learner' } });
     });
 
     it('accepts a learner of an organisation listed in createdFor', () => {

@@ -1,12 +1,12 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
-import { createHubApp } from '../../src/app';
 import {
   createScratchDatabase,
   postgresServer,
   whyNoPostgresServer,
 } from '../support/test-databases';
 import { testConfig } from '../support/hub-config';
+import { createCheckedHubApp } from '../support/openapi-conformance';
 
 const unavailable = whyNoPostgresServer();
 if (unavailable !== null) console.warn(`Skipping the readiness test: ${unavailable}`);
@@ -22,7 +22,7 @@ if (unavailable !== null) console.warn(`Skipping the readiness test: ${unavailab
     const server = await postgresServer();
     if ('unavailable' in server) throw new Error(server.unavailable);
     const scratch = await createScratchDatabase(server.url, 'readiness');
-    app = await createHubApp(
+    app = await createCheckedHubApp(
       testConfig({ kind: 'postgres', databaseUrl: scratch.url }),
       pino({ level: 'silent' }),
     );

@@ -3,11 +3,13 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import pino from 'pino';
-import { createHubApp } from '../../src/app';
+import { ApiCreatedResponse } from '@nestjs/swagger';
 import { Public } from '../../src/auth/auth.guard';
+import { ApiProblems } from '../../src/errors/api-problems';
 import { NotFoundError, RuleViolatedError } from '../../src/errors/hub-error';
 import { freshStorage, HubStorage } from '../support/hub-harness';
 import { testConfig } from '../support/hub-config';
+import { createCheckedHubApp } from '../support/openapi-conformance';
 
 class EchoRequest {
   @IsString()
@@ -20,21 +22,27 @@ class EchoRequest {
   level!: number;
 }
 
-/** Endpoints that exist only in this test, to drive the shared validation and error mapping. */
+/**
+ * Endpoints that exist only in this test, to drive the shared validation and error mapping;
+ * documented like the hub's own, since every answer is checked against the document.
+ */
 @Public()
 @Controller('test')
 class ProbeController {
   @Post('echo')
+  @ApiCreatedResponse({ schema: { type: 'object' } })
   echo(@Body() body: EchoRequest) {
     return body;
   }
 
   @Get('rule')
+  @ApiProblems({ 422: ['batch_already_started'] })
   rule() {
     throw new RuleViolatedError('batch_already_started', 'The batch has started');
   }
 
   @Get('missing')
+  @ApiProblems({ 404: ['batch_not_found'] })
   missing() {
     throw new NotFoundError('batch_not_found', 'No such batch', { batchId: 'b1' });
   }
@@ -55,7 +63,9 @@ describe('HTTP application', () => {
 
   beforeAll(async () => {
     storage = await freshStorage('http');
-    app = await createHubApp(testConfig(storage.storage), pino({ level: 'silent' }), [ProbeModule]);
+    app = await createCheckedHubApp(testConfig(storage.storage), pino({ level: 'silent' }), [
+      ProbeModule,
+    ]);
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   });

@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import pino from 'pino';
-import { createHubApp } from '../../src/app';
 import { EVENT_STORE, EventStore } from '../../src/event-store/event-store.port';
 import { ResolveHost, WEBHOOK_HOST_RESOLVER } from '../../src/subscriptions/webhook-destination';
 import {
@@ -17,6 +16,7 @@ import {
 import { testConfig } from '../support/hub-config';
 import { ADMIN_TOKEN, freshStorage, HubStorage, RunningHub } from '../support/hub-harness';
 import { WebhookReceiver } from '../support/webhook-receiver';
+import { createCheckedHubApp } from '../support/openapi-conformance';
 
 const TEMPLATES = { '*_default': { action: 'import', template: '{"id": "{{EventId}}"}' } };
 const PUBLIC = '93.184.216.34';
@@ -49,7 +49,7 @@ const startGuardedHub = async (storage: HubStorage['storage']): Promise<RunningH
     ...config.clearinghouse.webhooks,
     allowPrivateNetworks: false,
   };
-  const app = await createHubApp(config, pino({ level: 'silent' }), [ZoneModule]);
+  const app = await createCheckedHubApp(config, pino({ level: 'silent' }), [ZoneModule]);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

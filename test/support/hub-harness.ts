@@ -1,9 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
-import { createHubApp } from '../../src/app';
 import { HubConfig } from '../../src/config/hub-config';
 import { EVENT_STORE, EventStore } from '../../src/event-store/event-store.port';
 import { tempDataDir, testConfig } from './hub-config';
+import { createCheckedHubApp } from './openapi-conformance';
 import { createScratchDatabase, postgresServer } from './test-databases';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -43,13 +43,16 @@ export interface RunningHub {
   close: () => Promise<void>;
 }
 
-/** Boots the real HTTP app, listening on a free port, with ADMIN_TOKEN as the bootstrap admin. */
+/**
+ * Boots the real HTTP app, listening on a free port, with ADMIN_TOKEN as the bootstrap admin;
+ * every answer is checked against its OpenAPI document (test/support/openapi-setup.ts).
+ */
 export const startHub = async (
   storage: HubConfig['storage'],
   overrides: Partial<HubConfig> = {},
 ): Promise<RunningHub> => {
   const config = testConfig(storage, { adminToken: ADMIN_TOKEN, ...overrides });
-  const app = await createHubApp(config, pino({ level: 'silent' }));
+  const app = await createCheckedHubApp(config, pino({ level: 'silent' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const store = app.get<EventStore>(EVENT_STORE);

@@ -146,11 +146,11 @@ describe('user decider: RecordUserProfile', () => {
       .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
   });
 
-  it('refuses another organisation’s admin claiming an existing user', () => {
+  it('does not reveal an existing user to another organisation’s admin claiming them', () => {
     spec
       .given([recorded])
       .when(record({ actor: foreignAdmin, organisationId: OTHER_ORG }))
-      .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
+      .thenThrows(NotFoundError, { code: 'user_not_found', details: { userId: 'u-1' } });
   });
 });
 
@@ -192,11 +192,11 @@ describe('user decider: RecordUserProfile without an organisation', () => {
       .then(recordedBy(orgAdmin, ORG));
   });
 
-  it('refuses another organisation’s admin who names none, rather than taking the user over', () => {
+  it('does not reveal the user to another organisation’s admin who names none', () => {
     spec
       .given([recorded])
       .when(record({ actor: foreignAdmin, organisationId: null }))
-      .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
+      .thenThrows(NotFoundError, { code: 'user_not_found' });
   });
 
   it('puts a new user in the caller’s organisation when an org admin names none', () => {

@@ -142,12 +142,12 @@ describe('User profiles and personal data', () => {
       expect(await keyRows('u9')).toEqual([]);
     });
 
-    it('refuses another organisation’s admin recording the user', async () => {
+    it('does not reveal the user to another organisation’s admin recording them', async () => {
       const before = await hub.store.headPosition();
       expectProblem(
         await hub.call(adminB, 'PUT', '/v1/users/u1/profile', PROFILE),
-        403,
-        'UNAUTHORIZED_USER',
+        404,
+        'user_not_found',
       );
       expect(await hub.store.headPosition()).toEqual(before);
     });
