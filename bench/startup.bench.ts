@@ -128,14 +128,20 @@ const main = async (): Promise<void> => {
       0,
     );
     console.log(`Start-up on the embedded default (${runs} runs, ${os.cpus().length} cores)`);
-    console.log(`  fresh DATA_DIR to /health 200: median ${fmt(freshMedian)}, max ${fmt(Math.max(...fresh))}`);
-    console.log(`  restart on it:                 median ${fmt(median(restart))}, max ${fmt(Math.max(...restart))}`);
+    console.log(
+      `  fresh DATA_DIR to /health 200: median ${fmt(freshMedian)}, max ${fmt(Math.max(...fresh))}`,
+    );
+    console.log(
+      `  restart on it:                 median ${fmt(median(restart))}, max ${fmt(Math.max(...restart))}`,
+    );
     console.log('  where a fresh start spends it (medians):');
     console.log(`    node itself:                  ${fmt(phaseMedian('nodeToScriptMs'))}`);
     console.log(`    loading the hub's code:       ${fmt(phaseMedian('loadCodeMs'))}`);
     console.log(`    opening a new PGlite:         ${fmt(phaseMedian('openPgliteMs'))}`);
     console.log(`    migrating it:                 ${fmt(phaseMedian('migrateMs'))}`);
-    console.log(`    the rest (Nest, projections, listen): ${fmt(Math.max(0, freshMedian - accounted))}`);
+    console.log(
+      `    the rest (Nest, projections, listen): ${fmt(Math.max(0, freshMedian - accounted))}`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -72,8 +72,21 @@ export const applyEnrolmentEvent = (
   revision: bigint,
 ): EnrolmentRow | null => {
   if (event.type === 'UserEnrolled') {
-    const { batchId, userId, courseId, enrolledAt } = event.data;
-    if (row) return { ...row, active: true, updatedAt: enrolledAt, revision };
+    const { batchId, userId, courseId, enrolledAt, progress } = event.data;
+    // Enrolments recorded before UserEnrolled carried progress show it from their first progress.
+    if (row)
+      return {
+        ...row,
+        active: true,
+        ...(progress && {
+          progressPercent: row.completedOn ? 100 : progress.percent,
+          completedCount: progress.completedCount,
+          requiredCount: progress.requiredCount,
+          unitProgress: progress.units,
+        }),
+        updatedAt: enrolledAt,
+        revision,
+      };
     return {
       batchId,
       userId,
@@ -81,11 +94,11 @@ export const applyEnrolmentEvent = (
       enrolledAt,
       active: true,
       status: 0,
-      progressPercent: 0,
-      completedCount: 0,
-      requiredCount: 0,
+      progressPercent: progress?.percent ?? 0,
+      completedCount: progress?.completedCount ?? 0,
+      requiredCount: progress?.requiredCount ?? 0,
       completedOn: null,
-      unitProgress: {},
+      unitProgress: progress?.units ?? {},
       assessments: {},
       totalScore: 0,
       totalMaxScore: 0,

@@ -14,11 +14,19 @@ export interface CertificateCriteria {
   minCompletionPercent: number;
   /** Total assessment score needed, in percent of the maximum; null: no score rule. */
   minScorePercent: number | null;
+  /**
+   * True when minScorePercent is the default, not given: the default score rule applies only to
+   * courses with assessments (a given one to every course). Absent on batches recorded before
+   * it was kept: their rule counts as given.
+   */
+  scoreRuleDefaulted?: boolean;
 }
 
+/** A batch created without criteria: the whole course, and 70 % when it has assessments. */
 export const DEFAULT_CERTIFICATE_CRITERIA: CertificateCriteria = {
   minCompletionPercent: 100,
   minScorePercent: 70,
+  scoreRuleDefaulted: true,
 };
 
 /**

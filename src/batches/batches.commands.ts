@@ -37,14 +37,18 @@ export class UpdateBatchCommand {
   ) {}
 }
 
+/** The criteria given over `base`; a score rule not given stays as it was (defaulted or not). */
 const criteria = (
   given: CertificateCriteriaDto | undefined,
   base: CertificateCriteria,
-): CertificateCriteria => ({
-  minCompletionPercent: given?.minCompletionPercent ?? base.minCompletionPercent,
-  minScorePercent:
-    given?.minScorePercent === undefined ? base.minScorePercent : given.minScorePercent,
-});
+): CertificateCriteria => {
+  const minScorePercent = given?.minScorePercent;
+  return {
+    minCompletionPercent: given?.minCompletionPercent ?? base.minCompletionPercent,
+    minScorePercent: minScorePercent === undefined ? base.minScorePercent : minScorePercent,
+    scoreRuleDefaulted: minScorePercent === undefined && base.scoreRuleDefaulted === true,
+  };
+};
 
 /** Shared dependencies and lookups: what the decider needs beyond the batch's own stream. */
 @Injectable()

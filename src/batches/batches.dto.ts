@@ -22,7 +22,13 @@ import { BatchStatus, CertificateCriteria, ENROLLMENT_TYPES, EnrollmentType } fr
 const DATE_EXAMPLE = '2026-12-01 or 2026-12-01T09:30:00+05:30';
 
 export class CertificateCriteriaDto {
-  @ApiPropertyOptional({ default: 100, minimum: 0, maximum: 100 })
+  @ApiPropertyOptional({
+    default: 100,
+    minimum: 0,
+    maximum: 100,
+    description:
+      'Course progress a certificate needs, in percent; 100 (the whole course) if not given',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -33,7 +39,11 @@ export class CertificateCriteriaDto {
     default: 70,
     nullable: true,
     type: Number,
-    description: 'Total assessment score in percent of the maximum; null for no score rule',
+    description:
+      'Total assessment score a certificate needs, in percent of the maximum; null for no score ' +
+      'rule. Not given, it is 70 for a course with assessments and no rule for one without (the ' +
+      'course is checked when the certificate is due). A value given holds for any course: on a ' +
+      'course without assessments the certificate then fails with NO_ASSESSMENT_FOR_SCORE_RULE.',
   })
   @ValidateIf((_, value) => value !== null)
   @IsOptional()
@@ -89,12 +99,36 @@ class BatchFields {
   @Matches(IDENTIFIER, { each: true, message: `each invitee must be ${IDENTIFIER_RULE}` })
   invitees?: string[];
 
-  @ApiPropertyOptional({ type: CertificateCriteriaDto })
+  @ApiPropertyOptional({
+    type: CertificateCriteriaDto,
+    description:
+      'Defaults to minCompletionPercent 100 and minScorePercent 70, the score rule only for a ' +
+      'course with assessments; on an update, what is not given stays as it was',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => CertificateCriteriaDto)
   certificateCriteria?: CertificateCriteriaDto;
 }
+
+export class CertificateCriteriaView {
+  @ApiProperty({ minimum: 0, maximum: 100 }) minCompletionPercent!: number;
+  @ApiProperty({ nullable: true, type: Number, minimum: 0, maximum: 100 })
+  minScorePercent!: number | null;
+  @ApiProperty({
+    description:
+      'True when minScorePercent is the default (it was not given): it then applies only if the ' +
+      'course has assessments',
+  })
+  scoreRuleDefaulted!: boolean;
+}
+
+/** The criteria as the API shows them; a batch recorded before defaults were told apart: given. */
+export const criteriaView = (criteria: CertificateCriteria): CertificateCriteriaView => ({
+  minCompletionPercent: criteria.minCompletionPercent,
+  minScorePercent: criteria.minScorePercent,
+  scoreRuleDefaulted: criteria.scoreRuleDefaulted === true,
+});
 
 export class CreateBatchRequest extends BatchFields {
   @ApiPropertyOptional({ description: 'Chosen by the client, or generated (a ULID)' })
@@ -196,7 +230,7 @@ export class BatchView {
   @ApiProperty({ type: [String] }) createdFor!: string[];
   @ApiProperty({ type: [String] }) mentors!: string[];
   @ApiProperty({ type: [String] }) invitees!: string[];
-  @ApiProperty({ type: CertificateCriteriaDto }) certificateCriteria!: CertificateCriteria;
+  @ApiProperty({ type: CertificateCriteriaView }) certificateCriteria!: CertificateCriteriaView;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ description: 'Stream revision; send it back as If-Match' }) revision!: string;

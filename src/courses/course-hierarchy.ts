@@ -11,6 +11,7 @@ export type CourseLeaf = Exclude<CourseNode, { kind: 'unit' }>;
 
 export const MAX_NODES = 5_000;
 export const MAX_DEPTH = 12;
+export const MAX_ASSESSMENT_SCORE = 1_000_000;
 
 export const leavesOf = (nodes: readonly CourseNode[]): CourseLeaf[] =>
   nodes.flatMap((node) => (node.kind === 'unit' ? leavesOf(node.children) : [node]));
@@ -36,7 +37,19 @@ export const hierarchyIssues = (children: readonly CourseNode[]): FieldIssue[] =
         if (node.children.length === 0)
           issues.push({ field: `${at}.children`, message: 'a unit needs at least one child' });
         walk(node.children, `${at}.children`, depth + 1);
-      }
+      } else if (
+        node.kind === 'assessment' &&
+        !(
+          Number.isInteger(node.maxScore) &&
+          node.maxScore >= 1 &&
+          node.maxScore <= MAX_ASSESSMENT_SCORE
+        )
+      )
+        // Its attempts are scored out of it: the learner's client does not set the maximum.
+        issues.push({
+          field: `${at}.maxScore`,
+          message: `an assessment needs a maxScore, a whole number from 1 to ${MAX_ASSESSMENT_SCORE}`,
+        });
     });
   };
   walk(children, 'children', 1);

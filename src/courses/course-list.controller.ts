@@ -52,6 +52,9 @@ export class CourseListController {
       updatedAt: row.updatedAt.toISOString(),
     }));
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.courseId) : null };
+    return {
+      items,
+      nextCursor: rows.length > limit && last ? encodeIdCursor(last.courseId) : null,
+    };
   }
 }

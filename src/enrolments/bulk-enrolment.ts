@@ -356,6 +356,7 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
       this.lookups.batch(job.batch_id),
       this.lookups.learners(todo.map((row) => row.userId)),
     ]);
+    const course = batch && (await this.lookups.course(batch.courseId));
     const metadata = { ...actorMetadata(actor), bulkEnrolmentJob: job.job_id };
     const positions: (Position | undefined)[] = [];
     await runConcurrently(todo, CONCURRENCY, async ({ userId, index }) => {
@@ -369,6 +370,7 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
             batch,
             userId,
             learner: learners.get(userId) ?? null,
+            course,
           },
           metadata,
           { assumeNew: true },

@@ -1,28 +1,45 @@
 import { CourseNode } from '../courses/course-hierarchy';
 import { ContentState, ProgressSummary } from './enrolment.events';
 
+/**
+ * A leaf as tracking sees it. An assessment's maxScore is the course's declared maximum, the
+ * authority on its attempts' maximum; null when the recorded hierarchy has no sound one (a
+ * whole number from 1), which the course decider no longer accepts.
+ */
+export type TrackedLeaf =
+  | { kind: 'content'; optional: boolean }
+  | { kind: 'assessment'; optional: boolean; maxScore: number | null };
+
 /** What progress needs to know of a course's hierarchy, flattened once per hierarchy version. */
 export interface CourseTracking {
   courseId: string;
   hierarchyVersion: number;
-  leaves: ReadonlyMap<string, { kind: 'content' | 'assessment'; optional: boolean }>;
+  leaves: ReadonlyMap<string, TrackedLeaf>;
   requiredLeafIds: readonly string[];
   /** Each nested unit with the contents its progress counts: its required leaves (all if none). */
   units: readonly { unitId: string; leafIds: readonly string[] }[];
   assessmentIds: readonly string[];
 }
 
+const declaredMax = (maxScore: unknown): number | null =>
+  typeof maxScore === 'number' && Number.isInteger(maxScore) && maxScore >= 1 ? maxScore : null;
+
 export const courseTracking = (
   courseId: string,
   hierarchyVersion: number,
   children: readonly CourseNode[],
 ): CourseTracking => {
-  const leaves = new Map<string, { kind: 'content' | 'assessment'; optional: boolean }>();
+  const leaves = new Map<string, TrackedLeaf>();
   const units: { unitId: string; leafIds: string[] }[] = [];
   const walk = (nodes: readonly CourseNode[]): { id: string; optional: boolean }[] =>
     nodes.flatMap((node) => {
       if (node.kind !== 'unit') {
-        leaves.set(node.id, { kind: node.kind, optional: node.optional });
+        leaves.set(
+          node.id,
+          node.kind === 'assessment'
+            ? { kind: 'assessment', optional: node.optional, maxScore: declaredMax(node.maxScore) }
+            : { kind: 'content', optional: node.optional },
+        );
         return [{ id: node.id, optional: node.optional }];
       }
       const inside = walk(node.children);

@@ -8,6 +8,7 @@ import {
   InvalidInputError,
   RuleViolatedError,
 } from '../errors/hub-error';
+import { courseNotFound } from '../courses/course.decider';
 import { canonicalJson } from '../event-sourcing/canonical-json';
 import { Decider } from '../event-sourcing/decider';
 import { userNotFound } from '../users/user.decider';
@@ -52,6 +53,8 @@ interface EnrolmentCommandBase {
 export type Enrol = EnrolmentCommandBase & {
   type: 'Enrol';
   learner: { organisationId: string } | null;
+  /** The batch's course, whose required contents the enrolment starts with; null without a batch. */
+  course: CourseTracking | null;
 };
 
 export type Unenrol = EnrolmentCommandBase & { type: 'Unenrol' };
@@ -222,6 +225,8 @@ const decideEnrol = (command: Enrol, state: EnrolmentState): EnrolmentEvent[] =>
         userId,
       },
     );
+  // A batch's course always exists: without it there would be nothing to track.
+  if (!command.course) throw courseNotFound(batch.courseId);
   return [
     {
       type: 'UserEnrolled',
@@ -232,6 +237,7 @@ const decideEnrol = (command: Enrol, state: EnrolmentState): EnrolmentEvent[] =>
         enrolledBy: actor.userId,
         enrolledAt: now.toISOString(),
         revived: state.exists,
+        progress: summarizeProgress(state.exists ? state.contents : {}, command.course),
       },
     },
   ];
@@ -419,27 +425,72 @@ export const scoreTotals = (
   };
 };
 
-const decideAttempt = (
-  command: RecordAssessmentAttempt,
-  state: EnrolmentState,
-): EnrolmentEvent[] => {
-  const enrolment = assertMayTrack(command, state);
-  const { course, contentId, attemptId, submittedAt, policy } = command;
-  if (course.leaves.get(contentId)?.kind !== 'assessment')
-    throw refuse(
-      'INVALID_CONTENT_ID',
-      `${contentId} is not an assessment of the course`,
-      'contentId',
+/** Scores may be fractional: sums that differ by rounding alone are the same. */
+const sameScore = (a: number, b: number): boolean =>
+  Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+/**
+ * The attempt's maximum is the assessment's, as the course declares it: the responses may give
+ * their own maxima, all of them adding up to it, or none; no score may exceed its maximum.
+ */
+const attemptMaximum = (
+  contentId: string,
+  declared: number | null,
+  responses: readonly QuestionResponse[],
+): number => {
+  if (declared === null)
+    throw new RuleViolatedError(
+      'ASSESSMENT_MAX_SCORE_UNDECLARED',
+      `The course declares no maxScore for assessment ${contentId}: its attempts cannot be scored`,
+      { contentId },
     );
-  const responses = latestAnswers(command.responses);
   responses.forEach((response, index) => {
-    if (response.score > response.maxScore)
+    if (response.maxScore !== null && response.score > response.maxScore)
       throw refuse(
         'INVALID_SCORE',
         `The score of question ${response.questionId} exceeds its maximum`,
         `responses[${index}].score`,
       );
   });
+  const given = responses.filter((response) => response.maxScore !== null);
+  if (given.length > 0 && given.length < responses.length)
+    throw refuse(
+      'ATTEMPT_MAX_SCORE_MISMATCH',
+      'Either every response gives its maxScore or none does',
+      `responses[${responses.findIndex((response) => response.maxScore === null)}].maxScore`,
+    );
+  const sum = given.reduce((total, response) => total + response.maxScore!, 0);
+  if (given.length > 0 && !sameScore(sum, declared))
+    throw refuse(
+      'ATTEMPT_MAX_SCORE_MISMATCH',
+      `The responses' maxScore add up to ${sum}, not to the assessment's maxScore, ${declared}`,
+      'responses',
+    );
+  const score = responses.reduce((total, response) => total + response.score, 0);
+  if (score > declared && !sameScore(score, declared))
+    throw refuse(
+      'SCORE_ABOVE_MAX',
+      `The responses score ${score}, above the assessment's maxScore, ${declared}`,
+      'responses',
+    );
+  return declared;
+};
+
+const decideAttempt = (
+  command: RecordAssessmentAttempt,
+  state: EnrolmentState,
+): EnrolmentEvent[] => {
+  const enrolment = assertMayTrack(command, state);
+  const { course, contentId, attemptId, submittedAt, policy } = command;
+  const leaf = course.leaves.get(contentId);
+  if (leaf?.kind !== 'assessment')
+    throw refuse(
+      'INVALID_CONTENT_ID',
+      `${contentId} is not an assessment of the course`,
+      'contentId',
+    );
+  const responses = latestAnswers(command.responses);
+  const maxScore = attemptMaximum(contentId, leaf.maxScore, responses);
   const digest = createHash('sha256')
     .update(canonicalJson({ submittedAt, responses: [...responses].sort(byQuestion) }))
     .digest('base64url');
@@ -451,7 +502,6 @@ const decideAttempt = (
   )
     return [];
   const score = responses.reduce((sum, r) => sum + r.score, 0);
-  const maxScore = responses.reduce((sum, r) => sum + r.maxScore, 0);
   const attempts = {
     ...enrolment.attempts,
     [contentId]: {
@@ -476,6 +526,7 @@ const decideAttempt = (
       responses,
       score,
       maxScore,
+      hierarchyVersion: course.hierarchyVersion,
       digest,
       replaced: earlier !== undefined,
       assessment: totals.assessments.find((a) => a.contentId === contentId)!,
@@ -517,7 +568,9 @@ export const checkCertificate = (
   const none = { eligible: false, progressPercent, scorePercent: null, failure: null };
   if (!enrolment.active || progressPercent < criteria.minCompletionPercent) return none;
   if (criteria.minScorePercent === null) return { ...none, eligible: true };
-  if (course.assessmentIds.length === 0)
+  if (course.assessmentIds.length === 0) {
+    // The default score rule is for courses with assessments; a rule the batch was given is not.
+    if (criteria.scoreRuleDefaulted === true) return { ...none, eligible: true };
     return {
       ...none,
       failure: {
@@ -525,6 +578,7 @@ export const checkCertificate = (
         reason: 'The batch requires a minimum score but the course has no assessment',
       },
     };
+  }
   const { totalScore, totalMaxScore } = scoreTotals(enrolment.attempts, policy);
   if (totalMaxScore === 0) return none;
   const scorePercent = (totalScore * 100) / totalMaxScore;
@@ -617,8 +671,9 @@ export const enrolmentDecider: Decider<EnrolmentCommand, EnrolmentEvent, Enrolme
 
   evolve: (state, event) => {
     if (event.type === 'UserEnrolled') {
-      const { batchId, courseId, userId, enrolledAt } = event.data;
-      if (state.exists) return { ...state, active: true };
+      const { batchId, courseId, userId, enrolledAt, progress } = event.data;
+      // Enrolments recorded before UserEnrolled carried progress learn it from their first progress.
+      if (state.exists) return { ...state, active: true, progress: progress ?? state.progress };
       return {
         exists: true,
         active: true,
@@ -627,7 +682,7 @@ export const enrolmentDecider: Decider<EnrolmentCommand, EnrolmentEvent, Enrolme
         userId,
         enrolledAt,
         contents: {},
-        progress: null,
+        progress: progress ?? null,
         completedOn: null,
         attempts: {},
         certificate: null,

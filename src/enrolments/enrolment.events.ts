@@ -30,7 +30,11 @@ export interface QuestionResponse {
   options: unknown[];
   response: unknown;
   score: number;
-  maxScore: number;
+  /**
+   * The question's maximum as the player sent it; null when it sent none. Either every response
+   * of an attempt has one, adding up to the assessment's declared maximum, or none has.
+   */
+  maxScore: number | null;
   /** Seconds spent on the question. */
   duration: number;
   answeredAt: string | null;
@@ -60,6 +64,12 @@ export type UserEnrolled = DomainEvent<
     enrolledAt: string;
     /** Re-enrolment after an unenrolment: the earlier progress counts again. */
     revived: boolean;
+    /**
+     * Course progress at enrolment, against the course's hierarchy then: what it requires from
+     * the start (and, on a revival, what was done before). Absent on enrolments recorded before
+     * it was carried: their progress is known from their first progress on.
+     */
+    progress?: ProgressSummary;
   }
 >;
 
@@ -90,7 +100,13 @@ export type AssessmentAttemptRecorded = DomainEvent<
     /** One per question: the latest answer within the attempt. */
     responses: QuestionResponse[];
     score: number;
+    /**
+     * The attempt's maximum: the assessment's declared maxScore in the course hierarchy of
+     * `hierarchyVersion`. A later hierarchy does not change it. Attempts recorded before the
+     * hierarchy was the authority carry no `hierarchyVersion`, and the responses' sum here.
+     */
     maxScore: number;
+    hierarchyVersion?: number;
     /** Fingerprint of the attempt as submitted: an identical resubmission changes nothing. */
     digest: string;
     /** True when this replaces an earlier submission of the same attempt id. */

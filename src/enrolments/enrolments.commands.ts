@@ -133,15 +133,17 @@ export class EnrolHandler implements ICommandHandler<EnrolCommand> {
   async execute({ batchId, userId, principal, requestId }: EnrolCommand): Promise<void> {
     const actor = actorOf(principal);
     const learner = (await this.lookups.learners([userId])).get(userId) ?? null;
+    const batch = await this.lookups.batch(batchId);
     const outcome = await this.writer.execute(
       {
         type: 'Enrol',
         actor,
         now: this.clock.now(),
         batchId,
-        batch: await this.lookups.batch(batchId),
+        batch,
         userId,
         learner,
+        course: batch && (await this.lookups.course(batch.courseId)),
       },
       actorMetadata(actor, requestId),
     );
@@ -319,7 +321,7 @@ export class RecordAssessmentHandler implements ICommandHandler<RecordAssessment
           options: response.options ?? [],
           response: response.response ?? null,
           score: response.score,
-          maxScore: response.maxScore,
+          maxScore: response.maxScore ?? null,
           duration: response.duration ?? 0,
           answeredAt:
             response.answeredAt === undefined ? null : new Date(response.answeredAt).toISOString(),

@@ -193,7 +193,7 @@ export class EnrolmentsController {
   @ApiProblems({
     400: ['invalid_identifier'],
     403: ['UNAUTHORIZED_USER', 'ENROLLMENT_INVITE_ONLY'],
-    404: ['BATCH_NOT_FOUND', 'user_not_found', 'ENROLMENT_NOT_FOUND'],
+    404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND', 'user_not_found', 'ENROLMENT_NOT_FOUND'],
     409: ['USER_ALREADY_ENROLLED_COURSE'],
     422: [
       'USER_NOT_IN_BATCH_ORGANISATION',
@@ -388,7 +388,7 @@ export class EnrolmentsController {
   @ApiProblems({
     400: ['invalid_identifier', 'INVALID_CONTENT_ID', 'invalid_input'],
     403: ['UNAUTHORIZED_USER'],
-    404: ['BATCH_NOT_FOUND'],
+    404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND'],
     409: ['USER_NOT_ENROLLED_COURSE'],
     422: ['NOT_A_ON_GOING_BATCH'],
   })
@@ -406,11 +406,18 @@ export class EnrolmentsController {
   @ApiOperation({ summary: 'An assessment attempt; resubmitting its attempt id replaces it' })
   @ApiOkResponse({ type: AssessmentResultView })
   @ApiProblems({
-    400: ['invalid_identifier', 'INVALID_CONTENT_ID', 'INVALID_SCORE', 'invalid_input'],
+    400: [
+      'invalid_identifier',
+      'INVALID_CONTENT_ID',
+      'INVALID_SCORE',
+      'ATTEMPT_MAX_SCORE_MISMATCH',
+      'SCORE_ABOVE_MAX',
+      'invalid_input',
+    ],
     403: ['UNAUTHORIZED_USER'],
-    404: ['BATCH_NOT_FOUND'],
+    404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND'],
     409: ['USER_NOT_ENROLLED_COURSE'],
-    422: ['NOT_A_ON_GOING_BATCH'],
+    422: ['NOT_A_ON_GOING_BATCH', 'ASSESSMENT_MAX_SCORE_UNDECLARED'],
   })
   recordAssessment(
     @IdParam('batchId') batchId: string,
@@ -430,7 +437,7 @@ export class EnrolmentsController {
   @ApiProblems({
     400: ['invalid_identifier'],
     403: ['UNAUTHORIZED_USER'],
-    404: ['BATCH_NOT_FOUND'],
+    404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND'],
   })
   issueCertificates(
     @IdParam('batchId') batchId: string,

@@ -92,9 +92,25 @@ export class QuestionResponseDto {
   @IsOptional()
   response?: unknown;
 
-  @ApiProperty({ minimum: 0 }) @IsNumber() @Min(0) @Max(1_000_000) score!: number;
+  @ApiProperty({ minimum: 0, description: 'At most the question’s maxScore, when it has one' })
+  @IsNumber()
+  @Min(0)
+  @Max(1_000_000)
+  score!: number;
 
-  @ApiProperty({ minimum: 0 }) @IsNumber() @Min(0) @Max(1_000_000) maxScore!: number;
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      'The question’s maximum. The course declares the assessment’s maxScore, the attempt’s ' +
+      'maximum: give a maxScore on every response, adding up to it (otherwise 400 ' +
+      'ATTEMPT_MAX_SCORE_MISMATCH), or on none, and the scores must then add up to at most it ' +
+      '(otherwise 400 SCORE_ABOVE_MAX)',
+  })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1_000_000)
+  maxScore?: number;
 
   @ApiPropertyOptional({ description: 'Seconds spent on the question', default: 0 })
   @IsOptional()

@@ -145,7 +145,12 @@ describe('Batches API', () => {
       createdFor: ['org-a'],
       mentors: [],
       invitees: [],
-      certificateCriteria: { minCompletionPercent: 100, minScorePercent: 70 },
+      // The default score rule, for a course with assessments only.
+      certificateCriteria: {
+        minCompletionPercent: 100,
+        minScorePercent: 70,
+        scoreRuleDefaulted: true,
+      },
       createdAt: expect.stringMatching(ISO_INSTANT),
       updatedAt: body.createdAt,
       revision: '0',
@@ -213,7 +218,11 @@ describe('Batches API', () => {
       enrollmentEndsAt: midnight(utcDay(11)),
       mentors: ['mia'],
       invitees: ['lea', 'someone-else'],
-      certificateCriteria: { minCompletionPercent: 100, minScorePercent: null },
+      certificateCriteria: {
+        minCompletionPercent: 100,
+        minScorePercent: null,
+        scoreRuleDefaulted: false,
+      },
     });
   });
 
@@ -342,6 +351,7 @@ describe('Batches API', () => {
     expect(byAdmin.body.certificateCriteria).toEqual({
       minCompletionPercent: 100,
       minScorePercent: 50,
+      scoreRuleDefaulted: false,
     });
   });
 
@@ -581,8 +591,8 @@ describe('Batches API', () => {
       data: {
         changes: {
           certificateCriteria: {
-            from: { minCompletionPercent: 100, minScorePercent: 70 },
-            to: { minCompletionPercent: 100, minScorePercent: 50 },
+            from: { minCompletionPercent: 100, minScorePercent: 70, scoreRuleDefaulted: true },
+            to: { minCompletionPercent: 100, minScorePercent: 50, scoreRuleDefaulted: false },
           },
         },
       },

@@ -210,6 +210,31 @@ describe('course decider: RegisterCourse', () => {
       });
   });
 
+  it.each([0, -1, 2.5, 1_000_001, Number.NaN])(
+    'refuses an assessment whose maxScore is %p: its attempts are scored out of it',
+    (maxScore) => {
+      spec
+        .given([])
+        .when(
+          register({
+            children: [
+              { kind: 'content', id: 'c1', name: 'One', optional: false },
+              { kind: 'assessment', id: 'a1', name: 'Quiz', optional: false, maxScore },
+            ],
+          }),
+        )
+        .thenThrows(InvalidInputError, {
+          code: 'INVALID_HIERARCHY',
+          issues: [
+            {
+              field: 'children[1].maxScore',
+              message: 'an assessment needs a maxScore, a whole number from 1 to 1000000',
+            },
+          ],
+        });
+    },
+  );
+
   it('refuses a course id that is already registered', () => {
     spec
       .given([registered])

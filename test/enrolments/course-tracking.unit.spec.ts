@@ -54,14 +54,28 @@ describe('courseTracking', () => {
     expect(course.hierarchyVersion).toBe(3);
   });
 
-  it('lists every leaf, however deep, with its kind and whether it is optional', () => {
+  it('lists every leaf, however deep, with its kind, whether it is optional and an assessment’s maxScore', () => {
     expect([...course.leaves]).toEqual([
       ['c1', { kind: 'content', optional: false }],
       ['c-opt', { kind: 'content', optional: true }],
       ['c2', { kind: 'content', optional: false }],
-      ['a1', { kind: 'assessment', optional: false }],
-      ['a2', { kind: 'assessment', optional: true }],
+      ['a1', { kind: 'assessment', optional: false, maxScore: 10 }],
+      ['a2', { kind: 'assessment', optional: true, maxScore: 5 }],
       ['c3-opt', { kind: 'content', optional: true }],
+    ]);
+  });
+
+  it('gives an assessment recorded without a sound maxScore (a whole number from 1) none', () => {
+    const unsound = courseTracking('course-old', 1, [
+      { kind: 'content', id: 'c1', name: 'Video', optional: false },
+      { kind: 'assessment', id: 'zero', name: 'Quiz', optional: false, maxScore: 0 },
+      { kind: 'assessment', id: 'part', name: 'Quiz', optional: false, maxScore: 2.5 },
+      { kind: 'assessment', id: 'none', name: 'Quiz', optional: false } as CourseNode,
+    ]);
+    expect(['zero', 'part', 'none'].map((id) => unsound.leaves.get(id))).toEqual([
+      { kind: 'assessment', optional: false, maxScore: null },
+      { kind: 'assessment', optional: false, maxScore: null },
+      { kind: 'assessment', optional: false, maxScore: null },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Actor } from '../../src/auth/principal';
-import { CertificateCriteria } from '../../src/batches/batch.events';
+import { CertificateCriteria, DEFAULT_CERTIFICATE_CRITERIA } from '../../src/batches/batch.events';
 import { CourseNode } from '../../src/courses/course-hierarchy';
 import { courseTracking } from '../../src/enrolments/course-tracking';
 import {
@@ -156,10 +156,11 @@ const base = {
   userId: 'u-learner',
 };
 
-const enrol = (overrides: Partial<Enrol> = {}): Enrol => ({
+const enrol = ({ course: given, ...overrides }: Partial<Enrol> = {}): Enrol => ({
   type: 'Enrol',
   ...base,
   learner: { organisationId: ORG },
+  course: given === undefined ? course : given,
   ...overrides,
 });
 
@@ -248,11 +249,26 @@ const issueCertificate = (overrides: Partial<IssueCertificate> = {}): IssueCerti
 
 const KEY = { batchId: 'batch-1', courseId: 'course-1', userId: 'u-learner' };
 
+/** The course's progress before anything is done: 3 required contents, none completed. */
+const NOTHING_DONE: ProgressSummary = {
+  completedCount: 0,
+  requiredCount: 3,
+  percent: 0,
+  units: { 'unit-1': 0, 'unit-1a': 0 },
+};
+
 const userEnrolled = (
   overrides: Partial<Extract<EnrolmentEvent, { type: 'UserEnrolled' }>['data']> = {},
 ): EnrolmentEvent => ({
   type: 'UserEnrolled',
-  data: { ...KEY, enrolledBy: 'u-learner', enrolledAt: ENROLLED_AT, revived: false, ...overrides },
+  data: {
+    ...KEY,
+    enrolledBy: 'u-learner',
+    enrolledAt: ENROLLED_AT,
+    revived: false,
+    progress: NOTHING_DONE,
+    ...overrides,
+  },
 });
 
 const userUnenrolled = (unenrolledBy = 'u-learner', unenrolledAt = T1): EnrolmentEvent => ({
@@ -327,7 +343,13 @@ describe('enrolment decider: Enrol', () => {
       .then([
         {
           type: 'UserEnrolled',
-          data: { ...KEY, enrolledBy: 'u-learner', enrolledAt: NOW, revived: false },
+          data: {
+            ...KEY,
+            enrolledBy: 'u-learner',
+            enrolledAt: NOW,
+            revived: false,
+            progress: NOTHING_DONE,
+          },
         },
       ]);
   });
@@ -372,6 +394,7 @@ describe('enrolment decider: Enrol', () => {
             enrolledBy: 'u-partner',
             enrolledAt: NOW,
             revived: false,
+            progress: NOTHING_DONE,
           },
         },
       ]);
@@ -404,6 +427,7 @@ describe('enrolment decider: Enrol', () => {
               enrolledBy: 'u-invited',
               enrolledAt: NOW,
               revived: false,
+              progress: NOTHING_DONE,
             },
           },
         ]);
@@ -429,6 +453,7 @@ describe('enrolment decider: Enrol', () => {
               enrolledBy: 'u-mentor',
               enrolledAt: NOW,
               revived: false,
+              progress: NOTHING_DONE,
             },
           },
         ]);
@@ -615,7 +640,13 @@ describe('enrolment decider: Enrol', () => {
       );
       const before = stateAfter(progressed);
       const history = play([...progressed, userUnenrolled('u-learner', T3)], enrol());
-      expect(history.at(-1)).toEqual(userEnrolled({ enrolledAt: NOW, revived: true }));
+      expect(history.at(-1)).toEqual(
+        userEnrolled({
+          enrolledAt: NOW,
+          revived: true,
+          progress: summary(2, 66, { 'unit-1': 66, 'unit-1a': 50 }),
+        }),
+      );
       const after = stateAfter(history);
       expect(after).toEqual({ ...before, active: true });
       expect(after).toMatchObject({
@@ -632,6 +663,61 @@ describe('enrolment decider: Enrol', () => {
         lastAccessTime: T2,
       });
     });
+  });
+});
+
+describe('enrolment decider: Enrol knows the course’s required contents', () => {
+  it('starts the enrolment with the course’s required contents, none done', () => {
+    const [event] = enrolmentDecider.decide(enrol(), stateAfter([]));
+    expect(event).toMatchObject({ data: { progress: NOTHING_DONE } });
+    expect(stateAfter([event!])).toMatchObject({ progress: NOTHING_DONE });
+    const [other] = enrolmentDecider.decide(
+      enrol({ course: courseWithoutAssessments }),
+      stateAfter([]),
+    );
+    expect(other).toMatchObject({
+      data: { progress: { completedCount: 0, requiredCount: 1, percent: 0, units: {} } },
+    });
+  });
+
+  it('revives with the progress made, against the course as it is now', () => {
+    const grown = courseTracking('course-1', 2, [
+      ...hierarchy,
+      { kind: 'content', id: 'c3', name: 'Summary', optional: false },
+    ]);
+    const progressed = play([enrolled], recordProgress([update('c1', 2, T1)]));
+    const history = play(
+      [...progressed, userUnenrolled('u-learner', T3)],
+      enrol({ course: grown }),
+    );
+    const revived = {
+      completedCount: 1,
+      requiredCount: 4,
+      percent: 25,
+      units: { 'unit-1': 33, 'unit-1a': 0 },
+    };
+    expect(history.at(-1)).toEqual(
+      userEnrolled({ enrolledAt: NOW, revived: true, progress: revived }),
+    );
+    expect(stateAfter(history)).toMatchObject({ active: true, progress: revived });
+  });
+
+  it('folds an enrolment recorded before it carried progress: known from its first progress', () => {
+    const legacy = userEnrolled({ progress: undefined });
+    expect(stateAfter([legacy])).toMatchObject({ exists: true, progress: null });
+    const history = play([legacy], recordProgress([update('c1', 2, T1)]));
+    expect(stateAfter(history)).toMatchObject({
+      progress: summary(1, 33, { 'unit-1': 33, 'unit-1a': 0 }),
+    });
+    const revived = play([legacy, userUnenrolled()], enrol());
+    expect(stateAfter(revived)).toMatchObject({ active: true, progress: NOTHING_DONE });
+  });
+
+  it('refuses without the batch’s course with 404 COURSE_NOT_FOUND', () => {
+    spec
+      .given([])
+      .when(enrol({ course: null }))
+      .thenThrows(NotFoundError, { code: 'COURSE_NOT_FOUND' });
   });
 });
 
@@ -1124,7 +1210,8 @@ describe('enrolment decider: RecordAssessmentAttempt', () => {
       Pick<AssessmentAttemptRecorded['data'], 'responses' | 'submittedAt'>,
   ): EnrolmentEvent => {
     const score = data.responses.reduce((sum, r) => sum + r.score, 0);
-    const maxScore = data.responses.reduce((sum, r) => sum + r.maxScore, 0);
+    // The course's: a1 is out of 10, a2 out of 5.
+    const maxScore = data.contentId === 'a2' ? 5 : 10;
     return {
       type: 'AssessmentAttemptRecorded',
       data: {
@@ -1134,6 +1221,7 @@ describe('enrolment decider: RecordAssessmentAttempt', () => {
         recordedAt: NOW,
         score,
         maxScore,
+        hierarchyVersion: 1,
         digest: digestOf(data.submittedAt, data.responses),
         replaced: false,
         assessment: {
@@ -1167,6 +1255,7 @@ describe('enrolment decider: RecordAssessmentAttempt', () => {
             responses: firstResponses,
             score: 9,
             maxScore: 10,
+            hierarchyVersion: 1,
             digest: digestOf(T2, firstResponses),
             replaced: false,
             assessment: {
@@ -1333,6 +1422,193 @@ describe('enrolment decider: RecordAssessmentAttempt', () => {
     });
   });
 
+  describe('the maximum is the course’s', () => {
+    /** A response that gives no maximum of its own. */
+    const without = (questionId: string, score: number) =>
+      answer(questionId, score, { maxScore: null });
+
+    it('refuses responses whose maxima add up to less than the assessment’s with 400 ATTEMPT_MAX_SCORE_MISMATCH', () => {
+      // a1 is out of 10: 4 out of 5 would pass a 70 % rule on the client's word alone.
+      spec
+        .given([enrolled])
+        .when(recordAttempt({ responses: [answer('q1', 4)] }))
+        .thenThrows(InvalidInputError, {
+          kind: 'invalid_input',
+          code: 'ATTEMPT_MAX_SCORE_MISMATCH',
+          issues: [{ field: 'responses' }],
+        });
+    });
+
+    it('refuses responses whose maxima add up to more than the assessment’s', () => {
+      spec
+        .given([enrolled])
+        .when(recordAttempt({ responses: [answer('q1', 4), answer('q2', 5), answer('q3', 5)] }))
+        .thenThrows(InvalidInputError, { code: 'ATTEMPT_MAX_SCORE_MISMATCH' });
+    });
+
+    it('refuses an attempt where some responses give a maximum and others do not', () => {
+      spec
+        .given([enrolled])
+        .when(recordAttempt({ responses: [answer('q1', 4), without('q2', 4)] }))
+        .thenThrows(InvalidInputError, {
+          code: 'ATTEMPT_MAX_SCORE_MISMATCH',
+          issues: [{ field: 'responses[1].maxScore' }],
+        });
+    });
+
+    it('takes the assessment’s maximum for responses that give none', () => {
+      const responses = [without('q1', 4), without('q2', 5)];
+      spec
+        .given([enrolled])
+        .when(recordAttempt({ responses }))
+        .then([
+          attemptRecorded({ submittedAt: T2, responses }),
+          progressRecorded({
+            contents: [{ contentId: 'a1', status: 2, lastAccessTime: T2 }],
+            lastContentId: 'a1',
+            lastAccessTime: T2,
+            progress: summary(1, 33, { 'unit-1': 33, 'unit-1a': 50 }),
+          }),
+        ]);
+      expect(stateAfter(play([enrolled], recordAttempt({ responses })))).toMatchObject({
+        attempts: { a1: { 'att-1': { score: 9, maxScore: 10 } } },
+      });
+    });
+
+    it('refuses responses without maxima scoring above the assessment’s with 400 SCORE_ABOVE_MAX', () => {
+      spec
+        .given([enrolled])
+        .when(recordAttempt({ responses: [without('q1', 6), without('q2', 5)] }))
+        .thenThrows(InvalidInputError, {
+          kind: 'invalid_input',
+          code: 'SCORE_ABOVE_MAX',
+          issues: [{ field: 'responses' }],
+        });
+      const full = enrolmentDecider.decide(
+        recordAttempt({ responses: [without('q1', 10)] }),
+        stateAfter([enrolled]),
+      );
+      expect(full[0]).toMatchObject({ data: { score: 10, maxScore: 10 } });
+    });
+
+    it('accepts maxima that add up to the assessment’s but for rounding', () => {
+      const responses = [9.7, 0.1, 0.1, 0.1].map((max, q) =>
+        answer(`q${q + 1}`, max, { maxScore: max }),
+      );
+      const events = enrolmentDecider.decide(recordAttempt({ responses }), stateAfter([enrolled]));
+      expect(events[0]).toMatchObject({ data: { maxScore: 10 } });
+    });
+
+    it('judges the maxima of the answers that count only', () => {
+      // The superseded answer to q1 claimed a maximum of 10; the answers that count add up to 10.
+      const superseded = answer('q1', 2, { maxScore: 10, answeredAt: T1 });
+      const counting = answer('q1', 3, { answeredAt: T2 });
+      const events = enrolmentDecider.decide(
+        recordAttempt({ responses: [superseded, answer('q2', 5), counting] }),
+        stateAfter([enrolled]),
+      );
+      expect(events[0]).toMatchObject({ data: { score: 8, maxScore: 10 } });
+    });
+
+    it('records the maximum of the hierarchy at the time: a later one does not rewrite it', () => {
+      const harder = courseTracking(
+        'course-1',
+        2,
+        hierarchy.map((node) =>
+          node.kind === 'assessment' && node.id === 'a2' ? { ...node, maxScore: 20 } : node,
+        ),
+      );
+      const first = play(
+        [enrolled],
+        recordAttempt({ contentId: 'a2', responses: [answer('q1', 4)] }),
+      );
+      expect(first[1]).toMatchObject({ data: { maxScore: 5, hierarchyVersion: 1 } });
+      // Under version 2, a2 is out of 20: five points no longer add up, twenty do.
+      spec
+        .given(first)
+        .when(
+          recordAttempt({
+            course: harder,
+            contentId: 'a2',
+            attemptId: 'att-2',
+            submittedAt: T3,
+            responses: [answer('q1', 4)],
+          }),
+        )
+        .thenThrows(InvalidInputError, { code: 'ATTEMPT_MAX_SCORE_MISMATCH' });
+      const second = recordAttempt({
+        course: harder,
+        contentId: 'a2',
+        attemptId: 'att-2',
+        submittedAt: T3,
+        responses: [answer('q1', 3, { maxScore: 20 })],
+      });
+      const [recorded] = enrolmentDecider.decide(second, stateAfter(first));
+      expect(recorded).toMatchObject({
+        data: {
+          maxScore: 20,
+          hierarchyVersion: 2,
+          // Best of 4/5 and 3/20: the higher score, as before.
+          assessment: { contentId: 'a2', attemptId: 'att-1', score: 4, maxScore: 5, attempts: 2 },
+        },
+      });
+      expect(stateAfter(play(first, second))).toMatchObject({
+        attempts: {
+          a2: {
+            'att-1': { score: 4, maxScore: 5 },
+            'att-2': { score: 3, maxScore: 20 },
+          },
+        },
+      });
+    });
+
+    it('keeps the maximum of an attempt recorded before: the responses’ sum it carries', () => {
+      // Recorded before the course was the authority: 4 of 5 on a1, which the course has out of 10.
+      const legacy: EnrolmentEvent = {
+        type: 'AssessmentAttemptRecorded',
+        data: {
+          ...KEY,
+          contentId: 'a1',
+          attemptId: 'att-old',
+          submittedAt: T1,
+          recordedAt: T1,
+          responses: [answer('q1', 4)],
+          score: 4,
+          maxScore: 5,
+          digest: digestOf(T1, [answer('q1', 4)]),
+          replaced: false,
+          assessment: { contentId: 'a1', attemptId: 'att-old', score: 4, maxScore: 5, attempts: 1 },
+          totalScore: 4,
+          totalMaxScore: 5,
+          policy: 'best',
+        },
+      };
+      expect(stateAfter([enrolled, legacy])).toMatchObject({
+        attempts: { a1: { 'att-old': { score: 4, maxScore: 5 } } },
+      });
+      const [recorded] = enrolmentDecider.decide(
+        recordAttempt({ contentId: 'a2', responses: [answer('q1', 3)], submittedAt: T2 }),
+        stateAfter([enrolled, legacy]),
+      );
+      expect(recorded).toMatchObject({ data: { totalScore: 7, totalMaxScore: 10 } });
+    });
+
+    it('refuses an assessment the course declares no sound maximum for with 422', () => {
+      const unscored = courseTracking('course-1', 3, [
+        { kind: 'content', id: 'c1', name: 'Video', optional: false },
+        { kind: 'assessment', id: 'a1', name: 'Quiz 1', optional: false, maxScore: 0 },
+      ]);
+      spec
+        .given([enrolled])
+        .when(recordAttempt({ course: unscored }))
+        .thenThrows(RuleViolatedError, {
+          kind: 'rule_violated',
+          code: 'ASSESSMENT_MAX_SCORE_UNDECLARED',
+          details: { contentId: 'a1' },
+        });
+    });
+  });
+
   describe('answers within an attempt', () => {
     it('keeps the latest answer to each question by answer time', () => {
       const later = answer('q1', 1, { response: 'b', answeredAt: T2 });
@@ -1369,11 +1645,14 @@ describe('enrolment decider: RecordAssessmentAttempt', () => {
     it('judges the score of the answers that count only', () => {
       const superseded = answer('q1', 9, { answeredAt: T1 });
       const counting = answer('q1', 3, { answeredAt: T2 });
+      const q2 = answer('q2', 5);
       const events = enrolmentDecider.decide(
-        recordAttempt({ responses: [superseded, counting] }),
+        recordAttempt({ responses: [superseded, q2, counting] }),
         stateAfter([enrolled]),
       );
-      expect(events[0]).toMatchObject({ data: { responses: [counting], score: 3, maxScore: 5 } });
+      expect(events[0]).toMatchObject({
+        data: { responses: [counting, q2], score: 8, maxScore: 10 },
+      });
     });
   });
 
@@ -1784,6 +2063,34 @@ describe('enrolment decider: IssueCertificate', () => {
         .thenNothingHappens();
     });
 
+    it('issues on completion alone when the default score rule meets a course without assessments', () => {
+      const done = play(
+        [enrolled],
+        recordProgress([update('c1', 2, T1)], { course: courseWithoutAssessments }),
+      );
+      spec
+        .given(done)
+        .when(
+          issueCertificate({
+            course: courseWithoutAssessments,
+            batch: batchFacts({ certificateCriteria: DEFAULT_CERTIFICATE_CRITERIA }),
+          }),
+        )
+        .then([issued(null)]);
+    });
+
+    it('holds a course with assessments to the default score rule', () => {
+      const defaulted = batchFacts({ certificateCriteria: DEFAULT_CERTIFICATE_CRITERIA });
+      spec
+        .given(completedWith(6))
+        .when(issueCertificate({ batch: defaulted }))
+        .thenNothingHappens();
+      spec
+        .given(completedWith(7))
+        .when(issueCertificate({ batch: defaulted }))
+        .then([issued(70)]);
+    });
+
     it('decides nothing for a completed course with a score rule but no attempt yet', () => {
       const done = play(
         [enrolled],
@@ -1871,6 +2178,21 @@ describe('checkCertificate', () => {
         'best',
       ),
     ).toEqual({ eligible: false, progressPercent: 100, scorePercent: null, failure: null });
+  });
+
+  it('is eligible on completion alone when the default score rule meets a course without assessments', () => {
+    const done = play(
+      [enrolled],
+      recordProgress([update('c1', 2, T1)], { course: courseWithoutAssessments }),
+    );
+    expect(
+      checkCertificate(
+        enrolmentOf(done),
+        courseWithoutAssessments,
+        DEFAULT_CERTIFICATE_CRITERIA,
+        'best',
+      ),
+    ).toEqual({ eligible: true, progressPercent: 100, scorePercent: null, failure: null });
   });
 
   it('reports the failure of a score rule on a course without assessments', () => {

@@ -772,11 +772,7 @@ describe('Enrolments API', () => {
         403,
         'UNAUTHORIZED_USER',
       );
-      expectProblem(
-        await hub.call(eve, 'GET', '/v1/users/lea/enrolments'),
-        404,
-        'user_not_found',
-      );
+      expectProblem(await hub.call(eve, 'GET', '/v1/users/lea/enrolments'), 404, 'user_not_found');
     });
 
     it('lists unenrolled batches only when asked', async () => {

@@ -589,6 +589,7 @@ describe('handleCommand with a state cache', () => {
       ...base(userId, learner(userId), minute),
       type: 'Enrol',
       learner: { organisationId: 'org-1' },
+      course,
     });
     const unenrol = (userId: string, minute: number): EnrolmentCommand => ({
       ...base(userId, mentor, minute),

@@ -184,7 +184,7 @@ describe('every write endpoint under arbitrary text and JSON', () => {
         contentId: 'quiz-1',
         attemptId: 'a1',
         submittedAt: new Date().toISOString(),
-        responses: [{ questionId: 'q1', type: 'mcq', score: 4, maxScore: 5 }],
+        responses: [{ questionId: 'q1', type: 'mcq', score: 4, maxScore: 10 }],
       },
       'POST /v1/batches/{batchId}/certificates/issue': { userIds: ['fz-learner'] },
       'POST /v1/events': event,

@@ -10,6 +10,11 @@ import {
   utcDay,
 } from '../support/hub-harness';
 
+type Reply = Awaited<ReturnType<RunningHub['call']>>;
+
+const batchIds = (response: Reply): string[] =>
+  (response.body.items as { batchId: string }[]).map((item) => item.batchId);
+
 /** GET /v1/me and GET /v1/me/enrolments: the caller, and what is theirs. */
 describe('The caller: /v1/me', () => {
   let storage: HubStorage;
@@ -117,12 +122,9 @@ describe('The caller: /v1/me', () => {
     const mine = await hub.call(lea, 'GET', '/v1/me/enrolments');
     expect(mine.status).toBe(200);
     expect(mine.body).toEqual((await hub.call(lea, 'GET', '/v1/users/lea/enrolments')).body);
-    expect(mine.body.items.map((item: { batchId: string }) => item.batchId)).toEqual(['me-1']);
+    expect(batchIds(mine)).toEqual(['me-1']);
     const all = await hub.call(lea, 'GET', '/v1/me/enrolments?includeInactive=true&limit=10');
-    expect(all.body.items.map((item: { batchId: string }) => item.batchId).sort()).toEqual([
-      'me-1',
-      'me-2',
-    ]);
+    expect(batchIds(all).sort()).toEqual(['me-1', 'me-2']);
     expect((await hub.call(lea, 'GET', '/v1/me/enrolments?limit=0')).status).toBe(400);
   });
 

@@ -224,6 +224,7 @@ describe('enrolments projection', () => {
           ...this.base(by === 'self' ? this.self() : MENTOR),
           type: 'Enrol',
           learner: { organisationId: ORG },
+          course: this.course,
         },
         assumeNew,
       );
@@ -839,14 +840,14 @@ describe('enrolments projection', () => {
       expect(j.lastCertificateId).toBe('cert-batch-1-learner-06-2');
     });
 
-    it('batch 1: enrolled, nothing done yet', () => {
+    it('batch 1: enrolled, nothing done yet, the course’s required contents known', () => {
       expect(row('batch-1', 'learner-07')).toMatchObject({
         active: true,
         status: 0,
         progress_percent: 0,
         completed_count: 0,
-        required_count: 0,
-        unit_progress: {},
+        required_count: 5,
+        unit_progress: { u1: 0, u2: 0 },
         assessments: {},
         total_score: 0,
         total_max_score: 0,
