@@ -1,3 +1,4 @@
+import { decodeIdCursor, encodeIdCursor } from '../http/id-cursor';
 import {
   Body,
   Controller,
@@ -30,11 +31,10 @@ import { CurrentPrincipal } from '../auth/auth.guard';
 import { Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { ApiProblems } from '../errors/api-problems';
-import { InvalidInputError } from '../errors/hub-error';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { parseIfMatch } from '../http/if-match';
-import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
+import { IdParam, RequestId } from '../http/request-context';
 import { batchDecider, batchNotFound, canReadBatch } from './batch.decider';
 import { batchStream } from './batch.events';
 import { CreateBatchCommand, UpdateBatchCommand } from './batches.commands';
@@ -75,18 +75,17 @@ const toView = (batch: BatchRecord): BatchView => ({
   revision: batch.revision.toString(),
 });
 
-// Cursors are opaque to clients; inside they are the last batch id of the page.
-const encodeCursor = (batchId: string) => Buffer.from(batchId, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string): string => {
-  const batchId = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!IDENTIFIER.test(batchId))
-    throw new InvalidInputError(
-      'The cursor is not valid',
-      [{ field: 'cursor', message: 'use nextCursor of a previous page' }],
-      'invalid_cursor',
-    );
-  return batchId;
-};
+/** What a batch's dates and mentors are checked against, on create and on change alike. */
+const BATCH_SETTINGS_RULES = [
+  'END_DATE_ERROR',
+  'ENROLLMENT_END_DATE_START_ERROR',
+  'ENROLLMENT_END_DATE_END_ERROR',
+  'INVALID_BATCH_END_DATE_ERROR',
+  'INVALID_USER_ID',
+  'USER_NOT_ASSOCIATED_TO_ROOT_ORG',
+  'INVALID_PARAMETER_VALUE',
+  'DATE_FORMAT_ERROR',
+];
 
 @ApiTags('batches')
 @ApiBearerAuth()
@@ -102,18 +101,7 @@ export class BatchesController {
   @ApiOperation({ summary: 'Create a batch of a course (its creator or an admin)' })
   @ApiCreatedResponse({ type: BatchView })
   @ApiProblems({
-    400: [
-      'INVALID_COURSE_ID',
-      'COURSE_BATCH_START_DATE_INVALID',
-      'END_DATE_ERROR',
-      'ENROLLMENT_END_DATE_START_ERROR',
-      'ENROLLMENT_END_DATE_END_ERROR',
-      'INVALID_BATCH_END_DATE_ERROR',
-      'INVALID_USER_ID',
-      'USER_NOT_ASSOCIATED_TO_ROOT_ORG',
-      'INVALID_PARAMETER_VALUE',
-      'DATE_FORMAT_ERROR',
-    ],
+    400: ['INVALID_COURSE_ID', 'COURSE_BATCH_START_DATE_INVALID', ...BATCH_SETTINGS_RULES],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],
     409: ['BATCH_ALREADY_EXISTS'],
@@ -148,12 +136,12 @@ export class BatchesController {
       ...(query.mentor === undefined ? {} : { mentor: query.mentor }),
       ...(query.organisationId === undefined ? {} : { organisationId: query.organisationId }),
       ...(query.enrollmentType === undefined ? {} : { enrollmentType: query.enrollmentType }),
-      ...(query.cursor === undefined ? {} : { after: decodeCursor(query.cursor) }),
+      ...(query.cursor === undefined ? {} : { after: decodeIdCursor(query.cursor) }),
       limit: limit + 1,
     });
     const items = rows.slice(0, limit).map(toView);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.batchId) : null };
+    return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.batchId) : null };
   }
 
   @Get('status-counts')
@@ -187,14 +175,7 @@ export class BatchesController {
       'INVALID_BATCH_START_DATE_ERROR',
       'COURSE_BATCH_END_DATE_ERROR',
       'ENROLLMENT_END_DATE_UPDATE_ERROR',
-      'END_DATE_ERROR',
-      'ENROLLMENT_END_DATE_START_ERROR',
-      'ENROLLMENT_END_DATE_END_ERROR',
-      'INVALID_BATCH_END_DATE_ERROR',
-      'INVALID_USER_ID',
-      'USER_NOT_ASSOCIATED_TO_ROOT_ORG',
-      'INVALID_PARAMETER_VALUE',
-      'DATE_FORMAT_ERROR',
+      ...BATCH_SETTINGS_RULES,
     ],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],

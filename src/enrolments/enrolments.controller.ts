@@ -1,3 +1,4 @@
+import { decodeIdCursor, encodeIdCursor } from '../http/id-cursor';
 import {
   Body,
   Controller,
@@ -38,7 +39,7 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { ApiProblems } from '../errors/api-problems';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/hub-error';
 import { queryInteger } from '../http/query-params';
-import { IdParam, IDENTIFIER, RequestId } from '../http/request-context';
+import { IdParam, RequestId } from '../http/request-context';
 import { userNotFound } from '../users/user.decider';
 import { BulkEnrolmentJob, BulkEnrolments, RowFailure } from './bulk-enrolment';
 import { BULK_ENROLMENT_BODY, parseBulkUserIds } from './bulk-enrolment-request';
@@ -157,19 +158,6 @@ const enrolmentNotFound = (batchId: string, userId: string) =>
     batchId,
     userId,
   });
-
-// Cursors are opaque to clients; inside they are the last user id of the page.
-const encodeCursor = (userId: string) => Buffer.from(userId, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string): string => {
-  const userId = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!IDENTIFIER.test(userId))
-    throw new InvalidInputError(
-      'The cursor is not valid',
-      [{ field: 'cursor', message: 'use nextCursor of a previous page' }],
-      'invalid_cursor',
-    );
-  return userId;
-};
 
 const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
 
@@ -339,14 +327,14 @@ export class EnrolmentsController {
     const rows = await listParticipants(this.db, batchId, {
       ...(query.active === undefined ? {} : { active: query.active }),
       ...(query.completed === undefined ? {} : { completed: query.completed }),
-      ...(query.cursor === undefined ? {} : { after: decodeCursor(query.cursor) }),
+      ...(query.cursor === undefined ? {} : { after: decodeIdCursor(query.cursor) }),
       limit: limit + 1,
     });
     const items = rows.slice(0, limit).map(toView);
     const last = items.at(-1);
     return {
       items,
-      nextCursor: rows.length > limit && last ? encodeCursor(last.userId) : null,
+      nextCursor: rows.length > limit && last ? encodeIdCursor(last.userId) : null,
       counts: await countParticipants(this.db, batchId),
     };
   }
