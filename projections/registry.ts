@@ -7,12 +7,10 @@ import { enrolmentsProjection } from './enrolments/enrolments.projection';
 import { learningEventsProjection } from './learning-events/learning-events.projection';
 import { programsProjection } from './programs/programs.projection';
 import { subscriptionsProjection } from './subscriptions/subscriptions.projection';
-import { talliesProjection } from './example-tallies/tallies.projection';
 import { usersProjection } from './users/users.projection';
 
 /** Every read model the hub maintains. */
 export const projections: readonly Projection[] = [
-  talliesProjection,
   apiKeysProjection,
   usersProjection,
   coursesProjection,

@@ -1,12 +1,7 @@
 import { Actor, isSystemAdmin, Role } from '../../src/auth/principal';
 import { SqlExecutor } from '../../src/database/sql-database';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
-import {
-  API_KEY_STREAM_PREFIX,
-  ApiKeyIssued,
-  ApiKeyRevoked,
-} from '../../src/api-keys/api-key.events';
-import { Projection } from '../engine/projection';
+import { API_KEY_STREAM_PREFIX, ApiKeyEvent } from '../../src/api-keys/api-key.events';
+import { defineProjection } from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -24,10 +19,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE INDEX IF NOT EXISTS api_keys_organisation ON api_keys (organisation_id, key_id);
 `;
 
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
-
 /** The list of API keys admins see. Secrets' hashes are not copied here: they stay in the events. */
-export const apiKeysProjection: Projection = {
+export const apiKeysProjection = defineProjection<ApiKeyEvent>({
   name: 'api-keys',
   version: 1,
   schema,
@@ -35,7 +28,7 @@ export const apiKeysProjection: Projection = {
   streamNamePrefixes: [API_KEY_STREAM_PREFIX],
   handlers: {
     ApiKeyIssued: async (event, tx) => {
-      const { data, revision } = event as Data<ApiKeyIssued>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO api_keys (key_id, principal_id, organisation_id, roles, label, issued_by, issued_at, revision)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING`,
@@ -52,7 +45,7 @@ export const apiKeysProjection: Projection = {
       );
     },
     ApiKeyRevoked: async (event, tx) => {
-      const { data, revision } = event as Data<ApiKeyRevoked>;
+      const { data, revision } = event;
       await tx.query(
         `UPDATE api_keys SET revoked_at = $2, revoked_by = $3, revision = $4
           WHERE key_id = $1 AND revision < $4`,
@@ -60,7 +53,7 @@ export const apiKeysProjection: Projection = {
       );
     },
   },
-};
+});
 
 export interface ApiKeyRecord {
   keyId: string;

@@ -1,15 +1,15 @@
 import { SqlExecutor } from '../../src/database/sql-database';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
 import {
   applyBatchChanges,
   BATCH_STREAM_PREFIX,
-  BatchCreated,
   BatchDetails,
-  BatchEndDateExtended,
+  BatchEnded,
+  BatchEvent,
+  BatchReopened,
+  BatchStarted,
   BatchStatus,
-  BatchUpdated,
 } from '../../src/batches/batch.events';
-import { Projection } from '../engine/projection';
+import { defineProjection, ProjectedEvent } from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS batch_status (
@@ -35,8 +35,6 @@ CREATE INDEX IF NOT EXISTS batch_status_organisation ON batch_status (organisati
 CREATE INDEX IF NOT EXISTS batch_status_mentors ON batch_status USING gin (mentors);
 CREATE INDEX IF NOT EXISTS batch_status_created_for ON batch_status USING gin (created_for);
 `;
-
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
 
 const writeDetails = async (
   tx: SqlExecutor,
@@ -72,8 +70,11 @@ const writeDetails = async (
 
 const setStatus =
   (status: BatchStatus) =>
-  async (event: RecordedEvent, tx: SqlExecutor): Promise<void> => {
-    const { batchId, effectiveAt } = event.data as { batchId: string; effectiveAt: string };
+  async (
+    event: ProjectedEvent<BatchStarted | BatchEnded | BatchReopened>,
+    tx: SqlExecutor,
+  ): Promise<void> => {
+    const { batchId, effectiveAt } = event.data;
     await tx.query(
       `UPDATE batch_status SET status = $2, status_changed_at = $3, revision = $4
         WHERE batch_id = $1 AND revision < $4`,
@@ -82,7 +83,7 @@ const setStatus =
   };
 
 /** Batches with their exact status: serves the batch list and read endpoints and course counts. */
-export const batchStatusProjection: Projection = {
+export const batchStatusProjection = defineProjection<BatchEvent>({
   name: 'batch-status',
   version: 1,
   schema,
@@ -90,7 +91,7 @@ export const batchStatusProjection: Projection = {
   streamNamePrefixes: [BATCH_STREAM_PREFIX],
   handlers: {
     BatchCreated: async (event, tx) => {
-      const { data, revision } = event as Data<BatchCreated>;
+      const { data, revision } = event;
       const { batchId, courseId, organisationId, createdBy, createdAt, ...details } = data;
       await tx.query(
         `INSERT INTO batch_status (batch_id, course_id, organisation_id, created_for, created_by, mentors,
@@ -114,13 +115,13 @@ export const batchStatusProjection: Projection = {
       );
     },
     BatchUpdated: async (event, tx) => {
-      const { data, revision } = event as Data<BatchUpdated>;
+      const { data, revision } = event;
       await writeDetails(tx, data.batchId, revision, data.updatedAt, (details) =>
         applyBatchChanges(details, data.changes),
       );
     },
     BatchEndDateExtended: async (event, tx) => {
-      const { data, revision } = event as Data<BatchEndDateExtended>;
+      const { data, revision } = event;
       await writeDetails(tx, data.batchId, revision, data.extendedAt, (details) => ({
         ...details,
         end: data.to,
@@ -130,4 +131,4 @@ export const batchStatusProjection: Projection = {
     BatchEnded: setStatus(2),
     BatchReopened: setStatus(1),
   },
-};
+});

@@ -1,10 +1,5 @@
-import {
-  CONSENT_STREAM_PREFIX,
-  ConsentGranted,
-  ConsentRevoked,
-} from '../../src/consents/consent.events';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
-import { Projection } from '../engine/projection';
+import { CONSENT_STREAM_PREFIX, ConsentEvent } from '../../src/consents/consent.events';
+import { defineProjection } from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS user_consents (
@@ -24,9 +19,7 @@ CREATE INDEX IF NOT EXISTS user_consents_course
   ON user_consents (course_id, consumer_organisation_id, user_id);
 `;
 
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
-
-export const consentsProjection: Projection = {
+export const consentsProjection = defineProjection<ConsentEvent>({
   name: 'consents',
   version: 1,
   schema,
@@ -35,7 +28,7 @@ export const consentsProjection: Projection = {
   handlers: {
     // Upserts guarded by the stream revision: a redelivered or older event changes nothing.
     ConsentGranted: async (event, tx) => {
-      const { data, revision } = event as Data<ConsentGranted>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO user_consents (user_id, course_id, consumer_organisation_id, status,
            granted_at, revoked_at, updated_at, revision)
@@ -53,7 +46,7 @@ export const consentsProjection: Projection = {
       );
     },
     ConsentRevoked: async (event, tx) => {
-      const { data, revision } = event as Data<ConsentRevoked>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO user_consents (user_id, course_id, consumer_organisation_id, status,
            granted_at, revoked_at, updated_at, revision)
@@ -71,4 +64,4 @@ export const consentsProjection: Projection = {
       );
     },
   },
-};
+});

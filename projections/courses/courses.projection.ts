@@ -1,11 +1,10 @@
 import { leavesOf } from '../../src/courses/course-hierarchy';
 import {
   COURSE_STREAM_PREFIX,
-  CourseHierarchyUpdated,
+  CourseEvent,
   CourseRegistered,
 } from '../../src/courses/course.events';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
-import { Projection } from '../engine/projection';
+import { defineProjection } from '../engine/projection';
 
 // Lists page in course-id order, within one organisation (or the creator's courses) or, for a
 // system admin, all of them: each walks an index in that order. A name search (a substring,
@@ -26,13 +25,11 @@ CREATE INDEX IF NOT EXISTS hub_courses_organisation ON hub_courses (organisation
 CREATE INDEX IF NOT EXISTS hub_courses_creator ON hub_courses (created_by, course_id);
 `;
 
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
-
 const requiredContents = (children: CourseRegistered['data']['children']): number =>
   leavesOf(children).filter((leaf) => !leaf.optional).length;
 
 /** Registered courses without their hierarchies: what GET /v1/courses lists. */
-export const coursesProjection: Projection = {
+export const coursesProjection = defineProjection<CourseEvent>({
   name: 'courses',
   version: 1,
   schema,
@@ -40,7 +37,7 @@ export const coursesProjection: Projection = {
   streamNamePrefixes: [COURSE_STREAM_PREFIX],
   handlers: {
     CourseRegistered: async (event, tx) => {
-      const { data, revision } = event as Data<CourseRegistered>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO hub_courses (course_id, organisation_id, name, created_by, hierarchy_version,
            required_content_count, registered_at, updated_at, revision)
@@ -59,7 +56,7 @@ export const coursesProjection: Projection = {
       );
     },
     CourseHierarchyUpdated: async (event, tx) => {
-      const { data, revision } = event as Data<CourseHierarchyUpdated>;
+      const { data, revision } = event;
       await tx.query(
         `UPDATE hub_courses SET hierarchy_version = $2, required_content_count = $3,
            updated_at = $4, revision = $5
@@ -74,4 +71,4 @@ export const coursesProjection: Projection = {
       );
     },
   },
-};
+});

@@ -2,12 +2,15 @@ import { SqlExecutor } from '../../src/database/sql-database';
 import {
   AssessmentScore,
   CertificateStatus,
-  ENROLMENT_EVENT_TYPES,
   ENROLMENT_STREAM_PREFIX,
   EnrolmentEvent,
 } from '../../src/enrolments/enrolment.events';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
-import { Projection, ProjectionHandler } from '../engine/projection';
+import {
+  defineProjection,
+  HandlersOf,
+  ProjectedEvent,
+  ProjectionHandler,
+} from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS enrolments (
@@ -272,12 +275,15 @@ const key = (batchId: string, userId: string) => `${batchId}\u0000${userId}`;
  * Applies many events with two statements: load the rows they touch, fold in memory (skipping
  * events at or below a row's revision, so replays change nothing), write the rows back.
  */
-const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+const applyBatch = async (
+  events: readonly ProjectedEvent<EnrolmentEvent>[],
+  tx: SqlExecutor,
+): Promise<void> => {
   // One indexed lookup per batch (a projection batch mostly touches one or two): a row-value
   // IN over unnest() lets the planner scan the whole table once it is large.
   const usersByBatch = new Map<string, Set<string>>();
   for (const { data } of events) {
-    const { batchId, userId } = data as { batchId: string; userId: string };
+    const { batchId, userId } = data;
     const users = usersByBatch.get(batchId) ?? new Set<string>();
     users.add(userId);
     usersByBatch.set(batchId, users);
@@ -291,12 +297,11 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
     for (const row of rows) current.set(key(row.batch_id, row.user_id), fromDbRow(row));
   }
   const changed = new Map<string, EnrolmentRow>();
-  for (const recorded of events) {
-    const event = { type: recorded.type, data: recorded.data } as EnrolmentEvent;
+  for (const event of events) {
     const rowKey = key(event.data.batchId, event.data.userId);
     const before = current.get(rowKey) ?? null;
-    if (before && before.revision >= recorded.revision) continue;
-    const after = applyEnrolmentEvent(before, event, recorded.revision);
+    if (before && before.revision >= event.revision) continue;
+    const after = applyEnrolmentEvent(before, event, event.revision);
     current.set(rowKey, after);
     if (after) changed.set(rowKey, after);
   }
@@ -326,10 +331,10 @@ const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Pr
   );
 };
 
-const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
+const applyOne: ProjectionHandler<EnrolmentEvent> = (event, tx) => applyBatch([event], tx);
 
 /** Per learner and batch: enrolment, progress, scores and certificate. */
-export const enrolmentsProjection: Projection = {
+export const enrolmentsProjection = defineProjection<EnrolmentEvent>({
   name: 'enrolments',
   version: 1,
   schema,
@@ -337,6 +342,14 @@ export const enrolmentsProjection: Projection = {
   // Set-based: a large batch costs little more than a small one, so catching up takes few.
   batchSize: 2_000,
   streamNamePrefixes: [ENROLMENT_STREAM_PREFIX],
-  handlers: Object.fromEntries(ENROLMENT_EVENT_TYPES.map((type) => [type, applyOne])),
+  handlers: {
+    UserEnrolled: applyOne,
+    UserUnenrolled: applyOne,
+    ContentProgressRecorded: applyOne,
+    AssessmentAttemptRecorded: applyOne,
+    CourseCompleted: applyOne,
+    CertificateIssued: applyOne,
+    CertificateIssueFailed: applyOne,
+  } satisfies Required<HandlersOf<EnrolmentEvent>>,
   applyBatch,
-};
+});

@@ -1,13 +1,16 @@
 import { SqlExecutor } from '../../src/database/sql-database';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
 import {
   LEARNING_EVENT_STREAM_PREFIX,
-  LEARNING_EVENT_TYPES,
   LearningEventContent,
   LearningEventEvent,
-  ParticipantErased,
+  PublisherCategoryEvent,
 } from '../../src/publishing/learning-event.events';
-import { Projection, ProjectionHandler } from '../engine/projection';
+import {
+  defineProjection,
+  HandlersOf,
+  ProjectedEvent,
+  ProjectionHandler,
+} from '../engine/projection';
 
 const schema = `
 -- Version 1 kept the data as jsonb (nothing queries inside it; json is stored as written). Its
@@ -62,10 +65,9 @@ interface FoldedRow {
   participants: Set<string>;
 }
 
-const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
+const fold = (events: readonly ProjectedEvent<LearningEventEvent>[]): FoldedRow[] => {
   const rows = new Map<string, FoldedRow>();
-  for (const recorded of events) {
-    const event = { type: recorded.type, data: recorded.data } as LearningEventEvent;
+  for (const event of events) {
     const eventId = event.data.EventId;
     const row = rows.get(eventId) ?? {
       eventId,
@@ -77,13 +79,13 @@ const fold = (events: readonly RecordedEvent[]): FoldedRow[] => {
       revision: -1n,
       participants: new Set<string>(),
     };
-    if (recorded.revision <= row.revision) continue;
-    row.revision = recorded.revision;
+    if (event.revision <= row.revision) continue;
+    row.revision = event.revision;
     switch (event.type) {
       case 'LearningEventPublished':
         row.published = true;
         row.content = event.data;
-        row.publishedPosition = recorded.position;
+        row.publishedPosition = event.position;
         row.participants.add(event.data.PublisherParticipantId);
         break;
       case 'LearningEventAmended':
@@ -170,7 +172,10 @@ const CONTENT_COLUMNS = [
  * memory and written with two statements. Each row keeps the stream revision it reflects and
  * takes only later ones, so a batch applied twice changes nothing.
  */
-const applyChanges = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
+const applyChanges = async (
+  events: readonly ProjectedEvent<LearningEventEvent>[],
+  tx: SqlExecutor,
+): Promise<void> => {
   if (events.length === 0) return;
   const rows = fold(events);
   const published = rows.filter((row) => row.published).map(record);
@@ -204,41 +209,45 @@ const applyChanges = async (events: readonly RecordedEvent[], tx: SqlExecutor): 
     );
 };
 
-const PARTICIPANT_ERASED: ParticipantErased['type'] = 'ParticipantErased';
-
 /**
  * The batch in order, in stretches between erasures: each stretch is folded and written, then
  * the erasure after it deletes its rows. A publication after an erasure (the publisher sent the
  * event again, as a new stream) is then a row again.
  */
-const applyBatch = async (events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> => {
-  let stretch: RecordedEvent[] = [];
+const applyBatch = async (
+  events: readonly ProjectedEvent<PublisherCategoryEvent>[],
+  tx: SqlExecutor,
+): Promise<void> => {
+  let stretch: ProjectedEvent<LearningEventEvent>[] = [];
   for (const recorded of events) {
-    if (recorded.type !== PARTICIPANT_ERASED) {
+    if (recorded.type !== 'ParticipantErased') {
       stretch.push(recorded);
       continue;
     }
     await applyChanges(stretch, tx);
     stretch = [];
     await tx.query('DELETE FROM learning_events WHERE event_id = ANY($1::text[])', [
-      (recorded.data as ParticipantErased['data']).Events.map((erased) => erased.EventId),
+      recorded.data.Events.map((erased) => erased.EventId),
     ]);
   }
   await applyChanges(stretch, tx);
 };
 
-const applyOne: ProjectionHandler = (event, tx) => applyBatch([event], tx);
+const applyOne: ProjectionHandler<PublisherCategoryEvent> = (event, tx) => applyBatch([event], tx);
 
 /** The current state of every published event: what GET /v1/events lists and filters. */
-export const learningEventsProjection: Projection = {
+export const learningEventsProjection = defineProjection<PublisherCategoryEvent>({
   name: 'learning-events',
   version: 3,
   schema,
   tables: ['learning_events'],
   batchSize: 2_000,
   streamNamePrefixes: [LEARNING_EVENT_STREAM_PREFIX],
-  handlers: Object.fromEntries(
-    [...LEARNING_EVENT_TYPES, PARTICIPANT_ERASED].map((type) => [type, applyOne]),
-  ),
+  handlers: {
+    LearningEventPublished: applyOne,
+    LearningEventAmended: applyOne,
+    LearningEventRetracted: applyOne,
+    ParticipantErased: applyOne,
+  } satisfies Required<HandlersOf<PublisherCategoryEvent>>,
   applyBatch,
-};
+});

@@ -1,10 +1,5 @@
-import { RecordedEvent } from '../../src/event-store/event-store.port';
-import {
-  PROGRAM_STREAM_PREFIX,
-  ProgramRegistered,
-  ProgramUpdated,
-} from '../../src/programs/program.events';
-import { Projection } from '../engine/projection';
+import { PROGRAM_STREAM_PREFIX, ProgramEvent } from '../../src/programs/program.events';
+import { defineProjection } from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS hub_programs (
@@ -20,9 +15,7 @@ CREATE TABLE IF NOT EXISTS hub_programs (
 CREATE INDEX IF NOT EXISTS hub_programs_organisation ON hub_programs (organisation_id, program_id);
 `;
 
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
-
-export const programsProjection: Projection = {
+export const programsProjection = defineProjection<ProgramEvent>({
   name: 'programs',
   version: 1,
   schema,
@@ -30,7 +23,7 @@ export const programsProjection: Projection = {
   streamNamePrefixes: [PROGRAM_STREAM_PREFIX],
   handlers: {
     ProgramRegistered: async (event, tx) => {
-      const { data, revision } = event as Data<ProgramRegistered>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO hub_programs (program_id, organisation_id, name, description, registered_by,
            registered_at, updated_at, revision)
@@ -48,7 +41,7 @@ export const programsProjection: Projection = {
       );
     },
     ProgramUpdated: async (event, tx) => {
-      const { data, revision } = event as Data<ProgramUpdated>;
+      const { data, revision } = event;
       await tx.query(
         `UPDATE hub_programs SET name = $2, description = $3, updated_at = $4, revision = $5
           WHERE program_id = $1 AND revision < $5`,
@@ -56,4 +49,4 @@ export const programsProjection: Projection = {
       );
     },
   },
-};
+});

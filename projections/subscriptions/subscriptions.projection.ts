@@ -1,16 +1,13 @@
-import { SqlExecutor } from '../../src/database/sql-database';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
 import {
   ActiveSubscription,
   subscriptionDecider,
 } from '../../src/subscriptions/subscription.decider';
 import {
-  SUBSCRIPTION_EVENT_TYPES,
   SUBSCRIPTION_STREAM_PREFIX,
   SubscriptionEvent,
 } from '../../src/subscriptions/subscription.events';
 import { categoryRules } from '../../src/subscriptions/template-set';
-import { Projection, ProjectionHandler } from '../engine/projection';
+import { defineProjection, HandlersOf, ProjectionHandler } from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS hub_subscriptions (
@@ -93,21 +90,20 @@ export const toSubscriptionState = (row: SubscriptionDbRow): ActiveSubscription 
  * One row per subscription, folded with the write model's own evolve from the row as it stands:
  * the read model cannot drift from what the decider sees.
  */
-const apply: ProjectionHandler = async (recorded: RecordedEvent, tx: SqlExecutor) => {
-  const event = { type: recorded.type, data: recorded.data } as SubscriptionEvent;
+const apply: ProjectionHandler<SubscriptionEvent> = async (event, tx) => {
   const id = event.data.subscriptionId;
   const { rows } = await tx.query<SubscriptionDbRow>(
     `SELECT ${SUBSCRIPTION_SELECT}, deleted FROM hub_subscriptions WHERE subscription_id = $1`,
     [id],
   );
   const row = rows[0];
-  if (row && (row.deleted || BigInt(row.revision) >= recorded.revision)) return;
+  if (row && (row.deleted || BigInt(row.revision) >= event.revision)) return;
   const before = row ? toSubscriptionState(row) : subscriptionDecider.initialState();
   const after = subscriptionDecider.evolve(before, event);
   if (!after.exists) {
     await tx.query(
       'UPDATE hub_subscriptions SET deleted = true, revision = $2 WHERE subscription_id = $1',
-      [id, recorded.revision.toString()],
+      [id, event.revision.toString()],
     );
     return;
   }
@@ -137,16 +133,27 @@ const apply: ProjectionHandler = async (recorded: RecordedEvent, tx: SqlExecutor
       after.createdBy,
       after.createdAt,
       after.updatedAt,
-      recorded.revision.toString(),
+      event.revision.toString(),
     ],
   );
 };
 
-export const subscriptionsProjection: Projection = {
+export const subscriptionsProjection = defineProjection<SubscriptionEvent>({
   name: 'subscriptions',
   version: 1,
   schema,
   tables: ['hub_subscriptions'],
   streamNamePrefixes: [SUBSCRIPTION_STREAM_PREFIX],
-  handlers: Object.fromEntries(SUBSCRIPTION_EVENT_TYPES.map((type) => [type, apply])),
-};
+  handlers: {
+    SubscriptionCreated: apply,
+    SubscriptionApproved: apply,
+    SubscriptionRejected: apply,
+    SubscriptionChanged: apply,
+    SubscriptionPaused: apply,
+    SubscriptionResumed: apply,
+    SubscriptionReplayed: apply,
+    SubscriptionDeleted: apply,
+    WebhookSecretAdded: apply,
+    WebhookSecretRevoked: apply,
+  } satisfies Required<HandlersOf<SubscriptionEvent>>,
+});

@@ -1,13 +1,7 @@
 import { SqlExecutor } from '../../src/database/sql-database';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
 import { SealedPersonalData } from '../../src/users/personal-data-vault';
-import {
-  USER_STREAM_PREFIX,
-  UserPersonalDataErased,
-  UserProfileAttributes,
-  UserProfileRecorded,
-} from '../../src/users/user.events';
-import { Projection } from '../engine/projection';
+import { USER_STREAM_PREFIX, UserEvent, UserProfileAttributes } from '../../src/users/user.events';
+import { defineProjection } from '../engine/projection';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS user_profiles (
@@ -23,9 +17,7 @@ CREATE TABLE IF NOT EXISTS user_profiles (
 CREATE INDEX IF NOT EXISTS user_profiles_organisation ON user_profiles (organisation_id, user_id);
 `;
 
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
-
-export const usersProjection: Projection = {
+export const usersProjection = defineProjection<UserEvent>({
   name: 'users',
   version: 1,
   schema,
@@ -33,7 +25,7 @@ export const usersProjection: Projection = {
   streamNamePrefixes: [USER_STREAM_PREFIX],
   handlers: {
     UserProfileRecorded: async (event, tx) => {
-      const { data, revision } = event as Data<UserProfileRecorded>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO user_profiles (user_id, organisation_id, personal, attributes, recorded_at, revision)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -52,7 +44,7 @@ export const usersProjection: Projection = {
       );
     },
     UserPersonalDataErased: async (event, tx) => {
-      const { data, revision } = event as Data<UserPersonalDataErased>;
+      const { data, revision } = event;
       await tx.query(
         `UPDATE user_profiles SET personal = NULL, personal_erased_at = $2, revision = $3
           WHERE user_id = $1 AND revision < $3`,
@@ -60,7 +52,7 @@ export const usersProjection: Projection = {
       );
     },
   },
-};
+});
 
 export interface UserProfileRow {
   userId: string;

@@ -246,8 +246,11 @@ const decideCreate = (command: CreateBatch, state: BatchState): BatchEvent[] => 
   ];
 };
 
-const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => {
-  const { actor, patch, now } = command;
+const assertMayUpdate: (
+  command: UpdateBatch,
+  state: BatchState,
+) => asserts state is ExistingBatch = (command, state) => {
+  const { actor } = command;
   if (!state.exists || !(isSystemAdmin(actor) || actor.organisationId === state.organisationId))
     throw batchNotFound(command.batchId);
   if (
@@ -259,47 +262,49 @@ const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => 
       'UNAUTHORIZED_USER',
       'Only the batch’s creator, its mentors or an admin update it',
     );
+};
 
-  const started = state.status >= 1 || time(state.start) <= now.getTime();
+/** A start date changes only before the batch starts, and not into the past. */
+const assertStartChange = (command: UpdateBatch, state: ExistingBatch): void => {
+  const { patch, now } = command;
+  if (!patch.start || patch.start.at === state.start.at) return;
+  if (state.status >= 1 || time(state.start) <= now.getTime())
+    throw refuse(
+      'INVALID_BATCH_START_DATE_ERROR',
+      'The batch is in progress: its start date can no longer change',
+      'startDate',
+    );
+  if (patch.start.day < command.today)
+    throw refuse(
+      'INVALID_BATCH_START_DATE_ERROR',
+      'Please provide a valid start date: today or later',
+      'startDate',
+    );
+};
+
+/** An end date moves only into the future, and a closed batch's only later. */
+const assertEndChange = (command: UpdateBatch, state: ExistingBatch): void => {
+  const { patch, now } = command;
+  if (!patch.end || patch.end.at === state.end?.at) return;
   const ended = state.status === 2 || time(state.end) <= now.getTime();
-  const start = patch.start ?? state.start;
-  if (patch.start && patch.start.at !== state.start.at) {
-    if (started)
-      throw refuse(
-        'INVALID_BATCH_START_DATE_ERROR',
-        'The batch is in progress: its start date can no longer change',
-        'startDate',
-      );
-    if (patch.start.day < command.today)
-      throw refuse(
-        'INVALID_BATCH_START_DATE_ERROR',
-        'Please provide a valid start date: today or later',
-        'startDate',
-      );
-  }
+  if (ended && time(patch.end) < time(state.end))
+    throw refuse(
+      'COURSE_BATCH_END_DATE_ERROR',
+      'Batch has been closed: its end date can only be extended',
+      'endDate',
+    );
+  if (time(patch.end) <= now.getTime())
+    throw refuse(
+      'INVALID_BATCH_END_DATE_ERROR',
+      'Please provide a valid end date: in the future',
+      'endDate',
+    );
+};
 
-  const end = patch.end ?? state.end;
-  const endChanged = patch.end !== undefined && patch.end.at !== state.end?.at;
-  if (patch.end && endChanged) {
-    if (ended && time(patch.end) < time(state.end))
-      throw refuse(
-        'COURSE_BATCH_END_DATE_ERROR',
-        'Batch has been closed: its end date can only be extended',
-        'endDate',
-      );
-    if (time(patch.end) <= now.getTime())
-      throw refuse(
-        'INVALID_BATCH_END_DATE_ERROR',
-        'Please provide a valid end date: in the future',
-        'endDate',
-      );
-  }
-
-  let enrollmentEnd = state.enrollmentEnd;
-  let enrollmentEndDefaulted = state.enrollmentEndDefaulted;
+/** The enrolment end as given, or the default that follows a changed end date. */
+const nextEnrollmentEnd = (command: UpdateBatch, state: ExistingBatch) => {
+  const { patch, now } = command;
   if (patch.enrollmentEnd) {
-    enrollmentEnd = patch.enrollmentEnd;
-    enrollmentEndDefaulted = false;
     if (
       patch.enrollmentEnd.at !== state.enrollmentEnd?.at &&
       time(patch.enrollmentEnd) < now.getTime()
@@ -309,13 +314,36 @@ const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => 
         'Invalid enrollment end date: please provide a future date',
         'enrollmentEndDate',
       );
-  } else if (
-    endChanged &&
-    state.enrollmentEndDefaulted &&
-    patch.defaultEnrollmentEnd !== undefined
-  ) {
-    enrollmentEnd = patch.defaultEnrollmentEnd;
+    return { enrollmentEnd: patch.enrollmentEnd, enrollmentEndDefaulted: false };
   }
+  const endChanged = patch.end !== undefined && patch.end.at !== state.end?.at;
+  if (endChanged && state.enrollmentEndDefaulted && patch.defaultEnrollmentEnd !== undefined)
+    return { enrollmentEnd: patch.defaultEnrollmentEnd, enrollmentEndDefaulted: true };
+  return {
+    enrollmentEnd: state.enrollmentEnd,
+    enrollmentEndDefaulted: state.enrollmentEndDefaulted,
+  };
+};
+
+/** The fields that differ, from and to; an extended end date has an event of its own. */
+const changesBetween = (state: ExistingBatch, next: BatchDetails, extended: boolean) => {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const field of Object.keys(next) as (keyof BatchDetails)[]) {
+    if (field === 'end' && extended) continue;
+    if (!sameJson(state[field], next[field]))
+      changes[field] = { from: state[field], to: next[field] };
+  }
+  return changes;
+};
+
+const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => {
+  assertMayUpdate(command, state);
+  const { actor, patch, now } = command;
+  assertStartChange(command, state);
+  assertEndChange(command, state);
+  const start = patch.start ?? state.start;
+  const end = patch.end ?? state.end;
+  const { enrollmentEnd, enrollmentEndDefaulted } = nextEnrollmentEnd(command, state);
   assertDateOrder(start, end, enrollmentEnd);
   if (patch.mentors) assertMentors(patch.mentors, state.organisationId, command.knownUsers);
   const enrollmentType = patch.enrollmentType ?? state.enrollmentType;
@@ -336,23 +364,13 @@ const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => 
     certificateCriteria: patch.certificateCriteria ?? state.certificateCriteria,
   };
   const extended = end !== null && state.end !== null && time(end) > time(state.end);
-  const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const field of Object.keys(next) as (keyof BatchDetails)[]) {
-    if (field === 'end' && extended) continue;
-    if (!sameJson(state[field], next[field]))
-      changes[field] = { from: state[field], to: next[field] };
-  }
+  const changes = changesBetween(state, next, extended);
   const events: BatchEvent[] = [];
   const stamp = { batchId: state.batchId, courseId: state.courseId };
   if (Object.keys(changes).length > 0)
     events.push({
       type: 'BatchUpdated',
-      data: {
-        ...stamp,
-        changes,
-        updatedBy: actor.userId,
-        updatedAt: now.toISOString(),
-      },
+      data: { ...stamp, changes, updatedBy: actor.userId, updatedAt: now.toISOString() },
     });
   if (extended && state.end && end)
     events.push({

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { newUlid } from '../ids/ulid';
 import { batchStatusProjection } from '../../projections/batch-status/batch-status.projection';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
@@ -19,22 +19,26 @@ import { batchStream, CertificateCriteria, DEFAULT_CERTIFICATE_CRITERIA } from '
 import { defaultEnrollmentEnd, resolveEnd, resolveStart } from './batch-schedule';
 import { CertificateCriteriaDto, CreateBatchRequest, UpdateBatchRequest } from './batches.dto';
 
-export class CreateBatchCommand {
+export class CreateBatchCommand extends Command<string> {
   constructor(
     readonly request: CreateBatchRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class UpdateBatchCommand {
+export class UpdateBatchCommand extends Command<void> {
   constructor(
     readonly batchId: string,
     readonly request: UpdateBatchRequest,
     readonly principal: Principal,
     readonly requestId: string,
     readonly ifRevision: bigint | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** The criteria given over `base`; a score rule not given stays as it was (defaulted or not). */
@@ -86,7 +90,7 @@ abstract class BatchCommandHandler {
 @CommandHandler(CreateBatchCommand)
 export class CreateBatchHandler
   extends BatchCommandHandler
-  implements ICommandHandler<CreateBatchCommand>
+  implements ICommandHandler<CreateBatchCommand, string>
 {
   async execute({ request, principal, requestId }: CreateBatchCommand): Promise<string> {
     const zone = this.config.timeZone;
@@ -145,7 +149,7 @@ export class CreateBatchHandler
 @CommandHandler(UpdateBatchCommand)
 export class UpdateBatchHandler
   extends BatchCommandHandler
-  implements ICommandHandler<UpdateBatchCommand>
+  implements ICommandHandler<UpdateBatchCommand, void>
 {
   async execute({ batchId, request, principal, requestId, ifRevision }: UpdateBatchCommand) {
     const zone = this.config.timeZone;

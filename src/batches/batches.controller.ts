@@ -113,9 +113,7 @@ export class BatchesController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<BatchView> {
-    const batchId = await this.commands.execute<CreateBatchCommand, string>(
-      new CreateBatchCommand(body, principal, requestId),
-    );
+    const batchId = await this.commands.execute(new CreateBatchCommand(body, principal, requestId));
     void reply.header('location', `/v1/batches/${batchId}`);
     return this.read(batchId, principal, reply);
   }

@@ -249,102 +249,52 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads and checks the environment, reporting every wrong value at once. */
-export const loadConfig = (env: Env = process.env): HubConfig => {
-  const problems: string[] = [];
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
+/** Reads settings from the environment, collecting every wrong value instead of stopping at one. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  text = (name: string): string | undefined => {
+    const value = this.env[name]?.trim();
     return value ? value : undefined;
   };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = text(name);
+
+  raw(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = this.text(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
       return fallback;
     }
     return value;
   };
-  const url = (name: string, protocols: readonly string[]): string | undefined => {
-    const raw = text(name);
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const raw = this.text(name);
     if (raw === undefined) return undefined;
     let parsed: URL;
     try {
       parsed = new URL(raw);
     } catch {
-      problems.push(
+      this.problems.push(
         `${name} must be a URL such as ${protocols[0]}//host:port/..., got "${redact(raw)}"`,
       );
       return undefined;
     }
     if (!protocols.includes(parsed.protocol)) {
-      problems.push(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+      this.problems.push(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
       return undefined;
     }
     return raw;
-  };
-
-  const port = integer('PORT', 3000, 1, 65535);
-  const logLevelRaw = text('LOG_LEVEL')?.toLowerCase() ?? 'info';
-  const logLevel = LOG_LEVELS.includes(logLevelRaw as LogLevel)
-    ? (logLevelRaw as LogLevel)
-    : 'info';
-  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel))
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
-
-  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
-  const eventStoreUrl = url('EVENTSTORE_URL', [
-    'esdb:',
-    'esdb+discover:',
-    'kurrentdb:',
-    'kurrentdb+discover:',
-  ]);
-  const dataDir = resolve(text('DATA_DIR') ?? './data');
-  let storage: StorageMode = { kind: 'embedded', dataDir };
-  if (text('EVENTSTORE_URL') !== undefined) {
-    if (text('DATABASE_URL') === undefined)
-      problems.push(
-        'EVENTSTORE_URL needs DATABASE_URL too: read models, checkpoints and jobs live in PostgreSQL',
-      );
-    else if (eventStoreUrl && databaseUrl)
-      storage = { kind: 'eventstoredb', eventStoreUrl, databaseUrl };
-  } else if (databaseUrl) {
-    storage = { kind: 'postgres', databaseUrl };
   }
 
-  const timeZone = text('HUB_TIMEZONE') ?? 'UTC';
-  if (!isValidTimeZone(timeZone))
-    problems.push(
-      `HUB_TIMEZONE must be an IANA time zone such as UTC or Asia/Kolkata, got "${timeZone}"`,
-    );
-
-  const adminToken = text('HUB_ADMIN_TOKEN');
-  if (adminToken !== undefined && adminToken.length < 24)
-    problems.push('HUB_ADMIN_TOKEN must be at least 24 characters long');
-
-  const jwksUrl = url('OIDC_JWKS_URL', ['https:', 'http:']);
-  const issuer = text('OIDC_ISSUER');
-  const audience = text('OIDC_AUDIENCE');
-  let oidc: OidcConfig | undefined;
-  const oidcGiven = [text('OIDC_JWKS_URL'), issuer, audience].filter((v) => v !== undefined);
-  if (oidcGiven.length > 0 && oidcGiven.length < 3)
-    problems.push('OIDC_JWKS_URL, OIDC_ISSUER and OIDC_AUDIENCE must be set together');
-  else if (jwksUrl && issuer && audience)
-    oidc = {
-      jwksUrl,
-      issuer,
-      audience,
-      organisationClaim: text('OIDC_ORG_CLAIM') ?? 'org',
-      rolesClaim: text('OIDC_ROLES_CLAIM') ?? 'roles',
-    };
-
-  const scorePolicy = text('HUB_SCORE_POLICY')?.toLowerCase() ?? 'best';
-  if (scorePolicy !== 'best' && scorePolicy !== 'last')
-    problems.push(`HUB_SCORE_POLICY must be best or last, got "${env.HUB_SCORE_POLICY}"`);
-
-  const list = (name: string, fallback: readonly string[], maxLength: number): string[] => {
-    const raw = text(name);
+  list(name: string, fallback: readonly string[], maxLength: number): string[] {
+    const raw = this.text(name);
     if (raw === undefined) return [...fallback];
     const values = raw
       .split(',')
@@ -352,69 +302,158 @@ export const loadConfig = (env: Env = process.env): HubConfig => {
       .filter((value) => value.length > 0);
     const tooLong = values.filter((value) => value.length > maxLength);
     if (values.length === 0 || tooLong.length > 0)
-      problems.push(
+      this.problems.push(
         `${name} must be a comma-separated list of values of at most ${maxLength} characters, got "${raw}"`,
       );
     return values.length === 0 ? [...fallback] : values;
-  };
-  const flag = (name: string, fallback: boolean): boolean => {
-    const raw = text(name)?.toLowerCase();
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    const raw = this.text(name)?.toLowerCase();
     if (raw === undefined) return fallback;
     if (raw === 'true' || raw === '1') return true;
     if (raw === 'false' || raw === '0') return false;
-    problems.push(`${name} must be true or false, got "${env[name]}"`);
+    this.problems.push(`${name} must be true or false, got "${this.env[name]}"`);
     return fallback;
+  }
+}
+
+const loadLogLevel = (env: EnvReader): LogLevel => {
+  const given = env.text('LOG_LEVEL')?.toLowerCase() ?? 'info';
+  if (LOG_LEVELS.includes(given as LogLevel)) return given as LogLevel;
+  env.problems.push(
+    `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.raw('LOG_LEVEL')}"`,
+  );
+  return 'info';
+};
+
+/** DATABASE_URL, EVENTSTORE_URL and DATA_DIR: which of the three storage modes. */
+const loadStorage = (env: EnvReader): StorageMode => {
+  const databaseUrl = env.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const eventStoreUrl = env.url('EVENTSTORE_URL', [
+    'esdb:',
+    'esdb+discover:',
+    'kurrentdb:',
+    'kurrentdb+discover:',
+  ]);
+  if (env.text('EVENTSTORE_URL') !== undefined) {
+    if (env.text('DATABASE_URL') === undefined)
+      env.problems.push(
+        'EVENTSTORE_URL needs DATABASE_URL too: read models, checkpoints and jobs live in PostgreSQL',
+      );
+    else if (eventStoreUrl && databaseUrl)
+      return { kind: 'eventstoredb', eventStoreUrl, databaseUrl };
+  } else if (databaseUrl) {
+    return { kind: 'postgres', databaseUrl };
+  }
+  return { kind: 'embedded', dataDir: resolve(env.text('DATA_DIR') ?? './data') };
+};
+
+const loadOidc = (env: EnvReader): OidcConfig | undefined => {
+  const jwksUrl = env.url('OIDC_JWKS_URL', ['https:', 'http:']);
+  const issuer = env.text('OIDC_ISSUER');
+  const audience = env.text('OIDC_AUDIENCE');
+  const given = [env.text('OIDC_JWKS_URL'), issuer, audience].filter((v) => v !== undefined);
+  if (given.length > 0 && given.length < 3) {
+    env.problems.push('OIDC_JWKS_URL, OIDC_ISSUER and OIDC_AUDIENCE must be set together');
+    return undefined;
+  }
+  if (!jwksUrl || !issuer || !audience) return undefined;
+  return {
+    jwksUrl,
+    issuer,
+    audience,
+    organisationClaim: env.text('OIDC_ORG_CLAIM') ?? 'org',
+    rolesClaim: env.text('OIDC_ROLES_CLAIM') ?? 'roles',
   };
-  const defaults = defaultClearinghouseConfig();
-  const retrySchedule = text('HUB_WEBHOOK_RETRY_SCHEDULE');
-  const retryScheduleMs =
-    retrySchedule === undefined ? defaults.webhooks.retryScheduleMs : parseDelays(retrySchedule);
+};
+
+/** HUB_WEBHOOK_*: the retry schedule (refusing the settings it replaced), timeout, batch size. */
+const loadWebhooks = (env: EnvReader): ClearinghouseConfig['webhooks'] => {
+  const defaults = defaultClearinghouseConfig().webhooks;
+  const schedule = env.text('HUB_WEBHOOK_RETRY_SCHEDULE');
+  const retryScheduleMs = schedule === undefined ? defaults.retryScheduleMs : parseDelays(schedule);
   if (typeof retryScheduleMs === 'string')
-    problems.push(`HUB_WEBHOOK_RETRY_SCHEDULE ${retryScheduleMs}, got "${retrySchedule}"`);
-  const replacedBackoff = replacedBackoffProblem(text);
-  if (replacedBackoff) problems.push(replacedBackoff);
-  const clearinghouse: ClearinghouseConfig = {
-    publisherSystemIds: list('HUB_PUBLISHER_SYSTEM_IDS', defaults.publisherSystemIds, 25),
-    eventTypes: list('HUB_EVENT_TYPES', defaults.eventTypes, 50),
-    eventDataMaxBytes: integer(
+    env.problems.push(`HUB_WEBHOOK_RETRY_SCHEDULE ${retryScheduleMs}, got "${schedule}"`);
+  const replacedBackoff = replacedBackoffProblem(env.text);
+  if (replacedBackoff) env.problems.push(replacedBackoff);
+  return {
+    retryScheduleMs:
+      typeof retryScheduleMs === 'string' ? defaults.retryScheduleMs : retryScheduleMs,
+    timeoutMs: env.integer('HUB_WEBHOOK_TIMEOUT_MS', defaults.timeoutMs, 100, 120_000),
+    maxBatchSize: env.integer('HUB_WEBHOOK_BATCH_SIZE', defaults.maxBatchSize, 1, 1_000),
+    allowPrivateNetworks: env.flag(
+      'HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS',
+      defaults.allowPrivateNetworks,
+    ),
+  };
+};
+
+const loadClearinghouse = (env: EnvReader): ClearinghouseConfig => {
+  const defaults = defaultClearinghouseConfig();
+  return {
+    publisherSystemIds: env.list('HUB_PUBLISHER_SYSTEM_IDS', defaults.publisherSystemIds, 25),
+    eventTypes: env.list('HUB_EVENT_TYPES', defaults.eventTypes, 50),
+    eventDataMaxBytes: env.integer(
       'HUB_EVENT_DATA_MAX_BYTES',
       defaults.eventDataMaxBytes,
       256,
       1_048_576,
     ),
-    webhooks: {
-      retryScheduleMs:
-        typeof retryScheduleMs === 'string' ? defaults.webhooks.retryScheduleMs : retryScheduleMs,
-      timeoutMs: integer('HUB_WEBHOOK_TIMEOUT_MS', defaults.webhooks.timeoutMs, 100, 120_000),
-      maxBatchSize: integer('HUB_WEBHOOK_BATCH_SIZE', defaults.webhooks.maxBatchSize, 1, 1_000),
-      allowPrivateNetworks: flag(
-        'HUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS',
-        defaults.webhooks.allowPrivateNetworks,
-      ),
-    },
-    templates: loadTemplateBudgets(integer, problems),
+    webhooks: loadWebhooks(env),
+    templates: loadTemplateBudgets(env.integer, env.problems),
   };
+};
 
+/** HUB_TIMEZONE, HUB_ADMIN_TOKEN and HUB_SCORE_POLICY. */
+const loadDomainSettings = (env: EnvReader) => {
+  const timeZone = env.text('HUB_TIMEZONE') ?? 'UTC';
+  if (!isValidTimeZone(timeZone))
+    env.problems.push(
+      `HUB_TIMEZONE must be an IANA time zone such as UTC or Asia/Kolkata, got "${timeZone}"`,
+    );
+  const adminToken = env.text('HUB_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 24)
+    env.problems.push('HUB_ADMIN_TOKEN must be at least 24 characters long');
+  const scorePolicy = env.text('HUB_SCORE_POLICY')?.toLowerCase() ?? 'best';
+  if (scorePolicy !== 'best' && scorePolicy !== 'last')
+    env.problems.push(
+      `HUB_SCORE_POLICY must be best or last, got "${env.raw('HUB_SCORE_POLICY')}"`,
+    );
+  return { timeZone, adminToken, scorePolicy: scorePolicy === 'last' ? 'last' : 'best' } as const;
+};
+
+/** Reads and checks the environment, reporting every wrong value at once. */
+export const loadConfig = (source: Env = process.env): HubConfig => {
+  const env = new EnvReader(source);
+  const port = env.integer('PORT', 3000, 1, 65535);
+  const logLevel = loadLogLevel(env);
+  const storage = loadStorage(env);
+  const { timeZone, adminToken, scorePolicy } = loadDomainSettings(env);
+  const oidc = loadOidc(env);
+  const clearinghouse = loadClearinghouse(env);
   const config: HubConfig = {
     port,
-    host: text('HOST') ?? '0.0.0.0',
+    host: env.text('HOST') ?? '0.0.0.0',
     logLevel,
     storage,
-    bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
-    projectionBatchSize: integer('PROJECTION_BATCH_SIZE', 500, 1, 10_000),
-    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
+    bodyLimitBytes: env.integer('BODY_LIMIT_BYTES', 1_048_576, 1_024, 104_857_600),
+    projectionBatchSize: env.integer('PROJECTION_BATCH_SIZE', 500, 1, 10_000),
+    shutdownTimeoutMs: env.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
     timeZone,
-    scorePolicy: scorePolicy === 'last' ? 'last' : 'best',
-    stateCacheSize: integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
-    databasePoolSize: integer('DATABASE_POOL_SIZE', 32, 12, 500),
+    scorePolicy,
+    stateCacheSize: env.integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
+    databasePoolSize: env.integer('DATABASE_POOL_SIZE', 32, 12, 500),
     metricsPort:
-      text('HUB_METRICS_PORT') === undefined ? null : integer('HUB_METRICS_PORT', 0, 1, 65535),
-    metricsHost: text('HUB_METRICS_HOST') ?? '127.0.0.1',
+      env.text('HUB_METRICS_PORT') === undefined
+        ? null
+        : env.integer('HUB_METRICS_PORT', 0, 1, 65535),
+    metricsHost: env.text('HUB_METRICS_HOST') ?? '127.0.0.1',
     clearinghouse,
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),
   };
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (env.problems.length > 0) throw new ConfigError(env.problems);
   return config;
 };
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { consentsProjection } from '../../projections/consents/consents.projection';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
@@ -22,24 +22,28 @@ import {
 import { consentStream } from './consent.events';
 import { ConsentView } from './consents.dto';
 
-export class GrantConsentCommand {
+export class GrantConsentCommand extends Command<ConsentView> {
   constructor(
     readonly userId: string,
     readonly courseId: string,
     readonly consumerOrganisationId: string | undefined,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class RevokeConsentCommand {
+export class RevokeConsentCommand extends Command<void> {
   constructor(
     readonly userId: string,
     readonly courseId: string,
     readonly consumerOrganisationId: string | undefined,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 type ConsentRequest = GrantConsentCommand | RevokeConsentCommand;
@@ -100,7 +104,7 @@ abstract class ConsentCommandHandler {
 @CommandHandler(GrantConsentCommand)
 export class GrantConsentHandler
   extends ConsentCommandHandler
-  implements ICommandHandler<GrantConsentCommand>
+  implements ICommandHandler<GrantConsentCommand, ConsentView>
 {
   async execute(command: GrantConsentCommand): Promise<ConsentView> {
     const { state, consumerOrganisationId } = await this.run('GrantConsent', command);
@@ -124,7 +128,7 @@ export class GrantConsentHandler
 @CommandHandler(RevokeConsentCommand)
 export class RevokeConsentHandler
   extends ConsentCommandHandler
-  implements ICommandHandler<RevokeConsentCommand>
+  implements ICommandHandler<RevokeConsentCommand, void>
 {
   async execute(command: RevokeConsentCommand): Promise<void> {
     await this.run('RevokeConsent', command);

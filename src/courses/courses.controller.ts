@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Inject, Post, Put, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -8,27 +9,18 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { countBatchesByStatus } from '../../projections/batch-status/batch-status.query';
-import { coursesProjection } from '../../projections/courses/courses.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
-import { actorOf, canSeeOrganisation, Principal } from '../auth/principal';
+import { canSeeOrganisation, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
-import { handleCommand, loadState } from '../event-sourcing/command-handler';
-import { actorMetadata } from '../event-sourcing/event-metadata';
+import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { IdParam, RequestId } from '../http/request-context';
-import { CLOCK, Clock } from '../time/clock';
 import { leavesOf } from './course-hierarchy';
 import { courseDecider, courseNotFound, CourseState } from './course.decider';
 import { courseStream } from './course.events';
-import {
-  CourseHierarchyRequest,
-  CourseView,
-  isTrackable,
-  RegisterCourseRequest,
-  toCourseNodes,
-} from './courses.dto';
+import { RegisterCourseCommand, UpdateCourseHierarchyCommand } from './courses.commands';
+import { CourseHierarchyRequest, CourseView, RegisterCourseRequest } from './courses.dto';
 
 @ApiTags('courses')
 @ApiBearerAuth()
@@ -37,8 +29,7 @@ export class CoursesController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
-    @Inject(CLOCK) private readonly clock: Clock,
-    private readonly projections: ProjectionEngine,
+    private readonly commands: CommandBus,
   ) {}
 
   @Post()
@@ -58,26 +49,9 @@ export class CoursesController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CourseView> {
-    const actor = actorOf(principal);
-    const outcome = await handleCommand(
-      this.store,
-      courseStream(body.courseId),
-      courseDecider,
-      {
-        type: 'RegisterCourse',
-        courseId: body.courseId,
-        name: body.name,
-        organisationId: body.organisationId ?? principal.organisationId,
-        trackable: isTrackable(body.trackable),
-        children: toCourseNodes(body.children),
-        actor,
-        now: this.clock.now(),
-      },
-      { metadata: actorMetadata(actor, requestId) },
+    const outcome = await this.commands.execute(
+      new RegisterCourseCommand(body, principal, requestId),
     );
-    // Read-your-writes: the course shows in the list once this returns.
-    if (outcome.appended)
-      await this.projections.awaitApplied(coursesProjection.name, outcome.appended.position);
     void reply.header('location', `/v1/courses/${body.courseId}`);
     return this.view(
       outcome.state,
@@ -102,21 +76,9 @@ export class CoursesController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CourseView> {
-    const actor = actorOf(principal);
-    const { appended } = await handleCommand(
-      this.store,
-      courseStream(courseId),
-      courseDecider,
-      {
-        type: 'UpdateCourseHierarchy',
-        courseId,
-        children: toCourseNodes(body.children),
-        actor,
-        now: this.clock.now(),
-      },
-      { metadata: actorMetadata(actor, requestId) },
+    await this.commands.execute(
+      new UpdateCourseHierarchyCommand(courseId, body, principal, requestId),
     );
-    if (appended) await this.projections.awaitApplied(coursesProjection.name, appended.position);
     return this.get(courseId, principal, reply);
   }
 

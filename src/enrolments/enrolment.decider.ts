@@ -292,11 +292,6 @@ const assertMayTrack = (command: EnrolmentCommandBase, state: EnrolmentState): E
   return state;
 };
 
-const assertContentOf = (course: CourseTracking, contentId: string, field: string) => {
-  if (!course.leaves.has(contentId))
-    throw refuse('INVALID_CONTENT_ID', `${contentId} is not a content of the course`, field);
-};
-
 const later = (a: string | null, b: string): boolean => a === null || Date.parse(b) > Date.parse(a);
 
 /** Merges content updates (status never goes down); the events they cause, if anything moved. */
@@ -354,11 +349,45 @@ const progressEvents = (
   return events;
 };
 
+/** How far ahead of the hub's clock a client's timestamp may be before it is refused. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+const inTheFuture = (iso: string, now: Date): boolean =>
+  Date.parse(iso) > now.getTime() + CLOCK_SKEW_MS;
+
+/**
+ * What content updates get wrong in themselves: a content not in the course, an access time in
+ * the future. The handler asks before writing anything, so one bad item refuses a whole request
+ * for many learners; decide asks again for its own learner's items.
+ */
+export const contentUpdateIssues = (
+  course: CourseTracking,
+  contents: readonly { contentId: string; lastAccessTime: string }[],
+  now: Date,
+): { field: string; message: string }[] =>
+  contents.flatMap((update, index) => {
+    const field = `contents[${index}]`;
+    if (!course.leaves.has(update.contentId))
+      return [{ field: `${field}.contentId`, message: `${update.contentId} is not in the course` }];
+    if (inTheFuture(update.lastAccessTime, now))
+      return [{ field: `${field}.lastAccessTime`, message: 'lies in the future' }];
+    return [];
+  });
+
+export const refuseContentUpdates = (issues: { field: string; message: string }[]): never => {
+  throw new InvalidInputError(
+    'Some content updates are not valid',
+    issues,
+    issues.some((issue) => issue.field.endsWith('contentId'))
+      ? 'INVALID_CONTENT_ID'
+      : 'invalid_input',
+  );
+};
+
 const decideProgress = (command: RecordProgress, state: EnrolmentState): EnrolmentEvent[] => {
   const enrolment = assertMayTrack(command, state);
-  command.contents.forEach((update, index) =>
-    assertContentOf(command.course, update.contentId, `contents[${index}].contentId`),
-  );
+  const issues = contentUpdateIssues(command.course, command.contents, command.now);
+  if (issues.length > 0) refuseContentUpdates(issues);
   return progressEvents(enrolment, command, command.contents);
 };
 
@@ -482,6 +511,8 @@ const decideAttempt = (
 ): EnrolmentEvent[] => {
   const enrolment = assertMayTrack(command, state);
   const { course, contentId, attemptId, submittedAt, policy } = command;
+  if (inTheFuture(submittedAt, command.now))
+    throw refuse('invalid_input', 'The attempt was submitted in the future', 'submittedAt');
   const leaf = course.leaves.get(contentId);
   if (leaf?.kind !== 'assessment')
     throw refuse(

@@ -1,14 +1,21 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { Actor, actorOf, isSystemAdmin, Principal } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
-import { ForbiddenError, HubError, InvalidInputError } from '../errors/hub-error';
+import { ForbiddenError, HubError } from '../errors/hub-error';
 import { actorMetadata } from '../event-sourcing/event-metadata';
 import { Position } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
 import { CourseTracking } from './course-tracking';
-import { actsForThemself, BatchFacts, managesBatch, scoreTotals } from './enrolment.decider';
+import {
+  actsForThemself,
+  BatchFacts,
+  contentUpdateIssues,
+  managesBatch,
+  refuseContentUpdates,
+  scoreTotals,
+} from './enrolment.decider';
 import { AssessmentScore, ScorePolicy } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
 import { EnrolmentOutcome, EnrolmentWriter } from './enrolment-writer';
@@ -16,51 +23,60 @@ import { RecordAssessmentRequest, RecordProgressRequest } from './enrolments.dto
 import { runConcurrently } from './run-concurrently';
 
 /** Clocks drift: a last-access time this far ahead of the hub's clock is still accepted. */
-const CLOCK_SKEW_MS = 5 * 60_000;
 
-export class EnrolCommand {
+export class EnrolCommand extends Command<void> {
   constructor(
     readonly batchId: string,
     readonly userId: string,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class UnenrolCommand {
+export class UnenrolCommand extends Command<void> {
   constructor(
     readonly batchId: string,
     readonly userId: string,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class RecordProgressCommand {
+export class RecordProgressCommand extends Command<ProgressResults> {
   constructor(
     readonly batchId: string,
     readonly request: RecordProgressRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class RecordAssessmentCommand {
+export class RecordAssessmentCommand extends Command<AssessmentResult> {
   constructor(
     readonly batchId: string,
     readonly request: RecordAssessmentRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class IssueCertificatesCommand {
+export class IssueCertificatesCommand extends Command<CertificateRun> {
   constructor(
     readonly batchId: string,
     readonly userIds: string[] | undefined,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** The learner's standing after a write, straight from the write model. */
@@ -123,7 +139,7 @@ const visibleBatch = async (lookups: EnrolmentLookups, batchId: string, actor: A
 };
 
 @CommandHandler(EnrolCommand)
-export class EnrolHandler implements ICommandHandler<EnrolCommand> {
+export class EnrolHandler implements ICommandHandler<EnrolCommand, void> {
   constructor(
     private readonly writer: EnrolmentWriter,
     private readonly lookups: EnrolmentLookups,
@@ -156,7 +172,7 @@ export class EnrolHandler implements ICommandHandler<EnrolCommand> {
 }
 
 @CommandHandler(UnenrolCommand)
-export class UnenrolHandler implements ICommandHandler<UnenrolCommand> {
+export class UnenrolHandler implements ICommandHandler<UnenrolCommand, void> {
   constructor(
     private readonly writer: EnrolmentWriter,
     private readonly lookups: EnrolmentLookups,
@@ -182,7 +198,10 @@ export class UnenrolHandler implements ICommandHandler<UnenrolCommand> {
 }
 
 @CommandHandler(RecordProgressCommand)
-export class RecordProgressHandler implements ICommandHandler<RecordProgressCommand> {
+export class RecordProgressHandler implements ICommandHandler<
+  RecordProgressCommand,
+  ProgressResults
+> {
   constructor(
     private readonly writer: EnrolmentWriter,
     private readonly lookups: EnrolmentLookups,
@@ -200,24 +219,8 @@ export class RecordProgressHandler implements ICommandHandler<RecordProgressComm
     const batch = await visibleBatch(this.lookups, batchId, actor);
     const course = await this.lookups.course(batch.courseId);
     // Whatever the request gets wrong in itself refuses all of it, before anything is written.
-    const issues = request.contents.flatMap((update, index) => {
-      const field = `contents[${index}]`;
-      if (!course.leaves.has(update.contentId))
-        return [
-          { field: `${field}.contentId`, message: `${update.contentId} is not in the course` },
-        ];
-      if (Date.parse(update.lastAccessTime) > now.getTime() + CLOCK_SKEW_MS)
-        return [{ field: `${field}.lastAccessTime`, message: 'lies in the future' }];
-      return [];
-    });
-    if (issues.length > 0)
-      throw new InvalidInputError(
-        'Some content updates are not valid',
-        issues,
-        issues.some((issue) => issue.field.endsWith('contentId'))
-          ? 'INVALID_CONTENT_ID'
-          : 'invalid_input',
-      );
+    const issues = contentUpdateIssues(course, request.contents, now);
+    if (issues.length > 0) refuseContentUpdates(issues);
     const byUser = new Map<string, RecordProgressRequest['contents']>();
     for (const update of request.contents) {
       const userId = update.userId ?? actor.userId;
@@ -277,7 +280,10 @@ export class RecordProgressHandler implements ICommandHandler<RecordProgressComm
 }
 
 @CommandHandler(RecordAssessmentCommand)
-export class RecordAssessmentHandler implements ICommandHandler<RecordAssessmentCommand> {
+export class RecordAssessmentHandler implements ICommandHandler<
+  RecordAssessmentCommand,
+  AssessmentResult
+> {
   constructor(
     private readonly writer: EnrolmentWriter,
     private readonly lookups: EnrolmentLookups,
@@ -292,10 +298,6 @@ export class RecordAssessmentHandler implements ICommandHandler<RecordAssessment
   }: RecordAssessmentCommand): Promise<AssessmentResult> {
     const actor = actorOf(principal);
     const now = this.clock.now();
-    if (Date.parse(request.submittedAt) > now.getTime() + CLOCK_SKEW_MS)
-      throw new InvalidInputError('The attempt was submitted in the future', [
-        { field: 'submittedAt', message: 'lies in the future' },
-      ]);
     const batch = await visibleBatch(this.lookups, batchId, actor);
     const course = await this.lookups.course(batch.courseId);
     const userId = request.userId ?? actor.userId;
@@ -342,7 +344,10 @@ export class RecordAssessmentHandler implements ICommandHandler<RecordAssessment
 }
 
 @CommandHandler(IssueCertificatesCommand)
-export class IssueCertificatesHandler implements ICommandHandler<IssueCertificatesCommand> {
+export class IssueCertificatesHandler implements ICommandHandler<
+  IssueCertificatesCommand,
+  CertificateRun
+> {
   constructor(
     private readonly writer: EnrolmentWriter,
     private readonly lookups: EnrolmentLookups,

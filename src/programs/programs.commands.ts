@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { programsProjection } from '../../projections/programs/programs.projection';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
@@ -11,21 +11,25 @@ import { ProgramCommand, programDecider, ProgramState } from './program.decider'
 import { programStream } from './program.events';
 import { RegisterProgramRequest, UpdateProgramRequest } from './programs.dto';
 
-export class RegisterProgramCommand {
+export class RegisterProgramCommand extends Command<ProgramOutcome> {
   constructor(
     readonly request: RegisterProgramRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class UpdateProgramCommand {
+export class UpdateProgramCommand extends Command<ProgramOutcome> {
   constructor(
     readonly programId: string,
     readonly request: UpdateProgramRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface ProgramOutcome {
@@ -66,7 +70,7 @@ abstract class ProgramCommandHandler {
 @CommandHandler(RegisterProgramCommand)
 export class RegisterProgramHandler
   extends ProgramCommandHandler
-  implements ICommandHandler<RegisterProgramCommand>
+  implements ICommandHandler<RegisterProgramCommand, ProgramOutcome>
 {
   execute({ request, principal, requestId }: RegisterProgramCommand): Promise<ProgramOutcome> {
     return this.run(
@@ -89,7 +93,7 @@ export class RegisterProgramHandler
 @CommandHandler(UpdateProgramCommand)
 export class UpdateProgramHandler
   extends ProgramCommandHandler
-  implements ICommandHandler<UpdateProgramCommand>
+  implements ICommandHandler<UpdateProgramCommand, ProgramOutcome>
 {
   execute({ programId, request, principal, requestId }: UpdateProgramCommand) {
     return this.run(

@@ -25,7 +25,7 @@ import {
   ProgramState,
 } from './program.decider';
 import { programStream } from './program.events';
-import { ProgramOutcome, RegisterProgramCommand, UpdateProgramCommand } from './programs.commands';
+import { RegisterProgramCommand, UpdateProgramCommand } from './programs.commands';
 import {
   ListProgramsQuery,
   ProgramPage,
@@ -73,7 +73,7 @@ export class ProgramsController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ProgramView> {
-    const { state, changed } = await this.commands.execute<RegisterProgramCommand, ProgramOutcome>(
+    const { state, changed } = await this.commands.execute(
       new RegisterProgramCommand(body, principal, requestId),
     );
     void reply.status(changed ? 201 : 200).header('location', `/v1/programs/${body.programId}`);
@@ -141,7 +141,7 @@ export class ProgramsController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<ProgramView> {
-    const { state } = await this.commands.execute<UpdateProgramCommand, ProgramOutcome>(
+    const { state } = await this.commands.execute(
       new UpdateProgramCommand(programId, body, principal, requestId),
     );
     return toView(state);

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { readCheckpoint } from '../../projections/engine/checkpoints';
 import { learningEventsProjection } from '../../projections/learning-events/learning-events.projection';
 import { eventsNamingParticipant } from '../../projections/learning-events/learning-events.query';
@@ -22,14 +22,16 @@ import {
 } from './learning-event.events';
 import { assertMayErase, participantErasureDecider } from './participant-erasure.decider';
 
-export class EraseParticipantCommand {
+export class EraseParticipantCommand extends Command<ParticipantErasure> {
   constructor(
     readonly programId: string,
     /** Exactly as the publisher sent it in its events. */
     readonly participantId: string,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface ParticipantErasure {
@@ -54,7 +56,10 @@ const TAIL_PAGE = 5_000;
  * does nothing.
  */
 @CommandHandler(EraseParticipantCommand)
-export class EraseParticipantHandler implements ICommandHandler<EraseParticipantCommand> {
+export class EraseParticipantHandler implements ICommandHandler<
+  EraseParticipantCommand,
+  ParticipantErasure
+> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,

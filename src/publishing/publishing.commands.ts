@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { actorOf, Principal } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { HubError, InvalidInputError } from '../errors/hub-error';
@@ -22,32 +22,38 @@ import {
 } from './learning-event.events';
 import { parseLearningEvent } from './learning-event.input';
 
-export class PublishEventsCommand {
+export class PublishEventsCommand extends Command<PublishOutcome[]> {
   constructor(
     /** The events as sent, each checked on its own. */
     readonly events: readonly unknown[],
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class AmendEventCommand {
+export class AmendEventCommand extends Command<EventOutcome> {
   constructor(
     readonly eventId: string,
     readonly event: unknown,
     readonly principal: Principal,
     readonly requestId: string,
     readonly ifRevision: bigint | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class RetractEventCommand {
+export class RetractEventCommand extends Command<EventOutcome> {
   constructor(
     readonly eventId: string,
     readonly principal: Principal,
     readonly requestId: string,
     readonly ifRevision: bigint | undefined,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface EventOutcome {
@@ -132,7 +138,7 @@ abstract class LearningEventHandler {
 @CommandHandler(PublishEventsCommand)
 export class PublishEventsHandler
   extends LearningEventHandler
-  implements ICommandHandler<PublishEventsCommand>
+  implements ICommandHandler<PublishEventsCommand, PublishOutcome[]>
 {
   async execute({ events, principal, requestId }: PublishEventsCommand): Promise<PublishOutcome[]> {
     const now = this.clock.now();
@@ -192,7 +198,7 @@ export class PublishEventsHandler
 @CommandHandler(AmendEventCommand)
 export class AmendEventHandler
   extends LearningEventHandler
-  implements ICommandHandler<AmendEventCommand>
+  implements ICommandHandler<AmendEventCommand, EventOutcome>
 {
   execute({ eventId, event, principal, requestId, ifRevision }: AmendEventCommand) {
     const content = this.parse(event);
@@ -217,7 +223,7 @@ export class AmendEventHandler
 @CommandHandler(RetractEventCommand)
 export class RetractEventHandler
   extends LearningEventHandler
-  implements ICommandHandler<RetractEventCommand>
+  implements ICommandHandler<RetractEventCommand, EventOutcome>
 {
   execute({ eventId, principal, requestId, ifRevision }: RetractEventCommand) {
     return this.run(

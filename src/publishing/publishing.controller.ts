@@ -52,10 +52,9 @@ import {
   EventOutcome,
   invalidEventId,
   PublishEventsCommand,
-  PublishOutcome,
   RetractEventCommand,
 } from './publishing.commands';
-import { EraseParticipantCommand, ParticipantErasure } from './participant-erasure.commands';
+import { EraseParticipantCommand } from './participant-erasure.commands';
 import {
   EraseParticipantRequest,
   LearningEventPage,
@@ -120,7 +119,7 @@ export class PublishingController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LearningEventView> {
-    const [result] = await this.commands.execute<PublishEventsCommand, PublishOutcome[]>(
+    const [result] = await this.commands.execute(
       new PublishEventsCommand([body], principal, requestId),
     );
     if (!result) throw new Error('A publish of one event answered nothing');
@@ -159,7 +158,7 @@ export class PublishingController {
         [{ field: 'events', message: `must hold 1 to ${MAX_EVENTS_PER_BATCH} events` }],
         'invalid_batch',
       );
-    const results = await this.commands.execute<PublishEventsCommand, PublishOutcome[]>(
+    const results = await this.commands.execute(
       new PublishEventsCommand(events, principal, requestId),
     );
     const view: PublishBatchView = { created: 0, duplicates: 0, failed: 0, results: [] };
@@ -206,7 +205,7 @@ export class PublishingController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<ParticipantErasureView> {
-    return this.commands.execute<EraseParticipantCommand, ParticipantErasure>(
+    return this.commands.execute(
       new EraseParticipantCommand(
         body.PublisherProgramId,
         body.PublisherParticipantId,
@@ -303,7 +302,7 @@ export class PublishingController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LearningEventView> {
-    const outcome = await this.commands.execute<AmendEventCommand, EventOutcome>(
+    const outcome = await this.commands.execute(
       new AmendEventCommand(eventId, body, principal, requestId, parseIfMatch(ifMatch)),
     );
     return answer(reply, outcome);

@@ -41,7 +41,7 @@ import { LiveStreams } from './live-streams';
 import { SubscriptionAccess } from './subscription-access';
 import { FeedPage, readFeedPage } from './subscription-feed';
 import { TemplateConverter } from './template-renderer';
-import { ActOnSubscriptionCommand, SubscriptionOutcome } from './subscriptions.commands';
+import { ActOnSubscriptionCommand } from './subscriptions.commands';
 import {
   DeadLetterPage,
   DeadLettersQuery,
@@ -155,7 +155,7 @@ export class SubscriptionDeliveryController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<{ subscriptionId: string; position: string }> {
-    const outcome = await this.commands.execute<ActOnSubscriptionCommand, SubscriptionOutcome>(
+    const outcome = await this.commands.execute(
       new ActOnSubscriptionCommand(
         subscriptionId,
         { type: 'replay', from: body.from },

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { newUlid } from '../ids/ulid';
 import { replayPositionAt } from '../../projections/learning-events/learning-events.query';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
@@ -32,12 +32,14 @@ import { checkTemplateSet } from './template-set';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { newWebhookSecret } from './webhook-signature';
 
-export class CreateSubscriptionCommand {
+export class CreateSubscriptionCommand extends Command<SubscriptionOutcome> {
   constructor(
     readonly request: CreateSubscriptionRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 /** Everything done to an existing subscription, each by whom the decider allows. */
@@ -52,13 +54,15 @@ export type SubscriptionAction =
   | { type: 'revoke-secret'; secretId: string }
   | { type: 'replay'; from: string };
 
-export class ActOnSubscriptionCommand {
+export class ActOnSubscriptionCommand extends Command<SubscriptionOutcome> {
   constructor(
     readonly subscriptionId: string,
     readonly action: SubscriptionAction,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export interface SubscriptionOutcome {
@@ -141,7 +145,7 @@ abstract class SubscriptionHandler {
 @CommandHandler(CreateSubscriptionCommand)
 export class CreateSubscriptionHandler
   extends SubscriptionHandler
-  implements ICommandHandler<CreateSubscriptionCommand>
+  implements ICommandHandler<CreateSubscriptionCommand, SubscriptionOutcome>
 {
   async execute({
     request,
@@ -183,7 +187,7 @@ export class CreateSubscriptionHandler
 @CommandHandler(ActOnSubscriptionCommand)
 export class ActOnSubscriptionHandler
   extends SubscriptionHandler
-  implements ICommandHandler<ActOnSubscriptionCommand>
+  implements ICommandHandler<ActOnSubscriptionCommand, SubscriptionOutcome>
 {
   async execute({
     subscriptionId,

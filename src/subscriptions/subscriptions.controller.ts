@@ -159,7 +159,7 @@ export class SubscriptionsController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedSubscriptionView> {
-    const outcome = await this.commands.execute<CreateSubscriptionCommand, SubscriptionOutcome>(
+    const outcome = await this.commands.execute(
       new CreateSubscriptionCommand(body, principal, requestId),
     );
     const view = viewOf(outcome, principal);

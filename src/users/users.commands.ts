@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ProjectionEngine } from '../../projections/projection-engine.service';
 import { usersProjection } from '../../projections/users/users.projection';
 import { actorOf, Principal } from '../auth/principal';
@@ -12,28 +12,35 @@ import { assertMayErase, assertMayRecordProfile, userDecider } from './user.deci
 import { userStream } from './user.events';
 import { UserProfileRequest } from './users.dto';
 
-export class RecordUserProfileCommand {
+export class RecordUserProfileCommand extends Command<{ changed: boolean }> {
   constructor(
     readonly userId: string,
     readonly profile: UserProfileRequest,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
-export class ErasePersonalDataCommand {
+export class ErasePersonalDataCommand extends Command<void> {
   constructor(
     readonly userId: string,
     readonly principal: Principal,
     readonly requestId: string,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 const blankToNull = (value: string | undefined): string | null =>
   value === undefined || value.trim() === '' ? null : value.trim();
 
 @CommandHandler(RecordUserProfileCommand)
-export class RecordUserProfileHandler implements ICommandHandler<RecordUserProfileCommand> {
+export class RecordUserProfileHandler implements ICommandHandler<
+  RecordUserProfileCommand,
+  { changed: boolean }
+> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -99,7 +106,7 @@ export class RecordUserProfileHandler implements ICommandHandler<RecordUserProfi
 }
 
 @CommandHandler(ErasePersonalDataCommand)
-export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDataCommand> {
+export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDataCommand, void> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,

@@ -860,10 +860,36 @@ describe('enrolment decider: RecordProgress', () => {
 
   it('accepts progress at the start instant', () => {
     const events = enrolmentDecider.decide(
-      recordProgress([update('c1', 1, T1)], { now: new Date(START) }),
+      recordProgress([update('c1', 1, START)], { now: new Date(START) }),
       stateAfter([enrolled]),
     );
-    expect(events).toEqual([{ ...c1Started, data: { ...c1Started.data, recordedAt: START } }]);
+    expect(events).toEqual([
+      {
+        ...c1Started,
+        data: {
+          ...c1Started.data,
+          contents: [{ contentId: 'c1', status: 1, lastAccessTime: START }],
+          lastAccessTime: START,
+          recordedAt: START,
+        },
+      },
+    ]);
+  });
+
+  it('refuses an access time more than five minutes ahead of the hub with 400, naming the item', () => {
+    spec
+      .given([enrolled])
+      .when(
+        recordProgress([update('c1', 1, new Date(now.getTime() + 5 * 60_000 + 1).toISOString())]),
+      )
+      .thenThrows(InvalidInputError, { code: 'invalid_input' });
+  });
+
+  it('refuses an attempt submitted more than five minutes ahead of the hub with 400', () => {
+    const future = new Date(now.getTime() + 5 * 60_000 + 1).toISOString();
+    expect(() =>
+      enrolmentDecider.decide({ ...recordAttempt(), submittedAt: future }, stateAfter([enrolled])),
+    ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
   });
 
   it('refuses progress once the batch ended with 422 NOT_A_ON_GOING_BATCH', () => {

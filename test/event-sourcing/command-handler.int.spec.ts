@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
-import { tallyStream } from '../../projections/example-tallies/tally-events';
+import { tallyStream } from '../support/tally.events';
 import { RuleViolatedError, WrongExpectedRevisionError } from '../../src/errors/hub-error';
 import { handleCommand } from '../../src/event-sourcing/command-handler';
 import { EventStore } from '../../src/event-store/event-store.port';

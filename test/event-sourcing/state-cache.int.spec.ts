@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
-import { tallyStream } from '../../projections/example-tallies/tally-events';
+import { tallyStream } from '../support/tally.events';
 import { Actor } from '../../src/auth/principal';
 import { CourseTracking } from '../../src/enrolments/course-tracking';
 import {

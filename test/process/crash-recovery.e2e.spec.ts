@@ -4,12 +4,11 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listTallies } from '../../projections/example-tallies/tallies.projection';
-import { tallyStream } from '../../projections/example-tallies/tally-events';
 import { PgliteDatabase } from '../../src/database/pglite-database';
 import { PostgresDatabase } from '../../src/database/postgres-database';
-import { SqlDatabase } from '../../src/database/sql-database';
+import { SqlDatabase, SqlExecutor } from '../../src/database/sql-database';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
+import { programStream } from '../../src/programs/program.events';
 import { tempDataDir } from '../support/hub-config';
 import {
   createScratchDatabase,
@@ -20,9 +19,11 @@ import {
 const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const TALLIES = 300;
+// A production read model with a handler per event (programs), so the hub runs it as it is.
+const PROJECTION = 'programs';
+const PROGRAMS = 300;
 const INCREMENTS = 40;
-const TOTAL_EVENTS = TALLIES * (INCREMENTS + 1);
+const TOTAL_EVENTS = PROGRAMS * (INCREMENTS + 1);
 
 interface ProjectionHealth {
   name: string;
@@ -76,13 +77,21 @@ const projectionHealth = async (port: number): Promise<ProjectionHealth | null> 
     const body = (await response.json()) as {
       details?: { projections?: { projections?: ProjectionHealth[] } };
     };
-    return (
-      body.details?.projections?.projections?.find((p) => p.name === 'example-tallies') ?? null
-    );
+    return body.details?.projections?.projections?.find((p) => p.name === PROJECTION) ?? null;
   } catch {
     return null;
   }
 };
+
+/** The programs read model, every column, in id order. */
+const listPrograms = async (db: SqlExecutor): Promise<unknown[]> =>
+  (
+    await db.query(
+      `SELECT program_id, organisation_id, name, description, registered_by,
+              registered_at::text, updated_at::text, revision::text
+         FROM hub_programs ORDER BY program_id`,
+    )
+  ).rows;
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => {
@@ -93,18 +102,31 @@ const exited = (child: ChildProcess) =>
 const seed = async (db: SqlDatabase) => {
   const store = await SqlEventStore.open(db);
   const now = '2026-11-22T10:00:00.000Z';
-  for (let t = 0; t < TALLIES; t++) {
-    const id = `t${String(t).padStart(4, '0')}`;
-    await store.appendToStream(tallyStream(id), [
+  for (let t = 0; t < PROGRAMS; t++) {
+    const id = `p${String(t).padStart(4, '0')}`;
+    await store.appendToStream(programStream(id), [
       {
         id: randomUUID(),
-        type: 'TallyOpened',
-        data: { tallyId: id, name: `Tally ${t}`, openedAt: now },
+        type: 'ProgramRegistered',
+        data: {
+          programId: id,
+          organisationId: `org-${t % 7}`,
+          name: `Program ${t}`,
+          description: null,
+          registeredBy: 'crash-test',
+          registeredAt: now,
+        },
       },
       ...Array.from({ length: INCREMENTS }, (_, i) => ({
         id: randomUUID(),
-        type: 'TallyIncremented',
-        data: { tallyId: id, by: (t % 7) + i, at: now },
+        type: 'ProgramUpdated',
+        data: {
+          programId: id,
+          name: `Program ${t} v${i + 1}`,
+          description: `update ${(t % 7) + i}`,
+          updatedBy: 'crash-test',
+          updatedAt: now,
+        },
       })),
     ]);
   }
@@ -160,15 +182,15 @@ const crashScenario = async (
   expect(await exited(second.child)).toBe(0);
   const afterRecovery = await readModel();
 
-  const rebuild = spawnSync(process.execPath, [CLI, 'projections', 'rebuild', 'example-tallies'], {
+  const rebuild = spawnSync(process.execPath, [CLI, 'projections', 'rebuild', PROJECTION], {
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
   });
-  expect(rebuild.stderr).toContain(`Rebuilt example-tallies: ${TOTAL_EVENTS} events`);
+  expect(rebuild.stderr).toContain(`Rebuilt ${PROJECTION}: ${TOTAL_EVENTS} events`);
   expect(rebuild.status).toBe(0);
   const afterRebuild = await readModel();
   expect(afterRecovery).toEqual(afterRebuild);
-  expect((afterRebuild as unknown[]).length).toBe(TALLIES);
+  expect((afterRebuild as unknown[]).length).toBe(PROGRAMS);
 };
 
 describe('crash recovery of the projection engine (SIGKILL during catch-up)', () => {
@@ -181,7 +203,7 @@ describe('crash recovery of the projection engine (SIGKILL during catch-up)', ()
     const db = new PostgresDatabase(scratch.url);
     try {
       await seed(db);
-      await crashScenario({ DATABASE_URL: scratch.url }, 10, () => listTallies(db));
+      await crashScenario({ DATABASE_URL: scratch.url }, 10, () => listPrograms(db));
     } finally {
       await db.close();
       await scratch.drop();
@@ -197,7 +219,7 @@ describe('crash recovery of the projection engine (SIGKILL during catch-up)', ()
     await crashScenario({ DATA_DIR: dataDir }, 1, async () => {
       const db = await PgliteDatabase.open(dataDir);
       try {
-        return await listTallies(db);
+        return await listPrograms(db);
       } finally {
         await db.close();
       }

@@ -12,7 +12,7 @@ import {
   EnrolmentDbRow,
   enrolmentsProjection,
 } from '../../projections/enrolments/enrolments.projection';
-import { tallyStream } from '../../projections/example-tallies/tally-events';
+import { tallyStream } from '../support/tally.events';
 import { Actor, HUB_SYSTEM_ACTOR } from '../../src/auth/principal';
 import { CourseNode } from '../../src/courses/course-hierarchy';
 import { courseTracking, CourseTracking } from '../../src/enrolments/course-tracking';

@@ -10,11 +10,8 @@ import {
 } from '../../projections/engine/projection-runner';
 import { projectionLag } from '../../projections/engine/projection-status';
 import { ProjectionBusyError, rebuildProjection } from '../../projections/engine/rebuild';
-import {
-  listTallies,
-  talliesProjection,
-} from '../../projections/example-tallies/tallies.projection';
-import { tallyStream } from '../../projections/example-tallies/tally-events';
+import { listTallies, talliesProjection } from '../support/tallies.projection';
+import { tallyStream } from '../support/tally.events';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { openTestSqlDatabase, TestSqlDatabase } from '../support/test-databases';
 

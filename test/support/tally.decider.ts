@@ -1,6 +1,6 @@
 import { Decider } from '../../src/event-sourcing/decider';
 import { RuleViolatedError } from '../../src/errors/hub-error';
-import { TallyEvent } from '../../projections/example-tallies/tally-events';
+import { TallyEvent } from './tally.events';
 
 /** The example domain's decider, used to exercise the generic command handler. */
 export type TallyCommand =

@@ -1,8 +1,8 @@
 import { DomainEvent } from '../../src/event-sourcing/decider';
 
 /**
- * A deliberately small domain, a named counter, that exercises the engine end to end until
- * the real read models arrive: tests and the crash-recovery check append these events.
+ * A deliberately small domain, a named counter, that tests use to exercise the generic command
+ * handler and the projection engine; the hub itself never registers it.
  */
 export type TallyOpened = DomainEvent<
   'TallyOpened',

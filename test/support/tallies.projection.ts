@@ -1,7 +1,6 @@
+import { defineProjection } from '../../projections/engine/projection';
 import { SqlExecutor } from '../../src/database/sql-database';
-import { RecordedEvent } from '../../src/event-store/event-store.port';
-import { Projection } from '../engine/projection';
-import { TallyClosed, TallyIncremented, TallyOpened } from './tally-events';
+import { TallyEvent } from './tally.events';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS example_tallies (
@@ -17,9 +16,8 @@ CREATE TABLE IF NOT EXISTS example_tallies (
 );
 `;
 
-type Data<E extends { data: unknown }> = RecordedEvent<E['data']>;
-
-export const talliesProjection: Projection = {
+/** The example domain's read model: tests register it with the engines they run. */
+export const talliesProjection = defineProjection<TallyEvent>({
   name: 'example-tallies',
   version: 1,
   schema,
@@ -27,7 +25,7 @@ export const talliesProjection: Projection = {
   streamNamePrefixes: ['tally-'],
   handlers: {
     TallyOpened: async (event, tx) => {
-      const { data, revision } = event as Data<TallyOpened>;
+      const { data, revision } = event;
       await tx.query(
         `INSERT INTO example_tallies (tally_id, name, status, opened_at, revision) VALUES ($1, $2, 'open', $3, $4)
          ON CONFLICT (tally_id) DO NOTHING`,
@@ -35,7 +33,7 @@ export const talliesProjection: Projection = {
       );
     },
     TallyIncremented: async (event, tx) => {
-      const { data, revision } = event as Data<TallyIncremented>;
+      const { data, revision } = event;
       await tx.query(
         `UPDATE example_tallies SET total = total + $2, increments = increments + 1, revision = $3
           WHERE tally_id = $1 AND revision < $3`,
@@ -43,14 +41,14 @@ export const talliesProjection: Projection = {
       );
     },
     TallyClosed: async (event, tx) => {
-      const { data, revision } = event as Data<TallyClosed>;
+      const { data, revision } = event;
       await tx.query(
         `UPDATE example_tallies SET status = 'closed', closed_at = $2, revision = $3 WHERE tally_id = $1 AND revision < $3`,
         [data.tallyId, data.closedAt, revision.toString()],
       );
     },
   },
-};
+});
 
 export interface TallyView {
   tallyId: string;
