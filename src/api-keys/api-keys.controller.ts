@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -14,10 +15,8 @@ import { CurrentPrincipal, RequireRoles } from '../auth/auth.guard';
 import { Authenticator } from '../auth/authenticator';
 import { actorOf, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
-import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { IdParam, RequestId } from '../http/request-context';
-import { CLOCK, Clock } from '../time/clock';
-import { issueApiKey, revokeApiKey } from './api-keys.operations';
+import { IssueApiKeyCommand, RevokeApiKeyCommand } from './api-keys.commands';
 import {
   ApiKeyPage,
   CreateApiKeyRequest,
@@ -31,9 +30,8 @@ import {
 @Controller('v1/admin/api-keys')
 export class ApiKeysController {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
-    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly commands: CommandBus,
     private readonly authenticator: Authenticator,
     private readonly projections: ProjectionEngine,
   ) {}
@@ -52,17 +50,17 @@ export class ApiKeysController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<IssuedApiKeyView> {
-    const { appended, ...issued } = await issueApiKey(
-      this.store,
-      {
-        principalId: body.principalId,
-        organisationId: body.organisationId ?? principal.organisationId,
-        roles: body.roles,
-        label: body.label ?? '',
-      },
-      actorOf(principal),
-      this.clock.now(),
-      requestId,
+    const { appended, ...issued } = await this.commands.execute(
+      new IssueApiKeyCommand(
+        {
+          principalId: body.principalId,
+          organisationId: body.organisationId ?? principal.organisationId,
+          roles: body.roles,
+          label: body.label ?? '',
+        },
+        actorOf(principal),
+        requestId,
+      ),
     );
     if (appended) await this.projections.awaitApplied(apiKeysProjection.name, appended.position);
     return issued;
@@ -100,12 +98,8 @@ export class ApiKeysController {
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<void> {
-    const appended = await revokeApiKey(
-      this.store,
-      keyId,
-      actorOf(principal),
-      this.clock.now(),
-      requestId,
+    const appended = await this.commands.execute(
+      new RevokeApiKeyCommand(keyId, actorOf(principal), requestId),
     );
     this.authenticator.forget(keyId);
     if (appended) await this.projections.awaitApplied(apiKeysProjection.name, appended.position);

@@ -1,7 +1,13 @@
 import { apiKeyDecider, ApiKeyState } from '../api-keys/api-key.decider';
 import { API_KEY_STREAM_PREFIX, ApiKeyEvent } from '../api-keys/api-key.events';
 import type { ApiKeyPage, IssuedApiKeyView } from '../api-keys/api-keys.dto';
-import { issueApiKey, revokeApiKey } from '../api-keys/api-keys.operations';
+import { NestFactory } from '@nestjs/core';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  ApiKeyCommandsModule,
+  IssueApiKeyCommand,
+  RevokeApiKeyCommand,
+} from '../api-keys/api-keys.commands';
 import { CLI_OPERATOR, Role } from '../auth/principal';
 import { EventStore, Position, START } from '../event-store/event-store.port';
 import { HubClient } from './hub-client';
@@ -32,13 +38,28 @@ export interface ApiKeys {
   revoke(keyId: string): Promise<boolean>;
 }
 
-export const storeApiKeys = (store: EventStore): ApiKeys => ({
+/**
+ * The store's keys, written through the same commands and CommandBus as the API, on a Nest
+ * context of their own for as long as `use` runs.
+ */
+export const withStoreApiKeys = async <T>(
+  store: EventStore,
+  use: (keys: ApiKeys) => Promise<T>,
+): Promise<T> => {
+  const context = await NestFactory.createApplicationContext(ApiKeyCommandsModule.on(store), {
+    logger: false,
+  });
+  try {
+    return await use(storeApiKeys(store, context.get(CommandBus)));
+  } finally {
+    await context.close();
+  }
+};
+
+const storeApiKeys = (store: EventStore, commands: CommandBus): ApiKeys => ({
   issue: async (request) => {
-    const { appended: _appended, ...issued } = await issueApiKey(
-      store,
-      request,
-      CLI_OPERATOR,
-      new Date(),
+    const { appended: _appended, ...issued } = await commands.execute(
+      new IssueApiKeyCommand(request, CLI_OPERATOR),
     );
     return issued;
   },
@@ -59,7 +80,8 @@ export const storeApiKeys = (store: EventStore): ApiKeys => ({
     }
     return rows;
   },
-  revoke: async (keyId) => (await revokeApiKey(store, keyId, CLI_OPERATOR, new Date())) !== null,
+  revoke: async (keyId) =>
+    (await commands.execute(new RevokeApiKeyCommand(keyId, CLI_OPERATOR))) !== null,
 });
 
 export const hubApiKeys = (hub: HubClient): ApiKeys => ({

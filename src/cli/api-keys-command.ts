@@ -3,7 +3,7 @@ import { isRole, Role, ROLES } from '../auth/principal';
 import { loadConfig } from '../config/hub-config';
 import { InvalidInputError } from '../errors/hub-error';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
-import { ApiKeys, hubApiKeys, KeyRequest, storeApiKeys } from './api-keys-backends';
+import { ApiKeys, hubApiKeys, KeyRequest, withStoreApiKeys } from './api-keys-backends';
 import { localHub, withStorage } from './hub-access';
 
 export const API_KEYS_USAGE = `  npm run hub -- api-keys create --principal <id> --org <id> --roles ROLE[,ROLE] [--label <text>]
@@ -30,7 +30,10 @@ export const runApiKeysCommand = async (
   const config = loadConfig();
   const hub = await localHub(config);
   if (hub) await perform(action, hubApiKeys(hub.client), print);
-  else await withStorage(config, (_db, store) => perform(action, storeApiKeys(store), print));
+  else
+    await withStorage(config, (_db, store) =>
+      withStoreApiKeys(store, (keys) => perform(action, keys, print)),
+    );
   return 0;
 };
 
