@@ -9,7 +9,7 @@ import {
   Subscription,
 } from '../../src/event-store/event-store.port';
 import { advanceCheckpoint, prepareProjection, readCheckpoint, recordFailure } from './checkpoints';
-import { tryLead } from './leadership';
+import { tryLead } from '../../src/coordination/leadership';
 import { Projection } from './projection';
 
 export type RunnerState = 'starting' | 'standby' | 'catching-up' | 'live' | 'failed' | 'stopped';

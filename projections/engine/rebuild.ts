@@ -3,7 +3,7 @@ import { SqlDatabase, SqlExecutor } from '../../src/database/sql-database';
 import { HubError } from '../../src/errors/hub-error';
 import { EventStore } from '../../src/event-store/event-store.port';
 import { readCheckpoint } from './checkpoints';
-import { tryLead } from './leadership';
+import { tryLead } from '../../src/coordination/leadership';
 import { Projection } from './projection';
 import { projectionFilter, ProjectionTarget, runProjection } from './projection-runner';
 

@@ -9,13 +9,13 @@ import {
   Optional,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Leadership, tryLead } from '../../projections/engine/leadership';
+import { Leadership, tryLead } from '../coordination/leadership';
 import { deliveringWebhookSubscriptions } from '../../projections/subscriptions/subscriptions.query';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { FieldIssue } from '../errors/hub-error';
-import { WakeSignal } from '../event-store/sql/wake-signal';
+import { WakeSignal } from '../coordination/wake-signal';
 import { generations } from './delivery-records';
 import { WebhookWorker } from './webhook-delivery';
 import {

@@ -29,7 +29,7 @@ import { EventRow, LogPage, RecentLog, RecentLogRow } from './recent-log';
 import { mapSqlError } from './sql-errors';
 import { decodeSqlPosition, encodeSqlPosition, LOG_START, SqlLogKey } from './sql-position';
 import { SharedPages } from './shared-pages';
-import { WakeSignal } from './wake-signal';
+import { WakeSignal } from '../../coordination/wake-signal';
 
 /** See pump: how often a subscriber that found nothing for it reads the database again. */
 const QUIET_READ_GAP_MS = 50;

@@ -1,4 +1,4 @@
-import { SqlDatabase, SqlResult, SqlRow, SqlSession } from '../../src/database/sql-database';
+import { SqlDatabase, SqlResult, SqlRow, SqlSession } from '../database/sql-database';
 
 /** Held while one process runs a projection; released when it stops or its connection dies. */
 export interface Leadership {
