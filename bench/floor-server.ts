@@ -194,11 +194,11 @@ const main = async () => {
   app.post('/v1/events/batch', async (request, reply) => {
     const events = request.body;
     if (!Array.isArray(events) || events.length === 0 || events.length > 1_000)
-      return reply.status(400).send({ code: 'invalid_batch' });
+      return reply.status(400).send({ code: 'INVALID_BATCH' });
     const { eventIds, created } = await publish(events);
     const results = eventIds.map((EventId, index) =>
       EventId === null
-        ? { index, status: 400, code: 'validation_failed' }
+        ? { index, status: 400, code: 'VALIDATION_FAILED' }
         : { index, status: created.has(EventId) ? 201 : 409, EventId },
     );
     const createdCount = results.filter((result) => result.status === 201).length;
@@ -212,7 +212,7 @@ const main = async () => {
   app.post('/v1/events', async (request, reply) => {
     const { createdUtc, eventIds, created } = await publish([request.body]);
     const eventId = eventIds[0];
-    if (!eventId) return reply.status(400).send({ code: 'validation_failed' });
+    if (!eventId) return reply.status(400).send({ code: 'VALIDATION_FAILED' });
     if (!created.has(eventId)) return reply.status(409).send({ code: 'not_stored' });
     return reply
       .status(201)

@@ -5,8 +5,8 @@
  * `ETag: "0"`). Anything else is prose for the reader.
  *
  *   → 201, Location: /v1/batches/01J…, ETag: "0"
- *   → 400 {"code":"invalid_text","in":"body",…}
- *   → 404 route_not_found
+ *   → 400 {"code":"INVALID_TEXT","in":"body",…}
+ *   → 404 ROUTE_NOT_FOUND
  */
 
 export type Shape =

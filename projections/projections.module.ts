@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
-import { ProjectionEngine } from './projection-engine.service';
-import { PROJECTIONS, projections } from './registry';
+import { PROJECTIONS, ProjectionEngine } from './engine/projection-engine.service';
+import { projections } from './registry';
 
 @Global()
 @Module({

@@ -21,5 +21,3 @@ export const projections: readonly Projection[] = [
   learningEventsProjection,
   subscriptionsProjection,
 ];
-
-export const PROJECTIONS = Symbol('PROJECTIONS');

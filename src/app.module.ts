@@ -10,6 +10,7 @@ import { CoursesModule } from './courses/courses.module';
 import { EnrolmentsModule } from './enrolments/enrolments.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
 import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProgramsModule } from './programs/programs.module';
@@ -36,6 +37,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         MetricsModule,
         StorageModule,
+        JobsModule,
         ProjectionsModule,
         AuthModule,
         HealthModule,

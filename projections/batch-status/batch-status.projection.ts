@@ -10,6 +10,7 @@ import {
   BatchStatus,
 } from '../../src/batches/batch.events';
 import { defineProjection, ProjectedEvent } from '../engine/projection';
+import { BATCH_STATUS_READ_MODEL } from './batch-status.query';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS batch_status (
@@ -84,7 +85,7 @@ const setStatus =
 
 /** Batches with their exact status: serves the batch list and read endpoints and course counts. */
 export const batchStatusProjection = defineProjection<BatchEvent>({
-  name: 'batch-status',
+  name: BATCH_STATUS_READ_MODEL,
   version: 1,
   schema,
   tables: ['batch_status'],

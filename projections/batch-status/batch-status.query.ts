@@ -2,6 +2,8 @@ import { Actor, isSystemAdmin } from '../../src/auth/principal';
 import { SqlExecutor } from '../../src/database/sql-database';
 import { BatchDetails, BatchStatus, EnrollmentType } from '../../src/batches/batch.events';
 
+export const BATCH_STATUS_READ_MODEL = 'batch-status';
+
 export interface BatchRecord extends BatchDetails {
   batchId: string;
   courseId: string;

@@ -1,5 +1,6 @@
 import { CONSENT_STREAM_PREFIX, ConsentEvent } from '../../src/consents/consent.events';
 import { defineProjection } from '../engine/projection';
+import { CONSENTS_READ_MODEL } from './consents.query';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS user_consents (
@@ -20,7 +21,7 @@ CREATE INDEX IF NOT EXISTS user_consents_course
 `;
 
 export const consentsProjection = defineProjection<ConsentEvent>({
-  name: 'consents',
+  name: CONSENTS_READ_MODEL,
   version: 1,
   schema,
   tables: ['user_consents'],

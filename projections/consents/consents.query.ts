@@ -1,5 +1,7 @@
 import { SqlExecutor } from '../../src/database/sql-database';
 
+export const CONSENTS_READ_MODEL = 'consents';
+
 export type ConsentStatus = 'granted' | 'revoked';
 
 export interface ConsentRecord {

@@ -1,10 +1,11 @@
-import { leavesOf } from '../../src/courses/course-hierarchy';
+import { leavesOf } from '../../src/courses/course.events';
 import {
   COURSE_STREAM_PREFIX,
   CourseEvent,
   CourseRegistered,
 } from '../../src/courses/course.events';
 import { defineProjection } from '../engine/projection';
+import { COURSES_READ_MODEL } from './courses.query';
 
 // Lists page in course-id order, within one organisation (or the creator's courses) or, for a
 // system admin, all of them: each walks an index in that order. A name search (a substring,
@@ -30,7 +31,7 @@ const requiredContents = (children: CourseRegistered['data']['children']): numbe
 
 /** Registered courses without their hierarchies: what GET /v1/courses lists. */
 export const coursesProjection = defineProjection<CourseEvent>({
-  name: 'courses',
+  name: COURSES_READ_MODEL,
   version: 1,
   schema,
   tables: ['hub_courses'],

@@ -1,5 +1,7 @@
 import { SqlExecutor } from '../../src/database/sql-database';
 
+export const COURSES_READ_MODEL = 'courses';
+
 export interface CourseRecord {
   courseId: string;
   organisationId: string;

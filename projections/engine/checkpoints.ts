@@ -62,7 +62,7 @@ export class CheckpointMovedError extends HubError {
   constructor(projection: string) {
     super(
       'conflict',
-      'checkpoint_moved',
+      'CHECKPOINT_MOVED',
       `The checkpoint of projection "${projection}" was moved by another instance`,
     );
   }

@@ -18,7 +18,7 @@ export class ProjectionBusyError extends HubError {
   constructor(projection: string) {
     super(
       'conflict',
-      'projection_busy',
+      'PROJECTION_BUSY',
       `Projection "${projection}" is being run by another hub instance. Stop that instance, then rebuild.`,
     );
   }
@@ -84,7 +84,7 @@ export const rebuildProjection = async (
       },
     });
     if (signal.aborted)
-      throw new HubError('conflict', 'rebuild_stopped', 'The rebuild was stopped');
+      throw new HubError('conflict', 'REBUILD_STOPPED', 'The rebuild was stopped');
     await swapIn(deps.db, projection, shadow, target);
     return report();
   } catch (error) {

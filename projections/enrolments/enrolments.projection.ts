@@ -1,16 +1,13 @@
 import { SqlExecutor } from '../../src/database/sql-database';
-import {
-  AssessmentScore,
-  CertificateStatus,
-  ENROLMENT_STREAM_PREFIX,
-  EnrolmentEvent,
-} from '../../src/enrolments/enrolment.events';
+import { ENROLMENT_STREAM_PREFIX, EnrolmentEvent } from '../../src/enrolments/enrolment.events';
 import {
   defineProjection,
   HandlersOf,
   ProjectedEvent,
   ProjectionHandler,
 } from '../engine/projection';
+import { ENROLMENT_COLUMNS, EnrolmentDbRow, EnrolmentRow, fromDbRow } from './enrolment-row';
+import { ENROLMENTS_READ_MODEL } from './enrolments.query';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS enrolments (
@@ -41,32 +38,6 @@ CREATE TABLE IF NOT EXISTS enrolments (
 ) WITH (fillfactor = 70);
 CREATE INDEX IF NOT EXISTS enrolments_user ON enrolments (user_id, enrolled_at DESC);
 `;
-
-/** One enrolment as the read model holds it; timestamps as ISO strings while folding. */
-export interface EnrolmentRow {
-  batchId: string;
-  userId: string;
-  courseId: string;
-  enrolledAt: string;
-  active: boolean;
-  status: 0 | 1 | 2;
-  progressPercent: number;
-  completedCount: number;
-  requiredCount: number;
-  completedOn: string | null;
-  unitProgress: Record<string, number>;
-  assessments: Record<string, Omit<AssessmentScore, 'contentId'>>;
-  totalScore: number;
-  totalMaxScore: number;
-  certificateStatus: CertificateStatus;
-  certificateId: string | null;
-  certificateAt: string | null;
-  certificateFailure: { code: string; reason: string } | null;
-  lastAccessTime: string | null;
-  lastContentId: string | null;
-  updatedAt: string;
-  revision: bigint;
-}
 
 /** The row after one event: a pure function, so a batch and a rebuild fold the same way. */
 export const applyEnrolmentEvent = (
@@ -182,67 +153,6 @@ export const applyEnrolmentEvent = (
   }
 };
 
-const COLUMNS = `batch_id, user_id, course_id, enrolled_at, active, status, progress_percent,
-  completed_count, required_count, completed_on, unit_progress, assessments,
-  total_score, total_max_score, certificate_status, certificate_id, certificate_at,
-  certificate_failure, last_access_time, last_content_id, updated_at, revision`;
-
-export interface EnrolmentDbRow {
-  batch_id: string;
-  user_id: string;
-  course_id: string;
-  enrolled_at: Date | string;
-  active: boolean;
-  status: number;
-  progress_percent: number;
-  completed_count: number;
-  required_count: number;
-  completed_on: Date | string | null;
-  unit_progress: Record<string, number>;
-  assessments: EnrolmentRow['assessments'];
-  total_score: number;
-  total_max_score: number;
-  certificate_status: string | null;
-  certificate_id: string | null;
-  certificate_at: Date | string | null;
-  certificate_failure: EnrolmentRow['certificateFailure'];
-  last_access_time: Date | string | null;
-  last_content_id: string | null;
-  updated_at: Date | string;
-  revision: string | number;
-  [column: string]: unknown;
-}
-
-const iso = (value: Date | string): string =>
-  value instanceof Date ? value.toISOString() : new Date(value).toISOString();
-const isoOrNull = (value: Date | string | null): string | null =>
-  value === null ? null : iso(value);
-
-export const fromDbRow = (row: EnrolmentDbRow): EnrolmentRow => ({
-  batchId: row.batch_id,
-  userId: row.user_id,
-  courseId: row.course_id,
-  enrolledAt: iso(row.enrolled_at),
-  active: row.active,
-  status: Number(row.status) as EnrolmentRow['status'],
-  progressPercent: Number(row.progress_percent),
-  completedCount: Number(row.completed_count),
-  requiredCount: Number(row.required_count),
-  completedOn: isoOrNull(row.completed_on),
-  unitProgress: row.unit_progress,
-  assessments: row.assessments,
-  totalScore: Number(row.total_score),
-  totalMaxScore: Number(row.total_max_score),
-  certificateStatus: row.certificate_status as CertificateStatus,
-  certificateId: row.certificate_id,
-  certificateAt: isoOrNull(row.certificate_at),
-  certificateFailure: row.certificate_failure,
-  lastAccessTime: isoOrNull(row.last_access_time),
-  lastContentId: row.last_content_id,
-  updatedAt: iso(row.updated_at),
-  revision: BigInt(row.revision),
-});
-
 const toRecord = (row: EnrolmentRow) => ({
   batch_id: row.batchId,
   user_id: row.userId,
@@ -291,7 +201,7 @@ const applyBatch = async (
   const current = new Map<string, EnrolmentRow | null>();
   for (const [batchId, users] of usersByBatch) {
     const { rows } = await tx.query<EnrolmentDbRow>(
-      `SELECT ${COLUMNS} FROM enrolments WHERE batch_id = $1 AND user_id = ANY($2::text[])`,
+      `SELECT ${ENROLMENT_COLUMNS} FROM enrolments WHERE batch_id = $1 AND user_id = ANY($2::text[])`,
       [batchId, [...users]],
     );
     for (const row of rows) current.set(key(row.batch_id, row.user_id), fromDbRow(row));
@@ -307,8 +217,8 @@ const applyBatch = async (
   }
   if (changed.size === 0) return;
   await tx.query(
-    `INSERT INTO enrolments (${COLUMNS})
-     SELECT ${COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS r(
+    `INSERT INTO enrolments (${ENROLMENT_COLUMNS})
+     SELECT ${ENROLMENT_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS r(
        batch_id text, user_id text, course_id text, enrolled_at timestamptz, active boolean,
        status smallint, progress_percent smallint, completed_count integer, required_count integer,
        completed_on timestamptz, unit_progress jsonb, assessments jsonb,
@@ -335,7 +245,7 @@ const applyOne: ProjectionHandler<EnrolmentEvent> = (event, tx) => applyBatch([e
 
 /** Per learner and batch: enrolment, progress, scores and certificate. */
 export const enrolmentsProjection = defineProjection<EnrolmentEvent>({
-  name: 'enrolments',
+  name: ENROLMENTS_READ_MODEL,
   version: 1,
   schema,
   tables: ['enrolments'],

@@ -1,5 +1,9 @@
 import { SqlExecutor } from '../../src/database/sql-database';
-import { EnrolmentDbRow, EnrolmentRow, fromDbRow } from './enrolments.projection';
+import { EnrolmentDbRow, EnrolmentRow, fromDbRow } from './enrolment-row';
+
+export type { EnrolmentRow } from './enrolment-row';
+
+export const ENROLMENTS_READ_MODEL = 'enrolments';
 
 export const readEnrolment = async (
   db: SqlExecutor,
@@ -75,4 +79,20 @@ export const listUserEnrolments = async (
     [userId, options.limit],
   );
   return rows.map(fromDbRow);
+};
+
+/** Active learners of a batch at or above a completion percentage without an issued certificate. */
+export const learnersAwaitingCertificate = async (
+  db: SqlExecutor,
+  batchId: string,
+  minCompletionPercent: number,
+): Promise<string[]> => {
+  const { rows } = await db.query<{ user_id: string }>(
+    `SELECT user_id FROM enrolments
+      WHERE batch_id = $1 AND active AND progress_percent >= $2
+        AND certificate_status IS DISTINCT FROM 'Issued'
+      ORDER BY user_id`,
+    [batchId, minCompletionPercent],
+  );
+  return rows.map((row) => row.user_id);
 };

@@ -11,6 +11,7 @@ import {
   ProjectedEvent,
   ProjectionHandler,
 } from '../engine/projection';
+import { LEARNING_EVENTS_READ_MODEL } from './learning-events.query';
 
 const schema = `
 -- Version 1 kept the data as jsonb (nothing queries inside it; json is stored as written). Its
@@ -237,7 +238,7 @@ const applyOne: ProjectionHandler<PublisherCategoryEvent> = (event, tx) => apply
 
 /** The current state of every published event: what GET /v1/events lists and filters. */
 export const learningEventsProjection = defineProjection<PublisherCategoryEvent>({
-  name: 'learning-events',
+  name: LEARNING_EVENTS_READ_MODEL,
   version: 3,
   schema,
   tables: ['learning_events'],

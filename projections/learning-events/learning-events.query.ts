@@ -1,8 +1,11 @@
 import { Actor, hasRole, isSystemAdmin } from '../../src/auth/principal';
 import { SqlExecutor } from '../../src/database/sql-database';
-import { Position } from '../../src/event-store/event-store.port';
+import { Position, START } from '../../src/event-store/event-store.port';
 import { ErasedEvent } from '../../src/publishing/learning-event.events';
+import { readCheckpoint } from '../engine/checkpoints';
 import { subscribedToEvent } from '../subscriptions/subscriptions.query';
+
+export const LEARNING_EVENTS_READ_MODEL = 'learning-events';
 
 export interface LearningEventRecord {
   EventId: string;
@@ -155,4 +158,18 @@ export const eventsNamingParticipant = async (
     [programId, participantId],
   );
   return rows.map((row) => ({ EventId: row.event_id, CategoryValue: row.category_value }));
+};
+
+/**
+ * The events naming the participant as the read model knows them, and the position it had
+ * applied up to before they were read: the log after it holds whatever the read model missed.
+ */
+export const eventsNamingParticipantAsOf = async (
+  db: SqlExecutor,
+  programId: string,
+  participantId: string,
+): Promise<{ appliedUpTo: Position | typeof START; events: ErasedEvent[] }> => {
+  const checkpoint = await readCheckpoint(db, LEARNING_EVENTS_READ_MODEL);
+  const events = await eventsNamingParticipant(db, programId, participantId);
+  return { appliedUpTo: checkpoint?.position ?? START, events };
 };

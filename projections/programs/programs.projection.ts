@@ -1,5 +1,6 @@
 import { PROGRAM_STREAM_PREFIX, ProgramEvent } from '../../src/programs/program.events';
 import { defineProjection } from '../engine/projection';
+import { PROGRAMS_READ_MODEL } from './programs.query';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS hub_programs (
@@ -16,7 +17,7 @@ CREATE INDEX IF NOT EXISTS hub_programs_organisation ON hub_programs (organisati
 `;
 
 export const programsProjection = defineProjection<ProgramEvent>({
-  name: 'programs',
+  name: PROGRAMS_READ_MODEL,
   version: 1,
   schema,
   tables: ['hub_programs'],

@@ -1,5 +1,7 @@
 import { SqlExecutor } from '../../src/database/sql-database';
 
+export const PROGRAMS_READ_MODEL = 'programs';
+
 export interface ProgramRecord {
   programId: string;
   organisationId: string;

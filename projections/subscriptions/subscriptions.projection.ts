@@ -1,13 +1,18 @@
 import {
-  ActiveSubscription,
-  subscriptionDecider,
-} from '../../src/subscriptions/subscription.decider';
-import {
+  categoryRules,
+  evolveSubscription,
   SUBSCRIPTION_STREAM_PREFIX,
   SubscriptionEvent,
+  SubscriptionState,
 } from '../../src/subscriptions/subscription.events';
-import { categoryRules } from '../../src/subscriptions/template-set';
 import { defineProjection, HandlersOf, ProjectionHandler } from '../engine/projection';
+import {
+  SUBSCRIPTION_COLUMNS,
+  SUBSCRIPTION_SELECT,
+  SubscriptionDbRow,
+  toSubscriptionState,
+} from './subscription-row';
+import { SUBSCRIPTIONS_READ_MODEL } from './subscriptions.query';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS hub_subscriptions (
@@ -39,55 +44,11 @@ CREATE INDEX IF NOT EXISTS hub_subscriptions_publisher
   ON hub_subscriptions (publisher_organisation_id, approval);
 `;
 
-const COLUMNS = `subscription_id, subscriber_program_id, subscriber_organisation_id, publisher_program_id,
-  publisher_organisation_id, name, approval, enabled, templates, import_categories, ignore_categories,
-  default_import, webhook, secret_ids, created_by, created_at, updated_at, revision`;
-
-export interface SubscriptionDbRow {
-  subscription_id: string;
-  subscriber_program_id: string;
-  subscriber_organisation_id: string;
-  publisher_program_id: string;
-  publisher_organisation_id: string;
-  name: string | null;
-  approval: ActiveSubscription['approval'];
-  enabled: boolean;
-  templates: ActiveSubscription['templates'];
-  import_categories: string[];
-  ignore_categories: string[];
-  default_import: boolean;
-  webhook: ActiveSubscription['webhook'];
-  secret_ids: string[];
-  created_by: string;
-  created_at: Date;
-  updated_at: Date;
-  revision: string;
-  [column: string]: unknown;
-}
-
-/** The columns to select, for queries that build states from rows. */
-export const SUBSCRIPTION_SELECT = COLUMNS.replace('revision', 'revision::text AS revision');
-
-export const toSubscriptionState = (row: SubscriptionDbRow): ActiveSubscription => ({
-  exists: true,
-  subscriptionId: row.subscription_id,
-  subscriberProgramId: row.subscriber_program_id,
-  subscriberOrganisationId: row.subscriber_organisation_id,
-  publisherProgramId: row.publisher_program_id,
-  publisherOrganisationId: row.publisher_organisation_id,
-  name: row.name,
-  templates: row.templates,
-  enabled: row.enabled,
-  webhook: row.webhook,
-  approval: row.approval,
-  secretIds: row.secret_ids,
-  createdBy: row.created_by,
-  createdAt: new Date(row.created_at).toISOString(),
-  updatedAt: new Date(row.updated_at).toISOString(),
-});
+const NO_SUBSCRIPTION: SubscriptionState = { exists: false, deleted: false };
 
 /**
- * One row per subscription, folded with the write model's own evolve from the row as it stands:
+ * One row per subscription, folded with the write model's own evolve (in the events module) from
+ * the row as it stands:
  * the read model cannot drift from what the decider sees.
  */
 const apply: ProjectionHandler<SubscriptionEvent> = async (event, tx) => {
@@ -98,8 +59,8 @@ const apply: ProjectionHandler<SubscriptionEvent> = async (event, tx) => {
   );
   const row = rows[0];
   if (row && (row.deleted || BigInt(row.revision) >= event.revision)) return;
-  const before = row ? toSubscriptionState(row) : subscriptionDecider.initialState();
-  const after = subscriptionDecider.evolve(before, event);
+  const before = row ? toSubscriptionState(row) : NO_SUBSCRIPTION;
+  const after = evolveSubscription(before, event);
   if (!after.exists) {
     await tx.query(
       'UPDATE hub_subscriptions SET deleted = true, revision = $2 WHERE subscription_id = $1',
@@ -109,7 +70,7 @@ const apply: ProjectionHandler<SubscriptionEvent> = async (event, tx) => {
   }
   const rules = categoryRules(after.templates);
   await tx.query(
-    `INSERT INTO hub_subscriptions (${COLUMNS})
+    `INSERT INTO hub_subscriptions (${SUBSCRIPTION_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
      ON CONFLICT (subscription_id) DO UPDATE SET name = $6, approval = $7, enabled = $8,
        templates = $9, import_categories = $10, ignore_categories = $11, default_import = $12,
@@ -139,7 +100,7 @@ const apply: ProjectionHandler<SubscriptionEvent> = async (event, tx) => {
 };
 
 export const subscriptionsProjection = defineProjection<SubscriptionEvent>({
-  name: 'subscriptions',
+  name: SUBSCRIPTIONS_READ_MODEL,
   version: 1,
   schema,
   tables: ['hub_subscriptions'],

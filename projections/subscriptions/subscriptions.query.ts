@@ -1,11 +1,9 @@
 import { Actor, hasRole, isSystemAdmin } from '../../src/auth/principal';
 import { SqlExecutor } from '../../src/database/sql-database';
-import { ActiveSubscription } from '../../src/subscriptions/subscription.decider';
-import {
-  SUBSCRIPTION_SELECT,
-  SubscriptionDbRow,
-  toSubscriptionState,
-} from './subscriptions.projection';
+import { ActiveSubscription } from '../../src/subscriptions/subscription.events';
+import { SUBSCRIPTION_SELECT, SubscriptionDbRow, toSubscriptionState } from './subscription-row';
+
+export const SUBSCRIPTIONS_READ_MODEL = 'subscriptions';
 
 export interface SubscriptionFilter {
   approval?: ActiveSubscription['approval'];

@@ -1,7 +1,6 @@
-import { SqlExecutor } from '../../src/database/sql-database';
-import { SealedPersonalData } from '../../src/users/personal-data-vault';
-import { USER_STREAM_PREFIX, UserEvent, UserProfileAttributes } from '../../src/users/user.events';
+import { USER_STREAM_PREFIX, UserEvent } from '../../src/users/user.events';
 import { defineProjection } from '../engine/projection';
+import { USERS_READ_MODEL } from './users.query';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS user_profiles (
@@ -18,7 +17,7 @@ CREATE INDEX IF NOT EXISTS user_profiles_organisation ON user_profiles (organisa
 `;
 
 export const usersProjection = defineProjection<UserEvent>({
-  name: 'users',
+  name: USERS_READ_MODEL,
   version: 1,
   schema,
   tables: ['user_profiles'],
@@ -53,42 +52,3 @@ export const usersProjection = defineProjection<UserEvent>({
     },
   },
 });
-
-export interface UserProfileRow {
-  userId: string;
-  organisationId: string;
-  personal: SealedPersonalData | null;
-  attributes: UserProfileAttributes;
-  personalErasedAt: Date | null;
-  recordedAt: Date;
-  revision: bigint;
-}
-
-interface Row {
-  user_id: string;
-  organisation_id: string;
-  personal: SealedPersonalData | null;
-  attributes: UserProfileAttributes;
-  personal_erased_at: Date | string | null;
-  recorded_at: Date | string;
-  revision: string | number;
-  [column: string]: unknown;
-}
-
-export const readUserProfile = async (
-  db: SqlExecutor,
-  userId: string,
-): Promise<UserProfileRow | null> => {
-  const { rows } = await db.query<Row>('SELECT * FROM user_profiles WHERE user_id = $1', [userId]);
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    userId: row.user_id,
-    organisationId: row.organisation_id,
-    personal: row.personal,
-    attributes: row.attributes,
-    personalErasedAt: row.personal_erased_at === null ? null : new Date(row.personal_erased_at),
-    recordedAt: new Date(row.recorded_at),
-    revision: BigInt(row.revision),
-  };
-};

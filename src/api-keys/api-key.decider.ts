@@ -24,7 +24,7 @@ export type ApiKeyState =
   | { status: 'active' | 'revoked'; key: ApiKeyIssued['data']; revokedAt: string | null };
 
 const notFound = (keyId: string) =>
-  new NotFoundError('api_key_not_found', `No API key ${keyId}`, { keyId });
+  new NotFoundError('API_KEY_NOT_FOUND', `No API key ${keyId}`, { keyId });
 
 /** Roles that reach beyond one organisation. */
 const SYSTEM_ROLES: readonly Role[] = ['SYSTEM_ADMIN', 'METRICS'];
@@ -46,11 +46,11 @@ export const apiKeyDecider: Decider<ApiKeyCommand, ApiKeyEvent, ApiKeyState> = {
         const systemRoles = command.roles.filter((role) => SYSTEM_ROLES.includes(role));
         if (systemRoles.length > 0 && !isSystemAdmin(actor))
           throw new ForbiddenError(
-            'role_not_grantable',
+            'ROLE_NOT_GRANTABLE',
             `Only a system admin can issue keys with the ${systemRoles.join(' or ')} role`,
           );
         if (state.status !== 'none')
-          throw new ConflictError('api_key_exists', `API key ${command.keyId} already exists`);
+          throw new ConflictError('API_KEY_EXISTS', `API key ${command.keyId} already exists`);
         return [
           {
             type: 'ApiKeyIssued',

@@ -8,11 +8,11 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { listApiKeys, apiKeysProjection } from '../../projections/api-keys/api-keys.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { API_KEYS_READ_MODEL, listApiKeys } from '../../projections/api-keys/api-keys.query';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal, RequireRoles } from '../auth/auth.guard';
-import { Authenticator } from '../auth/authenticator';
+import { ApiKeyPrincipals } from './api-key-principals';
 import { actorOf, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { IdParam, RequestId } from '../http/request-context';
@@ -32,7 +32,7 @@ export class ApiKeysController {
   constructor(
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     private readonly commands: CommandBus,
-    private readonly authenticator: Authenticator,
+    private readonly principals: ApiKeyPrincipals,
     private readonly projections: ProjectionEngine,
   ) {}
 
@@ -42,8 +42,8 @@ export class ApiKeysController {
   })
   @ApiCreatedResponse({ type: IssuedApiKeyView })
   @ApiProblems({
-    403: ['missing_role', 'UNAUTHORIZED_USER', 'role_not_grantable'],
-    409: ['api_key_exists'],
+    403: ['MISSING_ROLE', 'UNAUTHORIZED_USER', 'ROLE_NOT_GRANTABLE'],
+    409: ['API_KEY_EXISTS'],
   })
   async create(
     @Body() body: CreateApiKeyRequest,
@@ -62,14 +62,14 @@ export class ApiKeysController {
         requestId,
       ),
     );
-    if (appended) await this.projections.awaitApplied(apiKeysProjection.name, appended.position);
+    if (appended) await this.projections.awaitApplied(API_KEYS_READ_MODEL, appended.position);
     return issued;
   }
 
   @Get()
   @ApiOperation({ summary: 'API keys of the caller’s organisation (all, for a system admin)' })
   @ApiOkResponse({ type: ApiKeyPage })
-  @ApiProblems({ 403: ['missing_role'] })
+  @ApiProblems({ 403: ['MISSING_ROLE'] })
   async list(
     @Query() query: ListApiKeysQuery,
     @CurrentPrincipal() principal: Principal,
@@ -89,9 +89,9 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Revoke an API key: it stops working at once' })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_identifier'],
-    403: ['missing_role', 'UNAUTHORIZED_USER'],
-    404: ['api_key_not_found'],
+    400: ['INVALID_IDENTIFIER'],
+    403: ['MISSING_ROLE', 'UNAUTHORIZED_USER'],
+    404: ['API_KEY_NOT_FOUND'],
   })
   async revoke(
     @IdParam('keyId') keyId: string,
@@ -101,7 +101,7 @@ export class ApiKeysController {
     const appended = await this.commands.execute(
       new RevokeApiKeyCommand(keyId, actorOf(principal), requestId),
     );
-    this.authenticator.forget(keyId);
-    if (appended) await this.projections.awaitApplied(apiKeysProjection.name, appended.position);
+    this.principals.forget(keyId);
+    if (appended) await this.projections.awaitApplied(API_KEYS_READ_MODEL, appended.position);
   }
 }

@@ -55,7 +55,7 @@ export const CurrentPrincipal = createParamDecorator(
   (_: unknown, context: ExecutionContext): Principal => {
     const principal = context.switchToHttp().getRequest<FastifyRequest>().principal;
     // Only reachable if a route is both @Public and asks for a principal: a programming error.
-    if (!principal) throw new HubError('internal', 'no_principal', 'No principal on the request');
+    if (!principal) throw new HubError('internal', 'NO_PRINCIPAL', 'No principal on the request');
     return principal;
   },
 );
@@ -83,7 +83,7 @@ export class AuthGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, targets);
     if (required?.length && !hasRole(principal, ...required))
       throw new ForbiddenError(
-        'missing_role',
+        'MISSING_ROLE',
         `This needs one of the roles ${required.join(', ')}`,
         { requiredRoles: required },
       );

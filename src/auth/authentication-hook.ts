@@ -23,7 +23,7 @@ export const isPublicRoute = (request: FastifyRequest): boolean =>
  */
 export const refuseUnknownRoute = async (request: FastifyRequest): Promise<void> => {
   if (request.is404)
-    throw new NotFoundError('route_not_found', `No route matches ${request.method} ${request.url}`);
+    throw new NotFoundError('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url}`);
 };
 
 /**

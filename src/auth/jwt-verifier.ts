@@ -47,19 +47,19 @@ export class JwtVerifier {
       if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
         throw new HubError(
           'unavailable',
-          'identity_provider_unavailable',
+          'IDENTITY_PROVIDER_UNAVAILABLE',
           'The identity provider’s signing keys could not be fetched; try again shortly',
           {},
           { cause: error },
         );
       if (error instanceof errors.JWTExpired)
-        throw new UnauthenticatedError('token_expired', 'The token has expired');
+        throw new UnauthenticatedError('TOKEN_EXPIRED', 'The token has expired');
       if (error instanceof errors.JOSEError)
-        throw new UnauthenticatedError('invalid_token', 'The token is not valid for this hub');
+        throw new UnauthenticatedError('INVALID_TOKEN', 'The token is not valid for this hub');
       // A JWKS endpoint that cannot be reached surfaces as a plain fetch error.
       throw new HubError(
         'unavailable',
-        'identity_provider_unavailable',
+        'IDENTITY_PROVIDER_UNAVAILABLE',
         'The identity provider could not be reached; try again shortly',
         {},
         { cause: error },
@@ -67,10 +67,10 @@ export class JwtVerifier {
     }
     const organisationId = claimAt(payload, this.config.organisationClaim);
     if (typeof payload.sub !== 'string' || payload.sub === '')
-      throw new UnauthenticatedError('invalid_token', 'The token names no subject');
+      throw new UnauthenticatedError('INVALID_TOKEN', 'The token names no subject');
     if (typeof organisationId !== 'string' || organisationId === '')
       throw new UnauthenticatedError(
-        'invalid_token',
+        'INVALID_TOKEN',
         `The token has no "${this.config.organisationClaim}" claim naming the organisation`,
       );
     const roles = toRoles(claimAt(payload, this.config.rolesClaim));

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors/error-codes';
 import { Actor, isAdminOf, isSystemAdmin } from '../auth/principal';
 import {
   ConflictError,
@@ -101,7 +102,7 @@ type ExistingBatch = Extract<BatchState, { exists: true }>;
 export const batchNotFound = (batchId: string) =>
   new NotFoundError('BATCH_NOT_FOUND', `No batch ${batchId}`, { batchId });
 
-const refuse = (code: string, message: string, field: string) =>
+const refuse = (code: ErrorCode, message: string, field: string) =>
   new InvalidInputError(message, [{ field, message }], code);
 
 /** Whoever belongs to the batch's organisation or one it was created for may read it. */

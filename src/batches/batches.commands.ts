@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { newUlid } from '../ids/ulid';
-import { batchStatusProjection } from '../../projections/batch-status/batch-status.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { BATCH_STATUS_READ_MODEL } from '../../projections/batch-status/batch-status.query';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { courseDecider } from '../courses/course.decider';
@@ -80,7 +80,7 @@ abstract class BatchCommandHandler {
   ) {
     if (position)
       await this.projections.ensureApplied(
-        batchStatusProjection.name,
+        BATCH_STATUS_READ_MODEL,
         position,
         `/v1/batches/${batchId}`,
       );

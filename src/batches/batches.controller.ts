@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors/error-codes';
 import { decodeIdCursor, encodeIdCursor } from '../http/id-cursor';
 import {
   Body,
@@ -76,7 +77,7 @@ const toView = (batch: BatchRecord): BatchView => ({
 });
 
 /** What a batch's dates and mentors are checked against, on create and on change alike. */
-const BATCH_SETTINGS_RULES = [
+const BATCH_SETTINGS_RULES: readonly ErrorCode[] = [
   'END_DATE_ERROR',
   'ENROLLMENT_END_DATE_START_ERROR',
   'ENROLLMENT_END_DATE_END_ERROR',
@@ -105,7 +106,7 @@ export class BatchesController {
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],
     409: ['BATCH_ALREADY_EXISTS'],
-    503: ['view_behind'],
+    503: ['VIEW_BEHIND'],
   })
   async create(
     @Body() body: CreateBatchRequest,
@@ -121,7 +122,7 @@ export class BatchesController {
   @Get()
   @ApiOperation({ summary: 'Batches the caller can see, filtered, one page at a time' })
   @ApiOkResponse({ type: BatchPage })
-  @ApiProblems({ 400: ['invalid_cursor'] })
+  @ApiProblems({ 400: ['INVALID_CURSOR'] })
   async list(
     @Query() query: ListBatchesQuery,
     @CurrentPrincipal() principal: Principal,
@@ -152,7 +153,7 @@ export class BatchesController {
   @Get(':batchId')
   @ApiOperation({ summary: 'A batch with its exact status; the ETag is its revision' })
   @ApiOkResponse({ type: BatchView })
-  @ApiProblems({ 400: ['invalid_identifier'], 404: ['BATCH_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 404: ['BATCH_NOT_FOUND'] })
   get(
     @IdParam('batchId') batchId: string,
     @CurrentPrincipal() principal: Principal,
@@ -168,8 +169,8 @@ export class BatchesController {
   @ApiOkResponse({ type: BatchView })
   @ApiProblems({
     400: [
-      'invalid_identifier',
-      'invalid_if_match',
+      'INVALID_IDENTIFIER',
+      'INVALID_IF_MATCH',
       'INVALID_BATCH_START_DATE_ERROR',
       'COURSE_BATCH_END_DATE_ERROR',
       'ENROLLMENT_END_DATE_UPDATE_ERROR',
@@ -177,8 +178,8 @@ export class BatchesController {
     ],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],
-    412: ['stale_revision'],
-    503: ['view_behind'],
+    412: ['STALE_REVISION'],
+    503: ['VIEW_BEHIND'],
   })
   async update(
     @IdParam('batchId') batchId: string,
@@ -197,7 +198,7 @@ export class BatchesController {
   @Get(':batchId/history')
   @ApiOperation({ summary: 'Every change of the batch: event type, actor, time and what changed' })
   @ApiOkResponse({ type: [BatchHistoryEntry] })
-  @ApiProblems({ 400: ['invalid_identifier'], 404: ['BATCH_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 404: ['BATCH_NOT_FOUND'] })
   async history(
     @IdParam('batchId') batchId: string,
     @CurrentPrincipal() principal: Principal,

@@ -38,7 +38,7 @@ export const hubHolding = async (dataDir: string): Promise<HubFile | null> => {
     if (Date.now() >= deadline)
       throw new HubError(
         'unavailable',
-        'data_dir_in_use',
+        'DATA_DIR_IN_USE',
         `The embedded database in ${dataDir} is in use by process ${holder.pid}, which is not a ` +
           'listening hub (another CLI command, or a hub that is starting or stopping); try again once it is done.',
       );

@@ -14,7 +14,7 @@ export class HubRefusedError extends HubError {
   ) {
     super(
       'unavailable',
-      'hub_refused',
+      'HUB_REFUSED',
       `The hub refused the request (${status} ${problem.code ?? 'error'}): ${problem.detail ?? problem.title ?? 'no detail'}`,
     );
   }
@@ -57,7 +57,7 @@ export class HubClient {
     } catch (error) {
       throw new HubError(
         'unavailable',
-        'hub_unreachable',
+        'HUB_UNREACHABLE',
         `Could not reach the hub at ${this.base}`,
         {},
         { cause: (error as Error).cause ?? error },

@@ -3,18 +3,20 @@ import { describeFailure } from '../errors/failure-line';
 import { InvalidInputError } from '../errors/hub-error';
 import { API_KEYS_USAGE, runApiKeysCommand } from './api-keys-command';
 import { ENROLMENTS_USAGE, runEnrolmentsCommand } from './enrolments-command';
+import { JOBS_USAGE, runJobsCommand } from './jobs-command';
 import { PROJECTIONS_USAGE, runProjectionsCommand } from './projections-command';
 
 const USAGE = `Usage:
 ${PROJECTIONS_USAGE}
 ${API_KEYS_USAGE}
 ${ENROLMENTS_USAGE}
+${JOBS_USAGE}
 
 Configuration comes from the same environment as the hub (DATABASE_URL, EVENTSTORE_URL, DATA_DIR).
 While a hub holds the embedded DATA_DIR, the commands go through it (it leaves its address and a
-credential in DATA_DIR/hub.json); otherwise they open the store. enrolments bulk always goes
-through a hub: HUB_URL and HUB_TOKEN name another one. Failures print one line; LOG_LEVEL=debug
-adds the stack trace.`;
+credential in DATA_DIR/hub.json); otherwise they open the store. enrolments bulk and jobs always
+go through a hub: HUB_URL and HUB_TOKEN name another one. Failures print one line;
+LOG_LEVEL=debug adds the stack trace.`;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -28,6 +30,8 @@ const main = async ([area, ...args]: string[]): Promise<number> => {
       return isHelp(args[0]) ? usage(0) : runProjectionsCommand(args);
     case 'enrolments':
       return runEnrolmentsCommand(args, process.env, print);
+    case 'jobs':
+      return runJobsCommand(args, process.env, print);
     case undefined:
       return usage(2);
     default:

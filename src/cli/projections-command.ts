@@ -96,7 +96,7 @@ const rebuild = async (config: HubConfig, chosen: readonly Projection[]): Promis
 const hubRunsProjections = (hub: LocalHub) =>
   new HubError(
     'conflict',
-    'projection_busy',
+    'PROJECTION_BUSY',
     `The hub (process ${hub.pid}, ${hub.client.base}) holds DATA_DIR and runs the projections: stop it, then rebuild.`,
   );
 

@@ -31,6 +31,11 @@ export interface HubConfig {
   /** Streams whose folded state each instance keeps in memory (enrolments, batches, courses). */
   stateCacheSize: number;
   /**
+   * How long a background job's claim lasts without a heartbeat: when an instance dies, another
+   * resumes its jobs this long after (HUB_JOB_LEASE_MS); 15 s when unset.
+   */
+  jobLeaseMs?: number;
+  /**
    * Connections to the PostgreSQL server: the only ones the hub opens. Two stay taken (the
    * session holding its advisory locks, and LISTEN); requests, projections and deliveries share
    * the rest, and a caller that waits too long for one gets 503.
@@ -443,6 +448,7 @@ export const loadConfig = (source: Env = process.env): HubConfig => {
     timeZone,
     scorePolicy,
     stateCacheSize: env.integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
+    jobLeaseMs: env.integer('HUB_JOB_LEASE_MS', 15_000, 1_000, 600_000),
     databasePoolSize: env.integer('DATABASE_POOL_SIZE', 32, 12, 500),
     metricsPort:
       env.text('HUB_METRICS_PORT') === undefined

@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { consentsProjection } from '../../projections/consents/consents.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { CONSENTS_READ_MODEL } from '../../projections/consents/consents.query';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
 import { courseDecider } from '../courses/course.decider';
 import { courseStream } from '../courses/course.events';
 import { HubError } from '../errors/hub-error';
 import { handleCommand, loadState } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
-import { userProfileOrganisation } from '../users/user.decider';
+import { userProfileOrganisation } from '../users/users.lookups';
 import { EVENT_STORE, EventStore, Position } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
 import {
@@ -97,7 +97,7 @@ abstract class ConsentCommandHandler {
 
   // Read-your-writes: the caller's next GET of the list shows what this request recorded.
   private async settle(position: Position): Promise<void> {
-    await this.projections.awaitApplied(consentsProjection.name, position);
+    await this.projections.awaitApplied(CONSENTS_READ_MODEL, position);
   }
 }
 
@@ -114,7 +114,7 @@ export class GrantConsentHandler
         : state.get(consentKey(command.courseId, consumerOrganisationId));
     // Unreachable while the decider refuses unknown courses and records every grant it allows.
     if (consumerOrganisationId === null || !consent?.granted)
-      throw new HubError('internal', 'internal', 'The granted consent is missing from its stream');
+      throw new HubError('internal', 'INTERNAL', 'The granted consent is missing from its stream');
     return {
       userId: command.userId,
       courseId: command.courseId,

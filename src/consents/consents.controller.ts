@@ -1,5 +1,5 @@
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
-import { userProfileOrganisation } from '../users/user.decider';
+import { userProfileOrganisation } from '../users/users.lookups';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Put, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
@@ -42,7 +42,7 @@ export class ConsentsController {
   })
   @ApiOkResponse({ type: ConsentView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['CONSENT_NOT_YOURS'],
     404: ['COURSE_NOT_FOUND'],
   })
@@ -66,7 +66,7 @@ export class ConsentsController {
   })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['CONSENT_NOT_YOURS'],
     404: ['COURSE_NOT_FOUND', 'CONSENT_NOT_FOUND'],
   })
@@ -94,7 +94,7 @@ export class ConsentsController {
       'The user’s consents: all of them for the user and system admins, those given to their organisation for an organisation admin',
   })
   @ApiOkResponse({ type: ConsentListView })
-  @ApiProblems({ 400: ['invalid_identifier'], 403: ['CONSENT_NOT_YOURS'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 403: ['CONSENT_NOT_YOURS'] })
   async list(
     @IdParam('userId') userId: string,
     @CurrentPrincipal() principal: Principal,

@@ -20,7 +20,7 @@ export class CourseListController {
       'Courses of the caller’s organisation (system admins: all, or one organisation’s), by creator and name, one page at a time',
   })
   @ApiOkResponse({ type: CoursePage })
-  @ApiProblems({ 400: ['invalid_cursor'] })
+  @ApiProblems({ 400: ['INVALID_CURSOR'] })
   async list(
     @Query() query: ListCoursesQuery,
     @CurrentPrincipal() principal: Principal,

@@ -1,13 +1,62 @@
 import { Actor, hasRole, isAdminOf } from '../auth/principal';
 import {
   ConflictError,
+  FieldIssue,
   ForbiddenError,
   InvalidInputError,
   NotFoundError,
 } from '../errors/hub-error';
+import { sameJson } from '../event-sourcing/canonical-json';
 import { Decider } from '../event-sourcing/decider';
-import { CourseNode, hierarchyIssues, sameHierarchy } from './course-hierarchy';
-import { CourseEvent } from './course.events';
+import { CourseEvent, CourseNode, leavesOf } from './course.events';
+
+export const MAX_NODES = 5_000;
+export const MAX_DEPTH = 12;
+export const MAX_ASSESSMENT_SCORE = 1_000_000;
+
+/** Problems that make a hierarchy unusable for tracking progress; empty when it is sound. */
+export const hierarchyIssues = (children: readonly CourseNode[]): FieldIssue[] => {
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  let count = 0;
+  const walk = (nodes: readonly CourseNode[], path: string, depth: number) => {
+    nodes.forEach((node, index) => {
+      const at = `${path}[${index}]`;
+      count += 1;
+      if (seen.has(node.id))
+        issues.push({ field: `${at}.id`, message: `duplicate node id "${node.id}"` });
+      seen.add(node.id);
+      if (depth > MAX_DEPTH)
+        issues.push({ field: at, message: `units nest at most ${MAX_DEPTH} deep` });
+      else if (node.kind === 'unit') {
+        if (node.children.length === 0)
+          issues.push({ field: `${at}.children`, message: 'a unit needs at least one child' });
+        walk(node.children, `${at}.children`, depth + 1);
+      } else if (
+        node.kind === 'assessment' &&
+        !(
+          Number.isInteger(node.maxScore) &&
+          node.maxScore >= 1 &&
+          node.maxScore <= MAX_ASSESSMENT_SCORE
+        )
+      )
+        // Its attempts are scored out of it: the learner's client does not set the maximum.
+        issues.push({
+          field: `${at}.maxScore`,
+          message: `an assessment needs a maxScore, a whole number from 1 to ${MAX_ASSESSMENT_SCORE}`,
+        });
+    });
+  };
+  walk(children, 'children', 1);
+  if (count > MAX_NODES)
+    issues.push({ field: 'children', message: `a course has at most ${MAX_NODES} nodes` });
+  if (!leavesOf(children).some((leaf) => !leaf.optional))
+    issues.push({ field: 'children', message: 'a course needs at least one required content' });
+  return issues;
+};
+
+export const sameHierarchy = (a: readonly CourseNode[], b: readonly CourseNode[]): boolean =>
+  sameJson(a, b);
 
 export type RegisterCourse = {
   type: 'RegisterCourse';

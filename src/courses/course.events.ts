@@ -1,5 +1,19 @@
 import { DomainEvent } from '../event-sourcing/decider';
-import { CourseNode } from './course-hierarchy';
+
+// The hierarchy as events carry it, and how to walk it.
+/** A course is a tree: units nest; contents and assessments are its leaves. */
+export type CourseNode =
+  | { kind: 'unit'; id: string; name: string; children: CourseNode[] }
+  | { kind: 'content'; id: string; name: string; optional: boolean }
+  | { kind: 'assessment'; id: string; name: string; optional: boolean; maxScore: number };
+
+export type CourseLeaf = Exclude<CourseNode, { kind: 'unit' }>;
+
+export const leavesOf = (nodes: readonly CourseNode[]): CourseLeaf[] =>
+  nodes.flatMap((node) => (node.kind === 'unit' ? leavesOf(node.children) : [node]));
+
+export const unitsOf = (nodes: readonly CourseNode[]): Extract<CourseNode, { kind: 'unit' }>[] =>
+  nodes.flatMap((node) => (node.kind === 'unit' ? [node, ...unitsOf(node.children)] : []));
 
 export const COURSE_STREAM_PREFIX = 'course-';
 export const courseStream = (courseId: string): string => `${COURSE_STREAM_PREFIX}${courseId}`;

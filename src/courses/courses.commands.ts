@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { coursesProjection } from '../../projections/courses/courses.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { COURSES_READ_MODEL } from '../../projections/courses/courses.query';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
 import { CommandOutcome, handleCommand } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
@@ -60,7 +60,7 @@ abstract class CourseCommandHandler {
       { metadata: actorMetadata(actorOf(principal), requestId) },
     );
     if (outcome.appended)
-      await this.projections.awaitApplied(coursesProjection.name, outcome.appended.position);
+      await this.projections.awaitApplied(COURSES_READ_MODEL, outcome.appended.position);
     return outcome;
   }
 }

@@ -16,7 +16,7 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { IdParam, RequestId } from '../http/request-context';
-import { leavesOf } from './course-hierarchy';
+import { leavesOf } from './course.events';
 import { courseDecider, courseNotFound, CourseState } from './course.decider';
 import { courseStream } from './course.events';
 import { RegisterCourseCommand, UpdateCourseHierarchyCommand } from './courses.commands';
@@ -65,7 +65,7 @@ export class CoursesController {
   @ApiOperation({ summary: 'Replace the hierarchy with a new version (creator or admin)' })
   @ApiOkResponse({ type: CourseView })
   @ApiProblems({
-    400: ['invalid_identifier', 'INVALID_HIERARCHY'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_HIERARCHY'],
     403: ['UNAUTHORIZED_USER'],
     404: ['COURSE_NOT_FOUND'],
   })
@@ -85,7 +85,7 @@ export class CoursesController {
   @Get(':courseId')
   @ApiOperation({ summary: 'A course with its current hierarchy and its batches per status' })
   @ApiOkResponse({ type: CourseView })
-  @ApiProblems({ 400: ['invalid_identifier'], 404: ['COURSE_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 404: ['COURSE_NOT_FOUND'] })
   async get(
     @IdParam('courseId') courseId: string,
     @CurrentPrincipal() principal: Principal,

@@ -19,7 +19,7 @@ import {
 import { FieldIssue, InvalidInputError } from '../errors/hub-error';
 import { PageLimit } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
-import { CourseNode } from './course-hierarchy';
+import { CourseNode } from './course.events';
 
 export class CourseNodeDto {
   @ApiProperty({ example: 'do_unit_1' })
@@ -141,7 +141,7 @@ export const toCourseNodes = (nodes: CourseNodeDto[]): CourseNode[] => {
   const issues: FieldIssue[] = [];
   const converted = convert(nodes, 'children', issues);
   if (issues.length > 0)
-    throw new InvalidInputError('The course hierarchy is not valid', issues, 'validation_failed');
+    throw new InvalidInputError('The course hierarchy is not valid', issues, 'VALIDATION_FAILED');
   return converted;
 };
 

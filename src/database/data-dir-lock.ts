@@ -12,7 +12,7 @@ export class DataDirInUseError extends HubError {
   ) {
     super(
       'unavailable',
-      'data_dir_in_use',
+      'DATA_DIR_IN_USE',
       `The embedded database in ${dataDir} is in use by process ${owner}. ` +
         'Stop that process first, or point DATA_DIR elsewhere.',
     );

@@ -1,40 +1,40 @@
 import { createHash } from 'node:crypto';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-} from '@nestjs/common';
-import { newUlid } from '../ids/ulid';
-import { Actor, actorOf, Principal } from '../auth/principal';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Actor, actorOf, isRole, Principal } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
-import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
-import { ConflictError, ForbiddenError, HubError, NotFoundError } from '../errors/hub-error';
+import { SQL_DATABASE, SqlDatabase, SqlExecutor } from '../database/sql-database';
+import { ForbiddenError, HubError } from '../errors/hub-error';
+import { handleCommand } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
-import { Position } from '../event-store/event-store.port';
+import { EVENT_STORE, EventStore, Position } from '../event-store/event-store.port';
 import { IDENTIFIER } from '../http/request-context';
+import { Job, JobContext, JobHandler, JobState, PermanentJobError, percentDone } from '../jobs/job';
+import { JobRunner } from '../jobs/job-runner';
+import { jobNotFound, Jobs } from '../jobs/jobs';
 import { CLOCK, Clock } from '../time/clock';
+import {
+  BulkCounts,
+  BulkEnrolmentCommand,
+  bulkEnrolmentDecider,
+  bulkEnrolmentStream,
+} from './bulk-enrolment.events';
 import { managesBatch } from './enrolment.decider';
+import { enrolmentStream } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
 import { EnrolmentWriter } from './enrolment-writer';
 import { runConcurrently } from './run-concurrently';
 
 export const MAX_BULK_ROWS = 100_000;
+export const BULK_ENROLMENT_JOB = 'bulk-enrolment';
 /** Rows whose outcome is recorded together: the unit of progress and of resumption. */
 const CHUNK_ROWS = 2_000;
 /** Enrolments in flight at once: enough to fill the event store's shared append transactions. */
 const CONCURRENCY = 128;
-/** A running job whose instance has been silent this long is taken over by another. */
-const STALE_AFTER_MS = 30_000;
-const SWEEP_EVERY_MS = 10_000;
-
-export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
 
 export interface BulkEnrolmentJob {
   jobId: string;
   batchId: string;
-  status: JobStatus;
+  status: JobState;
   total: number;
   processed: number;
   percent: number;
@@ -55,85 +55,96 @@ export interface RowFailure {
   detail: string;
 }
 
-interface JobRow {
-  job_id: string;
-  batch_id: string;
-  organisation_id: string;
-  requested_by: string;
+/** What the job table holds for a bulk enrolment; the user ids stay in hub_enrolment_jobs. */
+interface BulkPayload {
+  batchId: string;
+  /** The requester: a resumed job acts as them. */
   actor: Actor;
-  status: JobStatus;
-  user_ids?: string[];
-  total: number;
-  processed: number;
-  enrolled: number;
-  already_enrolled: number;
-  failed: number;
-  error: string | null;
-  created_at: Date | string;
-  started_at: Date | string | null;
-  finished_at: Date | string | null;
-  request_digest: string;
-  [column: string]: unknown;
 }
 
-const SUMMARY_COLUMNS = `job_id, batch_id, organisation_id, requested_by, actor, status, total,
-  processed, enrolled, already_enrolled, failed, error, created_at, started_at, finished_at,
-  request_digest`;
+/** The checkpoint: rows done, and what became of them. */
+interface BulkProgress extends BulkCounts {
+  processed: number;
+}
 
-const isoOrNull = (value: Date | string | null) =>
-  value === null ? null : new Date(value).toISOString();
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const toJob = (row: JobRow): BulkEnrolmentJob => ({
-  jobId: row.job_id,
-  batchId: row.batch_id,
-  status: row.status,
-  total: Number(row.total),
-  processed: Number(row.processed),
-  percent: row.total === 0 ? 100 : Math.floor((Number(row.processed) * 100) / Number(row.total)),
-  enrolled: Number(row.enrolled),
-  alreadyEnrolled: Number(row.already_enrolled),
-  failed: Number(row.failed),
-  error: row.error,
-  requestedBy: row.requested_by,
-  createdAt: new Date(row.created_at).toISOString(),
-  startedAt: isoOrNull(row.started_at),
-  finishedAt: isoOrNull(row.finished_at),
-});
+const isActor = (value: unknown): value is Actor =>
+  isRecord(value) &&
+  typeof value.userId === 'string' &&
+  typeof value.organisationId === 'string' &&
+  Array.isArray(value.roles) &&
+  value.roles.every(isRole);
 
-const jobNotFound = (jobId: string) =>
-  new NotFoundError('JOB_NOT_FOUND', `No enrolment job ${jobId}`, { jobId });
+const payloadOf = (job: Job): BulkPayload => {
+  const { payload } = job;
+  if (!isRecord(payload) || typeof payload.batchId !== 'string' || !isActor(payload.actor))
+    throw new PermanentJobError(`Job ${job.id} is not a bulk enrolment`);
+  return { batchId: payload.batchId, actor: payload.actor };
+};
+
+const count = (record: Record<string, unknown>, key: string): number =>
+  typeof record[key] === 'number' ? record[key] : 0;
+
+const progressOf = (job: Job): BulkProgress => {
+  const state = isRecord(job.checkpoint) ? job.checkpoint : {};
+  return {
+    processed: count(state, 'processed'),
+    enrolled: count(state, 'enrolled'),
+    alreadyEnrolled: count(state, 'alreadyEnrolled'),
+    failed: count(state, 'failed'),
+  };
+};
+
+const toBulkJob = (job: Job, batchId: string): BulkEnrolmentJob => {
+  const { enrolled, alreadyEnrolled, failed } = progressOf(job);
+  return {
+    jobId: job.id,
+    batchId,
+    status: job.state,
+    total: job.progress.total ?? 0,
+    processed: job.progress.done,
+    percent: percentDone(job.progress) ?? 0,
+    enrolled,
+    alreadyEnrolled,
+    failed,
+    error: job.error,
+    requestedBy: job.requestedBy,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  };
+};
 
 /**
- * Bulk enrolment as a tracked job. The request is stored first; rows are then enrolled in
- * chunks, each chunk's counters and failures committed together, so progress is visible while
- * it runs and a job interrupted by a crash resumes at its last recorded chunk (on this instance
- * at start-up, or on another once this one falls silent). Retrying is safe: a repeated
- * Idempotency-Key returns the first job, and a user enrolled before counts as already enrolled.
+ * Bulk enrolment as a job of the job runner. The request is stored first; rows are then enrolled
+ * in chunks, each chunk's counts (the job's checkpoint) and failures committed together, so
+ * progress is visible while it runs and a job interrupted by a crash resumes at its last
+ * recorded chunk on whichever instance claims it next. Retrying is safe: a repeated
+ * Idempotency-Key returns the first job, and a user enrolled before counts as already enrolled
+ * (unless this very job enrolled them before it was interrupted).
  */
 @Injectable()
-export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(BulkEnrolments.name);
-  private readonly running = new Map<string, Promise<void>>();
-  private sweeper: NodeJS.Timeout | null = null;
-  private stopping = false;
-
+export class BulkEnrolments implements OnModuleInit {
   constructor(
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly jobs: Jobs,
+    private readonly runner: JobRunner,
     private readonly writer: EnrolmentWriter,
     private readonly lookups: EnrolmentLookups,
   ) {}
 
-  onApplicationBootstrap(): void {
-    void this.resumeStale();
-    this.sweeper = setInterval(() => void this.resumeStale(), SWEEP_EVERY_MS);
-    this.sweeper.unref();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.allSettled([...this.running.values()]);
+  onModuleInit(): void {
+    const handler: JobHandler = {
+      kind: BULK_ENROLMENT_JOB,
+      run: (job, context) => this.run(job, context),
+      failed: (job, error) => this.recordFailed(job, error),
+      cancelled: (job, cancelledBy) => this.recordCancelled(job, cancelledBy),
+    };
+    this.runner.register(handler);
   }
 
   /** Stores the job and starts it; with a known idempotency key, returns the earlier job. */
@@ -154,43 +165,28 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
     const digest = createHash('sha256')
       .update(JSON.stringify([batchId, userIds]))
       .digest('base64url');
-    if (idempotencyKey !== undefined) {
-      const earlier = await this.byIdempotencyKey(actor.userId, idempotencyKey);
-      if (earlier) return { job: this.sameRequest(earlier, digest), created: false };
-    }
-    const jobId = newUlid();
-    const inserted = await this.db.query<JobRow>(
-      `INSERT INTO hub_enrolment_jobs (job_id, batch_id, organisation_id, requested_by, actor,
-         idempotency_key, request_digest, status, user_ids, total, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10)
-       ON CONFLICT (requested_by, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING ${SUMMARY_COLUMNS}`,
-      [
-        jobId,
-        batchId,
-        actor.organisationId,
-        actor.userId,
-        JSON.stringify(actor),
-        idempotencyKey ?? null,
-        digest,
-        userIds,
-        userIds.length,
-        this.clock.now().toISOString(),
-      ],
-    );
-    const row = inserted.rows[0];
-    if (!row) {
-      // Another request with the same key won the race.
-      const earlier = await this.byIdempotencyKey(actor.userId, idempotencyKey ?? '');
-      if (!earlier) throw new Error('Idempotent bulk enrolment job vanished');
-      return { job: this.sameRequest(earlier, digest), created: false };
-    }
-    this.start(jobId);
-    return { job: toJob(row), created: true };
+    const payload: BulkPayload = { batchId, actor };
+    const { job, created } = await this.jobs.enqueue({
+      kind: BULK_ENROLMENT_JOB,
+      organisationId: actor.organisationId,
+      requestedBy: actor.userId,
+      payload,
+      total: userIds.length,
+      requestDigest: digest,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      alongside: async (tx, jobId) => {
+        await tx.query(
+          'INSERT INTO hub_enrolment_jobs (job_id, batch_id, user_ids) VALUES ($1, $2, $3)',
+          [jobId, batchId, userIds],
+        );
+      },
+    });
+    if (created) await this.recordRequested(job, payload);
+    return { job: toBulkJob(job, batchId), created };
   }
 
   async read(batchId: string, jobId: string, principal: Principal): Promise<BulkEnrolmentJob> {
-    return toJob(await this.visibleJob(batchId, jobId, principal));
+    return toBulkJob(await this.visibleJob(batchId, jobId, principal), batchId);
   }
 
   async failures(
@@ -223,125 +219,77 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
     };
   }
 
-  /** Resolves when the job has finished here (tests and the CLI wait on it). */
-  async settled(jobId: string): Promise<void> {
-    await this.running.get(jobId);
-  }
-
-  private sameRequest(row: JobRow, digest: string): BulkEnrolmentJob {
-    if (row.request_digest !== digest)
-      throw new ConflictError(
-        'IDEMPOTENCY_KEY_REUSED',
-        'This Idempotency-Key was used for a different bulk enrolment',
-        { jobId: row.job_id },
-      );
-    return toJob(row);
-  }
-
-  private async byIdempotencyKey(requestedBy: string, key: string): Promise<JobRow | null> {
-    const { rows } = await this.db.query<JobRow>(
-      `SELECT ${SUMMARY_COLUMNS} FROM hub_enrolment_jobs
-        WHERE requested_by = $1 AND idempotency_key = $2`,
-      [requestedBy, key],
-    );
-    return rows[0] ?? null;
-  }
-
   /** The requester, whoever manages the batch, and admins of the requester's organisation. */
-  private async visibleJob(batchId: string, jobId: string, principal: Principal): Promise<JobRow> {
-    const { rows } = await this.db.query<JobRow>(
-      `SELECT ${SUMMARY_COLUMNS} FROM hub_enrolment_jobs WHERE job_id = $1 AND batch_id = $2`,
-      [jobId, batchId],
-    );
-    const row = rows[0];
-    if (!row) throw jobNotFound(jobId);
+  private async visibleJob(batchId: string, jobId: string, principal: Principal): Promise<Job> {
+    const job = await this.jobs.find(jobId);
+    if (!job || job.kind !== BULK_ENROLMENT_JOB || payloadOf(job).batchId !== batchId)
+      throw jobNotFound(jobId);
     const actor = actorOf(principal);
-    if (row.requested_by === actor.userId && row.organisation_id === actor.organisationId)
-      return row;
+    if (job.requestedBy === actor.userId && job.organisationId === actor.organisationId) return job;
     const batch = await this.lookups.batch(batchId);
-    if (batch && canReadBatch(actor, batch) && managesBatch(actor, batch)) return row;
+    if (batch && canReadBatch(actor, batch) && managesBatch(actor, batch)) return job;
     throw jobNotFound(jobId);
   }
 
-  private start(jobId: string): void {
-    if (this.running.has(jobId) || this.stopping) return;
-    const run = this.run(jobId)
-      .catch((error: unknown) =>
-        this.logger.error(`Bulk enrolment job ${jobId} failed`, error as Error),
-      )
-      .finally(() => this.running.delete(jobId));
-    this.running.set(jobId, run);
-  }
-
-  private async resumeStale(): Promise<void> {
-    if (this.stopping) return;
-    try {
-      const { rows } = await this.db.query<{ job_id: string }>(
-        `SELECT job_id FROM hub_enrolment_jobs
-          WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < $1)
-          ORDER BY created_at`,
-        [new Date(this.clock.now().getTime() - STALE_AFTER_MS).toISOString()],
-      );
-      for (const { job_id } of rows) if (!this.running.has(job_id)) this.start(job_id);
-    } catch (error) {
-      this.logger.warn(`Could not look for unfinished enrolment jobs: ${String(error)}`);
-    }
-  }
-
-  /** Takes the job unless another instance runs it; returns what is left to do. */
-  private async claim(jobId: string): Promise<JobRow | null> {
-    const now = this.clock.now();
-    const { rows } = await this.db.query<JobRow>(
-      `UPDATE hub_enrolment_jobs
-          SET status = 'running', started_at = coalesce(started_at, $2), heartbeat_at = $2
-        WHERE job_id = $1
-          AND (status = 'queued' OR (status = 'running' AND heartbeat_at < $3))
-        RETURNING ${SUMMARY_COLUMNS}, user_ids`,
-      [jobId, now.toISOString(), new Date(now.getTime() - STALE_AFTER_MS).toISOString()],
+  private async run(job: Job, context: JobContext): Promise<BulkCounts | null> {
+    const payload = payloadOf(job);
+    const { rows } = await this.db.query<{ user_ids: string[] }>(
+      'SELECT user_ids FROM hub_enrolment_jobs WHERE job_id = $1',
+      [job.id],
     );
-    return rows[0] ?? null;
-  }
-
-  private async run(jobId: string): Promise<void> {
-    const job = await this.claim(jobId);
-    if (!job) return;
-    const userIds = job.user_ids ?? [];
-    const seen = new Set(userIds.slice(0, job.processed));
-    try {
-      for (let from = Number(job.processed); from < userIds.length; from += CHUNK_ROWS) {
-        if (this.stopping) return;
-        await this.runChunk(job, userIds, from, Math.min(from + CHUNK_ROWS, userIds.length), seen);
-      }
-      await this.db.query(
-        `UPDATE hub_enrolment_jobs SET status = 'completed', finished_at = $2, heartbeat_at = $2
-          WHERE job_id = $1`,
-        [jobId, this.clock.now().toISOString()],
+    const userIds = rows[0]?.user_ids;
+    if (!userIds) throw new PermanentJobError(`The user ids of job ${job.id} are missing`);
+    // Also here, in case the instance that stored the job died before it recorded the request.
+    await this.recordRequested(job, payload);
+    let progress = progressOf(job);
+    const seen = new Set(userIds.slice(0, progress.processed));
+    // Rows past the checkpoint that an interrupted attempt may have enrolled already.
+    let mayHaveRun = job.attempts > 1 || progress.processed > 0;
+    for (let from = progress.processed; from < userIds.length; from += CHUNK_ROWS) {
+      if (context.signal.aborted) return null;
+      const to = Math.min(from + CHUNK_ROWS, userIds.length);
+      const rows = userIds.slice(from, to);
+      const outcome = await this.runChunk(job.id, payload, rows, from, seen, mayHaveRun);
+      mayHaveRun = false;
+      progress = {
+        processed: to,
+        enrolled: progress.enrolled + outcome.enrolled,
+        alreadyEnrolled: progress.alreadyEnrolled + outcome.alreadyEnrolled,
+        failed: progress.failed + outcome.failures.length,
+      };
+      await context.checkpoint(progress, { done: to, total: userIds.length }, (tx) =>
+        insertFailures(tx, job.id, outcome.failures),
       );
-    } catch (error) {
-      await this.db.query(
-        `UPDATE hub_enrolment_jobs SET status = 'failed', error = $2, finished_at = $3
-          WHERE job_id = $1`,
-        [jobId, error instanceof Error ? error.message : String(error), this.clock.now()],
-      );
-      throw error;
     }
+    const counts: BulkCounts = {
+      enrolled: progress.enrolled,
+      alreadyEnrolled: progress.alreadyEnrolled,
+      failed: progress.failed,
+    };
+    await this.record(job.id, payload.actor, {
+      type: 'CompleteBulkEnrolment',
+      data: {
+        jobId: job.id,
+        batchId: payload.batchId,
+        total: userIds.length,
+        ...counts,
+        completedAt: this.clock.now().toISOString(),
+      },
+    });
+    return counts;
   }
 
   private async runChunk(
-    job: JobRow,
-    userIds: readonly string[],
+    jobId: string,
+    { batchId, actor }: BulkPayload,
+    rows: readonly string[],
     from: number,
-    to: number,
     seen: Set<string>,
-  ): Promise<void> {
-    const { actor } = job;
-    const rows = userIds.slice(from, to);
+    mayHaveRun: boolean,
+  ): Promise<{ enrolled: number; alreadyEnrolled: number; failures: RowFailure[] }> {
     const failures: RowFailure[] = [];
-    let enrolled = 0;
-    let alreadyEnrolled = 0;
     const fail = (index: number, code: string, detail: string) =>
       failures.push({ row: from + index + 1, userId: rows[index]!, code, detail });
-
     const todo: { userId: string; index: number }[] = [];
     rows.forEach((userId, index) => {
       if (!IDENTIFIER.test(userId)) fail(index, 'INVALID_USER_ID', 'Not a valid user id');
@@ -353,12 +301,14 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
       }
     });
     const [batch, learners] = await Promise.all([
-      this.lookups.batch(job.batch_id),
+      this.lookups.batch(batchId),
       this.lookups.learners(todo.map((row) => row.userId)),
     ]);
     const course = batch && (await this.lookups.course(batch.courseId));
-    const metadata = { ...actorMetadata(actor), bulkEnrolmentJob: job.job_id };
+    const metadata = { ...actorMetadata(actor), bulkEnrolmentJob: jobId };
     const positions: (Position | undefined)[] = [];
+    const enrolledBefore: string[] = [];
+    let enrolled = 0;
     await runConcurrently(todo, CONCURRENCY, async ({ userId, index }) => {
       try {
         const outcome = await this.writer.execute(
@@ -366,7 +316,7 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
             type: 'Enrol',
             actor,
             now: this.clock.now(),
-            batchId: job.batch_id,
+            batchId,
             batch,
             userId,
             learner: learners.get(userId) ?? null,
@@ -379,33 +329,84 @@ export class BulkEnrolments implements OnApplicationBootstrap, OnApplicationShut
         enrolled++;
       } catch (error) {
         if (!(error instanceof HubError)) throw error;
-        if (error.code === 'USER_ALREADY_ENROLLED_COURSE') alreadyEnrolled++;
+        if (error.code === 'USER_ALREADY_ENROLLED_COURSE') enrolledBefore.push(userId);
         else fail(index, error.code, error.message);
       }
     });
+    const byThisJob = mayHaveRun ? await this.enrolledBy(jobId, batchId, enrolledBefore) : 0;
     // A row counted as processed is one the participants list already shows.
     await this.writer.settle(positions);
-    await this.db.transaction(async (tx) => {
-      if (failures.length > 0)
-        await tx.query(
-          `INSERT INTO hub_enrolment_job_failures (job_id, row_number, user_id, code, detail)
-           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])
-           ON CONFLICT DO NOTHING`,
-          [
-            job.job_id,
-            failures.map((f) => f.row),
-            failures.map((f) => f.userId),
-            failures.map((f) => f.code),
-            failures.map((f) => f.detail),
-          ],
-        );
-      await tx.query(
-        `UPDATE hub_enrolment_jobs
-            SET processed = $2, enrolled = enrolled + $3, already_enrolled = already_enrolled + $4,
-                failed = failed + $5, heartbeat_at = $6
-          WHERE job_id = $1`,
-        [job.job_id, to, enrolled, alreadyEnrolled, failures.length, this.clock.now()],
-      );
+    return {
+      enrolled: enrolled + byThisJob,
+      alreadyEnrolled: enrolledBefore.length - byThisJob,
+      failures: failures.sort((a, b) => a.row - b.row),
+    };
+  }
+
+  /** How many of `userIds` this job's interrupted attempt enrolled (its id is in the metadata). */
+  private async enrolledBy(jobId: string, batchId: string, userIds: string[]): Promise<number> {
+    let found = 0;
+    await runConcurrently(userIds, 32, async (userId) => {
+      const events = await this.store.readStream(enrolmentStream(batchId, userId));
+      const enrolment = events.findLast((event) => event.type === 'UserEnrolled');
+      if (enrolment?.metadata.bulkEnrolmentJob === jobId) found++;
+    });
+    return found;
+  }
+
+  private async recordRequested(job: Job, { batchId }: BulkPayload): Promise<void> {
+    await this.record(job.id, payloadOf(job).actor, {
+      type: 'RequestBulkEnrolment',
+      data: {
+        jobId: job.id,
+        batchId,
+        organisationId: job.organisationId,
+        requestedBy: job.requestedBy,
+        total: job.progress.total ?? 0,
+        requestedAt: job.createdAt,
+      },
+    });
+  }
+
+  private async recordFailed(job: Job, error: string): Promise<void> {
+    const { batchId, actor } = payloadOf(job);
+    await this.record(job.id, actor, {
+      type: 'FailBulkEnrolment',
+      data: { jobId: job.id, batchId, error, failedAt: this.clock.now().toISOString() },
+    });
+  }
+
+  private async recordCancelled(job: Job, cancelledBy: string): Promise<void> {
+    const { batchId, actor } = payloadOf(job);
+    await this.record(job.id, actor, {
+      type: 'CancelBulkEnrolment',
+      data: { jobId: job.id, batchId, cancelledBy, cancelledAt: this.clock.now().toISOString() },
+    });
+  }
+
+  private async record(jobId: string, actor: Actor, command: BulkEnrolmentCommand) {
+    await handleCommand(this.store, bulkEnrolmentStream(jobId), bulkEnrolmentDecider, command, {
+      metadata: actorMetadata(actor),
     });
   }
 }
+
+const insertFailures = async (
+  tx: SqlExecutor,
+  jobId: string,
+  failures: readonly RowFailure[],
+): Promise<void> => {
+  if (failures.length === 0) return;
+  await tx.query(
+    `INSERT INTO hub_enrolment_job_failures (job_id, row_number, user_id, code, detail)
+     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])
+     ON CONFLICT DO NOTHING`,
+    [
+      jobId,
+      failures.map((f) => f.row),
+      failures.map((f) => f.userId),
+      failures.map((f) => f.code),
+      failures.map((f) => f.detail),
+    ],
+  );
+};

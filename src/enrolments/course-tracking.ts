@@ -1,4 +1,4 @@
-import { CourseNode } from '../courses/course-hierarchy';
+import { CourseNode } from '../courses/course.events';
 import { ContentState, ProgressSummary } from './enrolment.events';
 
 /**

@@ -1,3 +1,4 @@
+import { organisationsOfUsers } from '../../projections/users/users.query';
 import { Inject, Injectable } from '@nestjs/common';
 import { batchDecider, BatchState } from '../batches/batch.decider';
 import { BatchEvent, batchStream } from '../batches/batch.events';
@@ -80,16 +81,7 @@ export class EnrolmentLookups {
 
   /** The organisation of each user the hub has a profile for; absent ones are unknown. */
   async learners(userIds: readonly string[]): Promise<Map<string, { organisationId: string }>> {
-    const found = new Map<string, { organisationId: string }>();
-    const unique = [...new Set(userIds)];
-    for (let from = 0; from < unique.length; from += 5_000) {
-      const { rows } = await this.db.query<{ user_id: string; organisation_id: string }>(
-        'SELECT user_id, organisation_id FROM user_profiles WHERE user_id = ANY($1::text[])',
-        [unique.slice(from, from + 5_000)],
-      );
-      for (const row of rows) found.set(row.user_id, { organisationId: row.organisation_id });
-    }
-    return found;
+    return organisationsOfUsers(this.db, userIds);
   }
 
   /** Whether a certificate can name the learner: read from the user's stream, never stale. */

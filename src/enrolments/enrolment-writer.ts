@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { newUlid } from '../ids/ulid';
-import { enrolmentsProjection } from '../../projections/enrolments/enrolments.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { ENROLMENTS_READ_MODEL } from '../../projections/enrolments/enrolments.query';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { Actor, HUB_SYSTEM_ACTOR } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { CommandOutcome, handleCommand, loadState } from '../event-sourcing/command-handler';
@@ -123,7 +123,7 @@ export class EnrolmentWriter {
     let last: Position | undefined;
     for (const position of positions) if (position && (!last || position > last)) last = position;
     if (!last) return;
-    if (location === null) await this.projections.awaitApplied(enrolmentsProjection.name, last);
-    else await this.projections.ensureApplied(enrolmentsProjection.name, last, location);
+    if (location === null) await this.projections.awaitApplied(ENROLMENTS_READ_MODEL, last);
+    else await this.projections.ensureApplied(ENROLMENTS_READ_MODEL, last, location);
   }
 }

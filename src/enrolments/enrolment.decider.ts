@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors/error-codes';
 import { createHash } from 'node:crypto';
 import { Actor, canSeeOrganisation, isAdminOf, isSameUser, isSystemAdmin } from '../auth/principal';
 import { batchNotFound, canReadBatch } from '../batches/batch.decider';
@@ -129,7 +130,7 @@ export type EnrolmentState =
 
 type Enrolment = Extract<EnrolmentState, { exists: true }>;
 
-const refuse = (code: string, message: string, field: string) =>
+const refuse = (code: ErrorCode, message: string, field: string) =>
   new InvalidInputError(message, [{ field, message }], code);
 
 const at = (iso: string | null): number =>
@@ -380,7 +381,7 @@ export const refuseContentUpdates = (issues: { field: string; message: string }[
     issues,
     issues.some((issue) => issue.field.endsWith('contentId'))
       ? 'INVALID_CONTENT_ID'
-      : 'invalid_input',
+      : 'INVALID_INPUT',
   );
 };
 
@@ -512,7 +513,7 @@ const decideAttempt = (
   const enrolment = assertMayTrack(command, state);
   const { course, contentId, attemptId, submittedAt, policy } = command;
   if (inTheFuture(submittedAt, command.now))
-    throw refuse('invalid_input', 'The attempt was submitted in the future', 'submittedAt');
+    throw refuse('INVALID_INPUT', 'The attempt was submitted in the future', 'submittedAt');
   const leaf = course.leaves.get(contentId);
   if (leaf?.kind !== 'assessment')
     throw refuse(

@@ -1,3 +1,4 @@
+import { learnersAwaitingCertificate } from '../../projections/enrolments/enrolments.query';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -397,14 +398,11 @@ export class IssueCertificatesHandler implements ICommandHandler<
   }
 
   /** Learners who completed the course and hold no certificate yet (or whose issue failed). */
-  private async awaitingCertificate(batch: BatchFacts): Promise<string[]> {
-    const { rows } = await this.db.query<{ user_id: string }>(
-      `SELECT user_id FROM enrolments
-        WHERE batch_id = $1 AND active AND progress_percent >= $2
-          AND certificate_status IS DISTINCT FROM 'Issued'
-        ORDER BY user_id`,
-      [batch.batchId, batch.certificateCriteria.minCompletionPercent],
+  private awaitingCertificate(batch: BatchFacts): Promise<string[]> {
+    return learnersAwaitingCertificate(
+      this.db,
+      batch.batchId,
+      batch.certificateCriteria.minCompletionPercent,
     );
-    return rows.map((row) => row.user_id);
   }
 }

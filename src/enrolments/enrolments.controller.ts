@@ -25,7 +25,6 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { EnrolmentRow } from '../../projections/enrolments/enrolments.projection';
 import {
   countParticipants,
   listParticipants,
@@ -74,39 +73,11 @@ import {
   RecordAssessmentRequest,
   RecordProgressRequest,
   UserEnrolmentsQuery,
+  enrolmentView,
   UserEnrolmentsView,
 } from './enrolments.dto';
 
 /** An enrolment as lists show it (GET /v1/users/{id}/enrolments, GET /v1/me/enrolments). */
-export const toView = (row: EnrolmentRow): EnrolmentView => ({
-  batchId: row.batchId,
-  courseId: row.courseId,
-  userId: row.userId,
-  enrolledAt: row.enrolledAt,
-  active: row.active,
-  status: row.status,
-  progressPercent: row.progressPercent,
-  completedCount: row.completedCount,
-  requiredCount: row.requiredCount,
-  completedOn: row.completedOn,
-  unitProgress: row.unitProgress,
-  assessments: row.assessments,
-  totalScore: row.totalScore,
-  totalMaxScore: row.totalMaxScore,
-  certificateStatus: row.certificateStatus,
-  certificate:
-    row.certificateStatus === null
-      ? null
-      : {
-          status: row.certificateStatus,
-          certificateId: row.certificateId,
-          at: row.certificateAt,
-          failure: row.certificateFailure,
-        },
-  lastAccessTime: row.lastAccessTime,
-  lastContentId: row.lastContentId,
-});
-
 const progressView = (
   enrolment: Extract<EnrolmentState, { exists: true }>,
   policy: ScorePolicy,
@@ -179,16 +150,16 @@ export class EnrolmentsController {
   })
   @ApiCreatedResponse({ type: EnrolmentView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER', 'ENROLLMENT_INVITE_ONLY'],
-    404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND', 'user_not_found', 'ENROLMENT_NOT_FOUND'],
+    404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND', 'USER_NOT_FOUND', 'ENROLMENT_NOT_FOUND'],
     409: ['USER_ALREADY_ENROLLED_COURSE'],
     422: [
       'USER_NOT_IN_BATCH_ORGANISATION',
       'COURSE_BATCH_ENROLLMENT_DATE_ENDED',
       'COURSE_BATCH_ALREADY_COMPLETED',
     ],
-    503: ['view_behind'],
+    503: ['VIEW_BEHIND'],
   })
   async enrol(
     @IdParam('batchId') batchId: string,
@@ -202,7 +173,7 @@ export class EnrolmentsController {
     void reply.header('location', `/v1/batches/${batchId}/progress/${userId}`);
     const row = await readEnrolment(this.db, batchId, userId);
     if (!row) throw enrolmentNotFound(batchId, userId);
-    return toView(row);
+    return enrolmentView(row);
   }
 
   @Delete('batches/:batchId/enrolments/:userId')
@@ -210,7 +181,7 @@ export class EnrolmentsController {
   @ApiOperation({ summary: 'Unenrol a learner (themself, mentors, the creator, admins)' })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],
     409: ['USER_NOT_ENROLLED_COURSE', 'USER_ALREADY_COMPLETED_COURSE'],
@@ -245,7 +216,7 @@ export class EnrolmentsController {
     description: 'The job an earlier request with this Idempotency-Key created',
   })
   @ApiProblems({
-    400: ['invalid_identifier', 'invalid_idempotency_key', 'INVALID_BULK_REQUEST'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_IDEMPOTENCY_KEY', 'INVALID_BULK_REQUEST'],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],
     409: ['IDEMPOTENCY_KEY_REUSED'],
@@ -262,7 +233,7 @@ export class EnrolmentsController {
       throw new InvalidInputError(
         'Idempotency-Key must be 1-128 letters, digits and . _ : -',
         [{ field: 'Idempotency-Key', message: 'invalid' }],
-        'invalid_idempotency_key',
+        'INVALID_IDEMPOTENCY_KEY',
       );
     const userIds = parseBulkUserIds(body, contentType);
     const { job, created } = await this.bulk.submit(batchId, userIds, principal, idempotencyKey);
@@ -274,7 +245,7 @@ export class EnrolmentsController {
   @Get('batches/:batchId/enrolments/bulk/:jobId')
   @ApiOperation({ summary: 'A bulk enrolment job: status, progress and counts' })
   @ApiOkResponse({ type: BulkEnrolmentJobView })
-  @ApiProblems({ 400: ['invalid_identifier'], 404: ['JOB_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 404: ['JOB_NOT_FOUND'] })
   bulkJob(
     @IdParam('batchId') batchId: string,
     @IdParam('jobId') jobId: string,
@@ -288,7 +259,7 @@ export class EnrolmentsController {
   @ApiQuery({ name: 'after', required: false, description: 'nextAfter of the previous page' })
   @ApiQuery({ name: 'limit', required: false, description: '1 to 10000 (1000)' })
   @ApiOkResponse({ type: BulkFailurePage })
-  @ApiProblems({ 400: ['invalid_identifier', 'invalid_input'], 404: ['JOB_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER', 'INVALID_INPUT'], 404: ['JOB_NOT_FOUND'] })
   bulkFailures(
     @IdParam('batchId') batchId: string,
     @IdParam('jobId') jobId: string,
@@ -313,7 +284,7 @@ export class EnrolmentsController {
   @ApiOperation({ summary: 'The batch’s learners with their progress (mentors and admins)' })
   @ApiOkResponse({ type: ParticipantPage })
   @ApiProblems({
-    400: ['invalid_identifier', 'invalid_cursor'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_CURSOR'],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND'],
   })
@@ -330,7 +301,7 @@ export class EnrolmentsController {
       ...(query.cursor === undefined ? {} : { after: decodeIdCursor(query.cursor) }),
       limit: limit + 1,
     });
-    const items = rows.slice(0, limit).map(toView);
+    const items = rows.slice(0, limit).map(enrolmentView);
     const last = items.at(-1);
     return {
       items,
@@ -343,7 +314,7 @@ export class EnrolmentsController {
   @ApiOperation({ summary: 'One learner’s progress in a batch (the learner, mentors, admins)' })
   @ApiOkResponse({ type: EnrolmentProgressView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND', 'ENROLMENT_NOT_FOUND'],
   })
@@ -374,7 +345,7 @@ export class EnrolmentsController {
   @ApiExtraModels(EnrolmentStandingView, ProgressFailureView)
   @ApiOkResponse({ type: ProgressResultsView })
   @ApiProblems({
-    400: ['invalid_identifier', 'INVALID_CONTENT_ID', 'invalid_input'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_CONTENT_ID', 'INVALID_INPUT'],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND'],
     409: ['USER_NOT_ENROLLED_COURSE'],
@@ -395,12 +366,12 @@ export class EnrolmentsController {
   @ApiOkResponse({ type: AssessmentResultView })
   @ApiProblems({
     400: [
-      'invalid_identifier',
+      'INVALID_IDENTIFIER',
       'INVALID_CONTENT_ID',
       'INVALID_SCORE',
       'ATTEMPT_MAX_SCORE_MISMATCH',
       'SCORE_ABOVE_MAX',
-      'invalid_input',
+      'INVALID_INPUT',
     ],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND'],
@@ -423,7 +394,7 @@ export class EnrolmentsController {
   })
   @ApiOkResponse({ type: CertificateRunView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
     404: ['BATCH_NOT_FOUND', 'COURSE_NOT_FOUND'],
   })
@@ -442,9 +413,9 @@ export class EnrolmentsController {
   @ApiOperation({ summary: 'A user’s enrolments, latest first (the user, their org admins)' })
   @ApiOkResponse({ type: UserEnrolmentsView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
-    404: ['user_not_found'],
+    404: ['USER_NOT_FOUND'],
   })
   async userEnrolments(
     @IdParam('userId') userId: string,
@@ -466,7 +437,7 @@ export class EnrolmentsController {
       includeInactive: query.includeInactive ?? false,
       limit: query.limit ?? 100,
     });
-    return { items: rows.map(toView) };
+    return { items: rows.map(enrolmentView) };
   }
 
   private async actsForThemself(principal: Principal, userId: string): Promise<boolean> {

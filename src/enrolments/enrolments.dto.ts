@@ -18,6 +18,7 @@ import {
 import { PageLimit, queryBoolean } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { IsInstant } from '../time/is-instant';
+import { EnrolmentRow } from '../../projections/enrolments/enrolments.query';
 
 export const MAX_PROGRESS_UPDATES = 1_000;
 export const MAX_RESPONSES = 500;
@@ -241,7 +242,8 @@ export class UserEnrolmentsView {
 export class BulkEnrolmentJobView {
   @ApiProperty() jobId!: string;
   @ApiProperty() batchId!: string;
-  @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed'] }) status!: string;
+  @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] })
+  status!: string;
   @ApiProperty({ description: 'Rows (user ids) in the request' }) total!: number;
   @ApiProperty() processed!: number;
   @ApiProperty({ minimum: 0, maximum: 100 }) percent!: number;
@@ -327,3 +329,33 @@ export class CertificateRunView {
   @ApiProperty() failed!: number;
   @ApiProperty() unchanged!: number;
 }
+
+/** An enrolment as the API shows it. */
+export const enrolmentView = (row: EnrolmentRow): EnrolmentView => ({
+  batchId: row.batchId,
+  courseId: row.courseId,
+  userId: row.userId,
+  enrolledAt: row.enrolledAt,
+  active: row.active,
+  status: row.status,
+  progressPercent: row.progressPercent,
+  completedCount: row.completedCount,
+  requiredCount: row.requiredCount,
+  completedOn: row.completedOn,
+  unitProgress: row.unitProgress,
+  assessments: row.assessments,
+  totalScore: row.totalScore,
+  totalMaxScore: row.totalMaxScore,
+  certificateStatus: row.certificateStatus,
+  certificate:
+    row.certificateStatus === null
+      ? null
+      : {
+          status: row.certificateStatus,
+          certificateId: row.certificateId,
+          at: row.certificateAt,
+          failure: row.certificateFailure,
+        },
+  lastAccessTime: row.lastAccessTime,
+  lastContentId: row.lastContentId,
+});

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
 import type { ResponseObject, SchemaObject } from '@nestjs/swagger';
+import { ERROR_CODES, ErrorCode } from './error-codes';
 import { PROBLEM_CONTENT_TYPE, TITLES } from './problem-details';
 
 /** The schema component every error answer of the OpenAPI document refers to. */
@@ -37,39 +38,43 @@ export const PROBLEM_DETAILS_SCHEMA: SchemaObject = {
     status: { type: 'integer', minimum: 400, maximum: 599 },
     detail: { type: 'string', description: 'What went wrong, for a person' },
     instance: { type: 'string', description: 'The request’s path and query' },
-    code: { type: 'string', description: 'Stable: clients may branch on it' },
+    code: {
+      type: 'string',
+      description: 'Stable: clients may branch on it. Every code the hub gives is listed here',
+      enum: [...ERROR_CODES],
+    },
     requestId: { type: 'string', description: 'The x-request-id of the request' },
     issues: {
       type: 'array',
       items: FIELD_ISSUE,
-      description: 'Every problem found (validation_failed, invalid_text, INVALID_WEBHOOK, …)',
+      description: 'Every problem found (VALIDATION_FAILED, INVALID_TEXT, INVALID_WEBHOOK, …)',
     },
     in: {
       type: 'string',
       enum: ['body', 'path', 'query'],
-      description: 'Where the refused text is (invalid_text, malformed_url)',
+      description: 'Where the refused text is (INVALID_TEXT, MALFORMED_URL)',
     },
     limitBytes: {
       type: 'integer',
-      description: 'The route’s body limit (body_too_large)',
+      description: 'The route’s body limit (BODY_TOO_LARGE)',
     },
     requiredRoles: {
       type: 'array',
       items: { type: 'string' },
-      description: 'The roles the route needs, any one of them (missing_role)',
+      description: 'The roles the route needs, any one of them (MISSING_ROLE)',
     },
     retryAfterSeconds: {
       type: 'integer',
-      description: 'When to read again, also in Retry-After (view_behind)',
+      description: 'When to read again, also in Retry-After (VIEW_BEHIND)',
     },
     location: {
       type: 'string',
-      description: 'Where to read what was recorded, also in Location (view_behind)',
+      description: 'Where to read what was recorded, also in Location (VIEW_BEHIND)',
     },
-    readModel: { type: 'string', description: 'The read model that is behind (view_behind)' },
+    readModel: { type: 'string', description: 'The read model that is behind (VIEW_BEHIND)' },
     checks: {
       type: 'object',
-      description: 'Each dependency’s state, as GET /health answers it (not_ready)',
+      description: 'Each dependency’s state, as GET /health answers it (NOT_READY)',
     },
   },
   additionalProperties: true,
@@ -79,7 +84,7 @@ export const PROBLEM_DETAILS_SCHEMA: SchemaObject = {
 export type ProblemStatus =
   400 | 401 | 403 | 404 | 408 | 409 | 410 | 412 | 413 | 414 | 415 | 422 | 431 | 500 | 503;
 
-export type ProblemCodes = Partial<Record<ProblemStatus, readonly string[]>>;
+export type ProblemCodes = Partial<Record<ProblemStatus, readonly ErrorCode[]>>;
 
 const describe = (status: number, codes: readonly string[]): string =>
   `${TITLES[status] ?? 'Error'}: ${codes.map((code) => `\`${code}\``).join(', ')}`;

@@ -1,3 +1,5 @@
+import { ErrorCode } from './error-codes';
+
 /**
  * The hub's one error taxonomy. Domain and infrastructure code throw these; the problem-details
  * filter maps the kind to an HTTP status. A `code` is stable: clients may branch on it.
@@ -24,7 +26,7 @@ export interface FieldIssue {
 export class HubError extends Error {
   constructor(
     readonly kind: ErrorKind,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
     options?: { cause?: unknown },
@@ -38,41 +40,41 @@ export class InvalidInputError extends HubError {
   constructor(
     message: string,
     readonly issues: FieldIssue[] = [],
-    code = 'invalid_input',
+    code: ErrorCode = 'INVALID_INPUT',
   ) {
     super('invalid_input', code, message, issues.length ? { issues } : {});
   }
 }
 
 export class NotFoundError extends HubError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
     super('not_found', code, message, details);
   }
 }
 
 /** A business rule refused the command (the state does not allow it). */
 export class RuleViolatedError extends HubError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
     super('rule_violated', code, message, details);
   }
 }
 
 /** No credential, or one the hub does not accept. Says nothing about which part was wrong. */
 export class UnauthenticatedError extends HubError {
-  constructor(code = 'unauthenticated', message = 'A valid bearer token is required') {
+  constructor(code: ErrorCode = 'UNAUTHENTICATED', message = 'A valid bearer token is required') {
     super('unauthenticated', code, message);
   }
 }
 
 /** A known principal asked for something its roles or ownership do not allow. */
 export class ForbiddenError extends HubError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
     super('forbidden', code, message, details);
   }
 }
 
 export class ConflictError extends HubError {
-  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
     super('conflict', code, message, details);
   }
 }
@@ -82,7 +84,7 @@ export class StaleRevisionError extends HubError {
   constructor(expected: bigint, actual: bigint | null) {
     super(
       'precondition_failed',
-      'stale_revision',
+      'STALE_REVISION',
       `The resource is at revision ${actual === null ? 'none' : actual.toString()}, not ${expected.toString()}: read it again and retry`,
       { expectedRevision: expected.toString(), currentRevision: actual?.toString() ?? null },
     );
@@ -97,7 +99,7 @@ export class WrongExpectedRevisionError extends HubError {
   ) {
     super(
       'conflict',
-      'wrong_expected_revision',
+      'WRONG_EXPECTED_REVISION',
       `Stream "${stream}" is at revision ${actual === null ? 'none (no stream)' : actual.toString()}, expected ${expected}`,
       { stream, expected, actual: actual === null ? null : actual.toString() },
     );
@@ -113,7 +115,7 @@ export class ViewBehindError extends HubError {
   constructor(readModel: string, location: string | null, retryAfterSeconds = 2) {
     super(
       'unavailable',
-      'view_behind',
+      'VIEW_BEHIND',
       `The change was recorded, but the ${readModel} read model does not show it yet: ${
         location === null ? 'read it again' : `read ${location}`
       } in a moment rather than sending it again`,
@@ -124,7 +126,7 @@ export class ViewBehindError extends HubError {
 
 export class StoreUnavailableError extends HubError {
   constructor(message: string, cause?: unknown) {
-    super('unavailable', 'store_unavailable', message, {}, { cause });
+    super('unavailable', 'STORE_UNAVAILABLE', message, {}, { cause });
   }
 }
 

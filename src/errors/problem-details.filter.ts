@@ -22,7 +22,7 @@ export const sendProblem = (error: unknown, request: FastifyRequest, reply: Fast
     request.log.warn({ code: problem.code, detail: problem.detail }, 'Request failed');
   problem.instance = request.url;
   problem.requestId = String(request.id);
-  if (problem.code === 'body_too_large') problem.limitBytes = request.routeOptions.bodyLimit;
+  if (problem.code === 'BODY_TOO_LARGE') problem.limitBytes = request.routeOptions.bodyLimit;
   // A body left unread (refused before reading it, or cut off at the limit) is not drained for
   // the sake of keeping the connection: the connection closes after the answer.
   if (!request.raw.complete) void reply.header('connection', 'close');

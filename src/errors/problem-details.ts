@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { ErrorCode } from './error-codes';
 import { ErrorKind, HubError } from './hub-error';
 
 /** RFC 9457 problem details, plus the hub's stable `code` and the request id. */
@@ -52,21 +53,21 @@ export const TITLES: Record<number, string> = {
 };
 
 // Fastify's own request errors (body parsing, limits, routing), keyed by their error code.
-const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_json_body',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
-  FST_ERR_CTP_EMPTY_TYPE: 'missing_content_type',
-  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
-  FST_ERR_BAD_URL: 'malformed_url',
-  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_JSON_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_EMPTY_TYPE: 'MISSING_CONTENT_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'MALFORMED_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
 export const problem = (
   status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   extensions: Record<string, unknown> = {},
 ): ProblemDetails => ({
@@ -101,7 +102,7 @@ export const toProblem = (error: unknown): { problem: ProblemDetails; internal: 
       'details' in body
     )
       return {
-        problem: problem(503, 'not_ready', 'A dependency of the hub is not ready', {
+        problem: problem(503, 'NOT_READY', 'A dependency of the hub is not ready', {
           checks: body,
         }),
         internal: false,
@@ -110,10 +111,8 @@ export const toProblem = (error: unknown): { problem: ProblemDetails; internal: 
       typeof body === 'object' && body !== null && 'message' in body
         ? [body.message].flat().map(String).join('; ')
         : error.message;
-    const code =
-      status === 404
-        ? 'route_not_found'
-        : (TITLES[status] ?? 'http_error').toLowerCase().replace(/\W+/g, '_');
+    const code: ErrorCode =
+      status === 404 ? 'ROUTE_NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : 'HTTP_ERROR';
     return { problem: problem(status, code, detail), internal: status >= 500 };
   }
   const fastifyCode = (error as { code?: unknown }).code;
@@ -121,18 +120,18 @@ export const toProblem = (error: unknown): { problem: ProblemDetails; internal: 
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     const code =
       typeof fastifyCode === 'string'
-        ? (FASTIFY_CODES[fastifyCode] ?? 'bad_request')
-        : 'bad_request';
+        ? (FASTIFY_CODES[fastifyCode] ?? 'BAD_REQUEST')
+        : 'BAD_REQUEST';
     const message = error instanceof Error ? error.message : 'The request could not be read';
     return { problem: problem(statusCode, code, message), internal: false };
   }
   if (error instanceof SyntaxError)
     return {
-      problem: problem(400, 'malformed_json', 'The body is not valid JSON'),
+      problem: problem(400, 'MALFORMED_JSON', 'The body is not valid JSON'),
       internal: false,
     };
   return {
-    problem: problem(500, 'internal_error', 'An unexpected error occurred; it has been logged'),
+    problem: problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred; it has been logged'),
     internal: true,
   };
 };

@@ -16,5 +16,5 @@ export const createValidationPipe = (): ValidationPipe =>
     transform: true,
     stopAtFirstError: false,
     exceptionFactory: (errors) =>
-      new InvalidInputError('The request is not valid', flatten(errors), 'validation_failed'),
+      new InvalidInputError('The request is not valid', flatten(errors), 'VALIDATION_FAILED'),
   });

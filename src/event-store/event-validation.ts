@@ -11,13 +11,13 @@ export const validateStreamName = (stream: string): void => {
     throw new InvalidInputError(
       `Stream name must be 1 to ${MAX_STREAM_NAME_LENGTH} characters`,
       [],
-      'invalid_stream_name',
+      'INVALID_STREAM_NAME',
     );
   if (stream.startsWith('$'))
     throw new InvalidInputError(
       'Stream names starting with "$" are reserved',
       [],
-      'invalid_stream_name',
+      'INVALID_STREAM_NAME',
     );
 };
 
@@ -32,20 +32,20 @@ export const validateAppend = (
     throw new InvalidInputError(
       'Expected revision must not be negative',
       [],
-      'invalid_expected_revision',
+      'INVALID_EXPECTED_REVISION',
     );
   if (events.length === 0)
-    throw new InvalidInputError('An append needs at least one event', [], 'no_events');
+    throw new InvalidInputError('An append needs at least one event', [], 'NO_EVENTS');
   const seen = new Set<string>();
   events.forEach((event, index) => {
     if (typeof event.id !== 'string' || !UUID.test(event.id))
-      throw new InvalidInputError(`Event ${index} has no UUID id`, [], 'invalid_event_id');
+      throw new InvalidInputError(`Event ${index} has no UUID id`, [], 'INVALID_EVENT_ID');
     const id = event.id.toLowerCase();
     if (seen.has(id))
       throw new InvalidInputError(
         `Event id ${event.id} appears twice in one append`,
         [],
-        'duplicate_event_id',
+        'DUPLICATE_EVENT_ID',
       );
     seen.add(id);
     if (
@@ -56,16 +56,16 @@ export const validateAppend = (
       throw new InvalidInputError(
         `Event ${index} needs a type of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`,
         [],
-        'invalid_event_type',
+        'INVALID_EVENT_TYPE',
       );
     if (event.type.startsWith('$'))
       throw new InvalidInputError(
         'Event types starting with "$" are reserved',
         [],
-        'invalid_event_type',
+        'INVALID_EVENT_TYPE',
       );
     if (event.data === undefined)
-      throw new InvalidInputError(`Event ${index} has no data`, [], 'invalid_event_data');
+      throw new InvalidInputError(`Event ${index} has no data`, [], 'INVALID_EVENT_DATA');
   });
 };
 
@@ -82,15 +82,15 @@ export const toJsonText = (value: unknown, what: string): string => {
   try {
     text = JSON.stringify(value);
   } catch {
-    throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
+    throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'INVALID_EVENT_DATA');
   }
   if (text === undefined)
-    throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'invalid_event_data');
+    throw new InvalidInputError(`${what} is not serialisable as JSON`, [], 'INVALID_EVENT_DATA');
   if (jsonHasNul(text))
     throw new InvalidInputError(
       `${what} contains a NUL character, which cannot be stored`,
       [],
-      'invalid_event_data',
+      'INVALID_EVENT_DATA',
     );
   return text;
 };

@@ -8,7 +8,7 @@ import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store'
 import { EVENT_STORE, EventStore } from './event-store.port';
 import { SqlEventStore } from './sql/sql-event-store';
 import { HUB_METRICS, HubMetrics } from '../metrics/hub-metrics';
-import { InstrumentedEventStore } from '../metrics/instrumented-event-store';
+import { InstrumentedEventStore } from './instrumented-event-store';
 
 /** Opens the PostgreSQL the hub keeps read models, checkpoints and jobs in, migrated. */
 export const openDatabase = async (config: HubConfig): Promise<SqlDatabase> => {

@@ -3,7 +3,10 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from '../auth/auth.guard';
 import { ApiProblems } from '../errors/api-problems';
-import { ProjectionEngine, ProjectionReport } from '../../projections/projection-engine.service';
+import {
+  ProjectionEngine,
+  ProjectionReport,
+} from '../../projections/engine/projection-engine.service';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { HealthView } from './health.dto';
@@ -48,7 +51,7 @@ export class HealthController {
       'Readiness: database and event store reachable (503 when not); each projection’s state, lag and failure. A failing projection makes the status "degraded" (still 200: writes and the other read models work). No credential needed.',
   })
   @ApiOkResponse({ type: HealthView })
-  @ApiProblems({ 503: ['not_ready'] })
+  @ApiProblems({ 503: ['NOT_READY'] })
   async check() {
     let failing: FailingProjection[] = [];
     const result = await this.health.check([

@@ -4,7 +4,7 @@ import {
   projectionStatusView,
   ProjectionStatusView,
 } from '../../projections/engine/projection-status';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { RequireRoles } from '../auth/auth.guard';
 import { ApiProblems } from '../errors/api-problems';
 import { HubError } from '../errors/hub-error';
@@ -45,7 +45,7 @@ export class ProjectionsController {
     summary: 'Every projection’s checkpoint, lag and failure, from the stored checkpoints',
   })
   @ApiOkResponse({ type: ProjectionStatusList })
-  @ApiProblems({ 403: ['missing_role'], 503: ['projection_status_unavailable'] })
+  @ApiProblems({ 403: ['MISSING_ROLE'], 503: ['PROJECTION_STATUS_UNAVAILABLE'] })
   async list(): Promise<ProjectionStatusList> {
     const reports = await this.projections.report();
     return {
@@ -53,7 +53,7 @@ export class ProjectionsController {
         if (!lag)
           throw new HubError(
             'unavailable',
-            'projection_status_unavailable',
+            'PROJECTION_STATUS_UNAVAILABLE',
             `${projection}: ${lagError}`,
           );
         return projectionStatusView(lag);

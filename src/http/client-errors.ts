@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors/error-codes';
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -6,7 +7,7 @@ import { newUlid } from '../ids/ulid';
 
 interface ClientErrorAnswer {
   status: number;
-  code: string;
+  code: ErrorCode;
   detail: string;
 }
 
@@ -14,24 +15,24 @@ interface ClientErrorAnswer {
 const ANSWERS: Record<string, ClientErrorAnswer> = {
   HPE_HEADER_OVERFLOW: {
     status: 431,
-    code: 'headers_too_large',
+    code: 'HEADERS_TOO_LARGE',
     detail: `The request line and headers are larger than the hub reads (${maxHeaderSize} bytes)`,
   },
   ERR_HTTP_REQUEST_TIMEOUT: {
     status: 408,
-    code: 'request_timeout',
+    code: 'REQUEST_TIMEOUT',
     detail: 'The request did not arrive in time',
   },
   HPE_CHUNK_EXTENSIONS_OVERFLOW: {
     status: 413,
-    code: 'body_too_large',
+    code: 'BODY_TOO_LARGE',
     detail: 'The chunk extensions of the body are too large',
   },
 };
 
 const MALFORMED: ClientErrorAnswer = {
   status: 400,
-  code: 'malformed_request',
+  code: 'MALFORMED_REQUEST',
   detail: 'The request is not valid HTTP/1.1',
 };
 

@@ -3,7 +3,7 @@ import { IDENTIFIER } from './request-context';
 
 /**
  * Cursors of lists ordered by an identifier: opaque to clients, inside the last id of the page
- * (base64url). A cursor that does not decode to an identifier is 400 invalid_cursor.
+ * (base64url). A cursor that does not decode to an identifier is 400 INVALID_CURSOR.
  */
 export const encodeIdCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
 
@@ -13,7 +13,7 @@ export const decodeIdCursor = (cursor: string): string => {
     throw new InvalidInputError(
       'The cursor is not valid',
       [{ field: 'cursor', message: 'use nextCursor of a previous page' }],
-      'invalid_cursor',
+      'INVALID_CURSOR',
     );
   return id;
 };

@@ -8,7 +8,7 @@ export const parseIfMatch = (header: string | undefined): bigint | undefined => 
     throw new InvalidInputError(
       'If-Match must be the ETag of the resource, e.g. "3"',
       [{ field: 'If-Match', message: 'must be a quoted revision number' }],
-      'invalid_if_match',
+      'INVALID_IF_MATCH',
     );
   return BigInt(match[1]);
 };

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../errors/error-codes';
 import { parse as parseRefusingPoison } from 'secure-json-parse';
 import { HubError, InvalidInputError } from '../errors/hub-error';
 import { decodeUtf8Body, invalidText, printable, unstorableCharacter } from './storable-text';
@@ -82,7 +83,7 @@ const findUnstorableText = (root: unknown): HubError | null => {
   return null;
 };
 
-const refuse = (code: string, message: string): InvalidInputError =>
+const refuse = (code: ErrorCode, message: string): InvalidInputError =>
   new InvalidInputError(message, [{ field: '#', message }], code);
 
 /**
@@ -93,11 +94,11 @@ const refuse = (code: string, message: string): InvalidInputError =>
 export const parseJsonBody = (bytes: Buffer): unknown => {
   const text = decodeUtf8Body(bytes);
   if (text.length === 0)
-    throw refuse('empty_json_body', 'The body is empty; send JSON or leave out the content type');
+    throw refuse('EMPTY_JSON_BODY', 'The body is empty; send JSON or leave out the content type');
   const shape = scanJson(text);
   if (shape.tooDeep)
     throw refuse(
-      'json_too_deep',
+      'JSON_TOO_DEEP',
       `The JSON nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`,
     );
   let value: unknown;
@@ -106,10 +107,10 @@ export const parseJsonBody = (bytes: Buffer): unknown => {
   } catch (error) {
     if (error instanceof SyntaxError && /forbidden prototype property/.test(error.message))
       throw refuse(
-        'forbidden_json_key',
+        'FORBIDDEN_JSON_KEY',
         'The JSON has a "__proto__" or "constructor.prototype" key, which the hub refuses',
       );
-    throw refuse('malformed_json', 'The body is not valid JSON');
+    throw refuse('MALFORMED_JSON', 'The body is not valid JSON');
   }
   const unstorable = shape.escapesUnstorable ? findUnstorableText(value) : null;
   if (unstorable) throw unstorable;

@@ -12,33 +12,33 @@ import {
 // The answers of the HTTP edge (src/http, src/auth), which every route of a kind can give
 // whatever its handler does: the operation's own codes are documented with @ApiProblems.
 const EVERY_OPERATION: ProblemCodes = {
-  400: ['malformed_url', 'invalid_text', 'malformed_request'],
-  408: ['request_timeout'],
-  431: ['headers_too_large'],
-  // `internal`: an invariant of the hub's own code did not hold (a bug), as internal_error.
-  500: ['internal_error', 'internal'],
+  400: ['MALFORMED_URL', 'INVALID_TEXT', 'MALFORMED_REQUEST'],
+  408: ['REQUEST_TIMEOUT'],
+  431: ['HEADERS_TOO_LARGE'],
+  // `INTERNAL`: an invariant of the hub's own code did not hold (a bug), as INTERNAL_ERROR.
+  500: ['INTERNAL_ERROR', 'INTERNAL'],
 };
 const AUTHENTICATED: ProblemCodes = {
-  401: ['missing_credentials', 'malformed_authorization', 'invalid_token', 'token_expired'],
-  503: ['store_unavailable', 'identity_provider_unavailable'],
+  401: ['MISSING_CREDENTIALS', 'MALFORMED_AUTHORIZATION', 'INVALID_TOKEN', 'TOKEN_EXPIRED'],
+  503: ['STORE_UNAVAILABLE', 'IDENTITY_PROVIDER_UNAVAILABLE'],
 };
-const WITH_PATH_PARAMETERS: ProblemCodes = { 414: ['uri_too_long'] };
-const VALIDATED: ProblemCodes = { 400: ['validation_failed'] };
+const WITH_PATH_PARAMETERS: ProblemCodes = { 414: ['URI_TOO_LONG'] };
+const VALIDATED: ProblemCodes = { 400: ['VALIDATION_FAILED'] };
 // Fastify reads a body on these methods (not on GET and HEAD), whether the route wants one or
 // not; and they are the writes: a value the database cannot store, or a write that lost to
 // concurrent writers of its stream more often than the command handler retries.
 const READS_BODY: ProblemCodes = {
   400: [
-    'malformed_json',
-    'empty_json_body',
-    'json_too_deep',
-    'forbidden_json_key',
-    'invalid_content_length',
-    'invalid_value',
+    'MALFORMED_JSON',
+    'EMPTY_JSON_BODY',
+    'JSON_TOO_DEEP',
+    'FORBIDDEN_JSON_KEY',
+    'INVALID_CONTENT_LENGTH',
+    'INVALID_VALUE',
   ],
-  409: ['wrong_expected_revision'],
-  413: ['body_too_large'],
-  415: ['unsupported_media_type'],
+  409: ['WRONG_EXPECTED_REVISION'],
+  413: ['BODY_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
 };
 const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;

@@ -24,7 +24,7 @@ class PatternPipe implements PipeTransform<string, string> {
       throw new InvalidInputError(
         `${this.name} is not a valid identifier`,
         [{ field: this.name, message: `must be ${this.rule}` }],
-        'invalid_identifier',
+        'INVALID_IDENTIFIER',
       );
     return value;
   }

@@ -46,7 +46,7 @@ export const printable = (text: string): string =>
 export const invalidText = (location: TextLocation, field: string, what: string): HubError => {
   const message = `holds ${what}, which the hub cannot store: send valid Unicode text without NUL`;
   const where = location === 'body' ? `the body at ${field}` : `the ${location} parameter ${field}`;
-  return new HubError('invalid_input', 'invalid_text', `Text in ${where} ${message}`, {
+  return new HubError('invalid_input', 'INVALID_TEXT', `Text in ${where} ${message}`, {
     in: location,
     issues: [{ field, message }],
   });
@@ -59,7 +59,7 @@ export const decodeUtf8Body = (bytes: Buffer): string => {
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new HubError('invalid_input', 'invalid_text', 'The body is not valid UTF-8', {
+    throw new HubError('invalid_input', 'INVALID_TEXT', 'The body is not valid UTF-8', {
       in: 'body',
       issues: [{ field: '#', message: 'must be UTF-8 encoded' }],
     });

@@ -1,14 +1,16 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { listUserEnrolments } from '../../projections/enrolments/enrolments.query';
-import { readUserProfile } from '../../projections/users/users.projection';
+import { readUserProfile } from '../../projections/users/users.query';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { isSameUser, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
-import { UserEnrolmentsQuery, UserEnrolmentsView } from '../enrolments/enrolments.dto';
-import { toView } from '../enrolments/enrolments.controller';
-import { PersonalDataVault } from '../users/personal-data-vault';
-import { profileView } from '../users/profile-view';
+import {
+  enrolmentView,
+  UserEnrolmentsQuery,
+  UserEnrolmentsView,
+} from '../enrolments/enrolments.dto';
+import { UserProfiles } from '../users/users.lookups';
 import { MeView } from './me.dto';
 
 /** Who the caller is, and what is theirs: for every credential, whatever its roles. */
@@ -17,7 +19,7 @@ import { MeView } from './me.dto';
 @Controller('v1/me')
 export class MeController {
   constructor(
-    private readonly vault: PersonalDataVault,
+    private readonly profiles: UserProfiles,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
   ) {}
 
@@ -36,7 +38,7 @@ export class MeController {
       organisationId,
       roles: [...roles],
       credential: { ...credential },
-      profile: own ? await profileView(row, this.vault) : null,
+      profile: own ? await this.profiles.view(row) : null,
     };
   }
 
@@ -56,6 +58,6 @@ export class MeController {
       includeInactive: query.includeInactive ?? false,
       limit: query.limit ?? 100,
     });
-    return { items: rows.map(toView) };
+    return { items: rows.map(enrolmentView) };
   }
 }

@@ -22,7 +22,7 @@ export class MetricsController {
     description: 'The Prometheus text exposition format',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  @ApiProblems({ 403: ['missing_role'] })
+  @ApiProblems({ 403: ['MISSING_ROLE'] })
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     void reply.header('content-type', this.metrics.contentType);
     return this.metrics.text();

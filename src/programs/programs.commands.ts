@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { programsProjection } from '../../projections/programs/programs.projection';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
+import { PROGRAMS_READ_MODEL } from '../../projections/programs/programs.query';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { actorOf, Principal } from '../auth/principal';
 import { handleCommand } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
@@ -62,7 +62,7 @@ abstract class ProgramCommandHandler {
     );
     // Read-your-writes: the program shows in the list once this returns.
     if (outcome.appended)
-      await this.projections.awaitApplied(programsProjection.name, outcome.appended.position);
+      await this.projections.awaitApplied(PROGRAMS_READ_MODEL, outcome.appended.position);
     return { state: outcome.state, changed: outcome.appended !== null };
   }
 }

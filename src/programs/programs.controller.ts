@@ -36,7 +36,7 @@ import {
 
 const toView = (state: ProgramState): ProgramView => {
   // Commands that succeed leave a registered program behind.
-  if (!state.exists) throw new HubError('internal', 'internal', 'The program is missing');
+  if (!state.exists) throw new HubError('internal', 'INTERNAL', 'The program is missing');
   return {
     programId: state.programId,
     organisationId: state.organisationId,
@@ -115,7 +115,7 @@ export class ProgramsController {
   @Get(':programId')
   @ApiOperation({ summary: 'A program of the caller’s organisation' })
   @ApiOkResponse({ type: ProgramView })
-  @ApiProblems({ 400: ['invalid_identifier'], 404: ['PROGRAM_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 404: ['PROGRAM_NOT_FOUND'] })
   async get(
     @ProgramIdParam('programId') programId: string,
     @CurrentPrincipal() principal: Principal,
@@ -131,7 +131,7 @@ export class ProgramsController {
   @ApiOperation({ summary: 'Rename or describe a program (its organisation’s admins)' })
   @ApiOkResponse({ type: ProgramView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
     404: ['PROGRAM_NOT_FOUND'],
   })

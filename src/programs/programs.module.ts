@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { ProgramDirectory } from './program-directory';
+import { ProgramDirectory } from './programs.lookups';
 import { RegisterProgramHandler, UpdateProgramHandler } from './programs.commands';
 import { ProgramsController } from './programs.controller';
 

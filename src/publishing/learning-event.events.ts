@@ -2,6 +2,9 @@ import { hash } from 'node:crypto';
 import { DomainEvent } from '../event-sourcing/decider';
 import { PROGRAM_ID } from '../programs/program.decider';
 
+/** The key of a subscription's fallback template; no category may take it. */
+export const DEFAULT_TEMPLATE_KEY = '*_default';
+
 export const LEARNING_EVENT_STREAM_PREFIX = 'learning-event-';
 
 /**

@@ -3,10 +3,7 @@ import { jsonHasNul } from '../event-store/event-validation';
 import { FieldIssue } from '../errors/hub-error';
 import { PROGRAM_ID, PROGRAM_ID_RULE } from '../programs/program.decider';
 import { parseIsoInstant } from '../time/calendar';
-import { EventCategory, LearningEventContent } from './learning-event.events';
-
-/** The key of a subscription's fallback template; no category may take it. */
-export const DEFAULT_TEMPLATE_KEY = '*_default';
+import { DEFAULT_TEMPLATE_KEY, EventCategory, LearningEventContent } from './learning-event.events';
 
 const FIELDS = new Set([
   'PublisherProgramId',

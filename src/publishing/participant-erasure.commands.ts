@@ -1,17 +1,15 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { readCheckpoint } from '../../projections/engine/checkpoints';
-import { learningEventsProjection } from '../../projections/learning-events/learning-events.projection';
-import { eventsNamingParticipant } from '../../projections/learning-events/learning-events.query';
+import { eventsNamingParticipantAsOf } from '../../projections/learning-events/learning-events.query';
 import { actorOf, Principal } from '../auth/principal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { handleCommand } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
 import { EVENT_STORE, EventStore, Position, START } from '../event-store/event-store.port';
 import { newUlid } from '../ids/ulid';
-import { ProgramDirectory } from '../programs/program-directory';
-import { purgeErasedEvents } from '../subscriptions/delivery-records';
+import { ProgramDirectory } from '../programs/programs.lookups';
 import { CLOCK, Clock } from '../time/clock';
+import { ERASED_EVENT_COPIES, ErasedEventCopies } from './erased-events.port';
 import {
   ErasedEvent,
   learningEventStream,
@@ -65,6 +63,7 @@ export class EraseParticipantHandler implements ICommandHandler<
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly programs: ProgramDirectory,
+    @Inject(ERASED_EVENT_COPIES) private readonly copies: ErasedEventCopies,
   ) {}
 
   async execute({
@@ -82,10 +81,7 @@ export class EraseParticipantHandler implements ICommandHandler<
       const parts = parseEventId(EventId);
       if (parts) await this.store.deleteStream(learningEventStream(parts));
     }
-    await purgeErasedEvents(
-      this.db,
-      events.map((event) => event.EventId),
-    );
+    await this.copies.forget(events.map((event) => event.EventId));
     const erasureId = newUlid();
     const outcome = await handleCommand(
       this.store,
@@ -113,12 +109,10 @@ export class EraseParticipantHandler implements ICommandHandler<
   }
 
   private async eventsOf(programId: string, participantId: string): Promise<ErasedEvent[]> {
-    // The checkpoint first: whatever the read model applies after it, the tail read covers.
-    const checkpoint = await readCheckpoint(this.db, learningEventsProjection.name);
-    const found = new Map<string, ErasedEvent>();
-    for (const row of await eventsNamingParticipant(this.db, programId, participantId))
-      found.set(row.EventId, row);
-    let from: Position | typeof START = checkpoint?.position ?? START;
+    // Whatever the read model applies after its checkpoint, the tail read covers.
+    const known = await eventsNamingParticipantAsOf(this.db, programId, participantId);
+    const found = new Map<string, ErasedEvent>(known.events.map((row) => [row.EventId, row]));
+    let from: Position | typeof START = known.appliedUpTo;
     for (;;) {
       // Everything committed, not only the settled log: an event acknowledged a moment ago may
       // still sit behind an append in flight, and it must be erased too.

@@ -6,7 +6,7 @@ import { HubError, InvalidInputError } from '../errors/hub-error';
 import { handleCommand } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
-import { ProgramDirectory } from '../programs/program-directory';
+import { ProgramDirectory } from '../programs/programs.lookups';
 import { ProgramFacts } from '../programs/program.decider';
 import { CLOCK, Clock } from '../time/clock';
 import {
@@ -70,7 +70,7 @@ export const invalidEventId = (eventId: string) =>
   new InvalidInputError(
     `${eventId} is not an EventId`,
     [{ field: 'eventId', message: `must be ${EVENT_ID_RULE}` }],
-    'invalid_event_id',
+    'INVALID_EVENT_ID',
   );
 
 abstract class LearningEventHandler {
@@ -84,7 +84,7 @@ abstract class LearningEventHandler {
   protected parse(raw: unknown) {
     const parsed = parseLearningEvent(raw, this.config.clearinghouse);
     if (!parsed.ok)
-      throw new InvalidInputError('The event is not valid', parsed.issues, 'validation_failed');
+      throw new InvalidInputError('The event is not valid', parsed.issues, 'VALIDATION_FAILED');
     return parsed.content;
   }
 
@@ -118,7 +118,7 @@ abstract class LearningEventHandler {
       },
     );
     // A decision that succeeds leaves an event that exists (publish) or existed (the others).
-    if (!outcome.state.exists) throw new HubError('internal', 'internal', 'The event is missing');
+    if (!outcome.state.exists) throw new HubError('internal', 'INTERNAL', 'The event is missing');
     return {
       state: outcome.state,
       revision:

@@ -38,8 +38,8 @@ import { EVENT_STORE, EventStore, START } from '../event-store/event-store.port'
 import { parseIfMatch } from '../http/if-match';
 import { RequestId } from '../http/request-context';
 import { MAX_EVENTS_PER_BATCH } from './publishing-routes';
-import { ProgramDirectory } from '../programs/program-directory';
-import { decodeFeedCursor, feedCursor } from '../subscriptions/feed-items';
+import { ProgramDirectory } from '../programs/programs.lookups';
+import { decodeFeedCursor, feedCursor } from '../http/log-cursor';
 import {
   learningEventDecider,
   learningEventNotFound,
@@ -109,7 +109,7 @@ export class PublishingController {
   @ApiCreatedResponse({ type: LearningEventView })
   @ApiOkResponse({ type: LearningEventView, description: 'A resend: the event it first created' })
   @ApiProblems({
-    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    403: ['MISSING_ROLE', 'PROGRAM_NOT_YOURS'],
     404: ['PROGRAM_NOT_FOUND'],
     409: ['EVENT_CONFLICT', 'EVENT_RETRACTED'],
   })
@@ -139,7 +139,7 @@ export class PublishingController {
   })
   @ApiBody({ type: [PublishEventRequest] })
   @ApiOkResponse({ type: PublishBatchView })
-  @ApiProblems({ 400: ['invalid_batch'], 403: ['missing_role'] })
+  @ApiProblems({ 400: ['INVALID_BATCH'], 403: ['MISSING_ROLE'] })
   async publishBatch(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
@@ -156,7 +156,7 @@ export class PublishingController {
       throw new InvalidInputError(
         `A batch is a JSON array of 1 to ${MAX_EVENTS_PER_BATCH} events, or {"events": [...]}`,
         [{ field: 'events', message: `must hold 1 to ${MAX_EVENTS_PER_BATCH} events` }],
-        'invalid_batch',
+        'INVALID_BATCH',
       );
     const results = await this.commands.execute(
       new PublishEventsCommand(events, principal, requestId),
@@ -196,7 +196,7 @@ export class PublishingController {
   })
   @ApiOkResponse({ type: ParticipantErasureView })
   @ApiProblems({
-    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    403: ['MISSING_ROLE', 'PROGRAM_NOT_YOURS'],
     404: ['PROGRAM_NOT_FOUND'],
     409: ['ERASURE_RECORDED'],
   })
@@ -222,7 +222,7 @@ export class PublishingController {
       'Events in the hub’s order: a publisher’s own programs’, or those a subscriber’s approved subscriptions import',
   })
   @ApiOkResponse({ type: LearningEventPage })
-  @ApiProblems({ 400: ['invalid_cursor'], 403: ['missing_role'] })
+  @ApiProblems({ 400: ['INVALID_CURSOR'], 403: ['MISSING_ROLE'] })
   async list(
     @Query() query: ListEventsQuery,
     @CurrentPrincipal() principal: Principal,
@@ -255,8 +255,8 @@ export class PublishingController {
   })
   @ApiOkResponse({ type: LearningEventView })
   @ApiProblems({
-    400: ['invalid_event_id'],
-    403: ['missing_role'],
+    400: ['INVALID_EVENT_ID'],
+    403: ['MISSING_ROLE'],
     404: ['EVENT_NOT_FOUND'],
     410: ['EVENT_RETRACTED'],
   })
@@ -288,11 +288,11 @@ export class PublishingController {
   @ApiBody({ type: PublishEventRequest })
   @ApiOkResponse({ type: LearningEventView })
   @ApiProblems({
-    400: ['invalid_event_id', 'invalid_if_match', 'EVENT_ID_MISMATCH'],
-    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    400: ['INVALID_EVENT_ID', 'INVALID_IF_MATCH', 'EVENT_ID_MISMATCH'],
+    403: ['MISSING_ROLE', 'PROGRAM_NOT_YOURS'],
     404: ['EVENT_NOT_FOUND', 'PROGRAM_NOT_FOUND'],
     409: ['EVENT_RETRACTED'],
-    412: ['stale_revision'],
+    412: ['STALE_REVISION'],
   })
   async amend(
     @EventIdParam() eventId: string,
@@ -315,10 +315,10 @@ export class PublishingController {
   @ApiHeader({ name: 'If-Match', required: false, description: 'The ETag from GET: 412 if stale' })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_event_id', 'invalid_if_match'],
-    403: ['missing_role', 'PROGRAM_NOT_YOURS'],
+    400: ['INVALID_EVENT_ID', 'INVALID_IF_MATCH'],
+    403: ['MISSING_ROLE', 'PROGRAM_NOT_YOURS'],
     404: ['EVENT_NOT_FOUND', 'PROGRAM_NOT_FOUND'],
-    412: ['stale_revision'],
+    412: ['STALE_REVISION'],
   })
   async retract(
     @EventIdParam() eventId: string,

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStore, Position, RecordedEvent, START } from '../event-store/event-store.port';
-import { cursorOf, FeedItem } from './feed-items';
-import { ActiveSubscription } from './subscription.decider';
+import { cursorOf } from '../http/log-cursor';
+import { FeedItem } from './feed-items';
+import { ActiveSubscription } from './subscription.events';
 import { subscriptionFilter } from './subscription-feed';
 import { TemplateConverter } from './template-renderer';
 

@@ -4,10 +4,10 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { HUB_METRICS, HubMetrics } from '../metrics/hub-metrics';
-import { cursorOf } from './feed-items';
+import { cursorOf } from '../http/log-cursor';
 import { Chunk, FeedClient, FeedPosition, LiveFeed } from './live-feed';
 import { deliveryRefusal, SubscriptionAccess } from './subscription-access';
-import { ActiveSubscription } from './subscription.decider';
+import { ActiveSubscription } from './subscription.events';
 import { TemplateConverter } from './template-renderer';
 
 const HEARTBEAT_MS = 15_000;

@@ -4,13 +4,12 @@ import { ConflictError, ForbiddenError } from '../errors/hub-error';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import {
-  ActiveSubscription,
   canConsumeSubscription,
   canReadSubscription,
   subscriptionDecider,
   subscriptionNotFound,
 } from './subscription.decider';
-import { subscriptionStream } from './subscription.events';
+import { ActiveSubscription, subscriptionStream } from './subscription.events';
 
 /** Reads a subscription from its own stream (never stale) and applies who may see or consume it. */
 @Injectable()

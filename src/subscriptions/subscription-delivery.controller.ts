@@ -36,7 +36,7 @@ import {
   readPosition,
   webhookDeliveryState,
 } from './delivery-records';
-import { decodeFeedCursor } from './feed-items';
+import { decodeFeedCursor } from '../http/log-cursor';
 import { LiveStreams } from './live-streams';
 import { SubscriptionAccess } from './subscription-access';
 import { FeedPage, readFeedPage } from './subscription-feed';
@@ -88,7 +88,7 @@ export class SubscriptionDeliveryController {
   @ApiExtraModels(EventFeedItemView, ErasureFeedItemView)
   @ApiOkResponse({ type: FeedPageView })
   @ApiProblems({
-    400: ['invalid_identifier', 'invalid_cursor'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_CURSOR'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
     409: ['SUBSCRIPTION_NOT_APPROVED', 'SUBSCRIPTION_PAUSED'],
@@ -115,7 +115,7 @@ export class SubscriptionDeliveryController {
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiProblems({
-    400: ['invalid_identifier', 'invalid_cursor'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_CURSOR'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
     409: ['SUBSCRIPTION_NOT_APPROVED', 'SUBSCRIPTION_PAUSED'],
@@ -144,7 +144,7 @@ export class SubscriptionDeliveryController {
   })
   @ApiOkResponse({ type: ReplayView })
   @ApiProblems({
-    400: ['invalid_identifier', 'invalid_cursor'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_CURSOR'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
     409: ['SUBSCRIPTION_NOT_APPROVED'],
@@ -173,7 +173,7 @@ export class SubscriptionDeliveryController {
   })
   @ApiOkResponse({ type: DeliveriesPage })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -213,7 +213,7 @@ export class SubscriptionDeliveryController {
   @ApiExtraModels(EventFeedItemView, ErasureFeedItemView)
   @ApiOkResponse({ type: DeadLetterPage })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -250,7 +250,7 @@ export class SubscriptionDeliveryController {
   })
   @ApiAcceptedResponse({ type: RedeliveryView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -269,7 +269,7 @@ export class SubscriptionDeliveryController {
   })
   @ApiAcceptedResponse({ type: RedeliveryView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND', 'DEAD_LETTER_NOT_FOUND'],
   })

@@ -6,8 +6,9 @@ import {
   START,
 } from '../event-store/event-store.port';
 import { publisherCategory } from '../publishing/learning-event.events';
-import { cursorOf, FeedItem, toFeedItem } from './feed-items';
-import { ActiveSubscription } from './subscription.decider';
+import { cursorOf } from '../http/log-cursor';
+import { FeedItem, toFeedItem } from './feed-items';
+import { ActiveSubscription } from './subscription.events';
 import { PageBudget, type TemplateConverter } from './template-renderer';
 
 export interface FeedPage {

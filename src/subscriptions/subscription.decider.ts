@@ -3,7 +3,14 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors/hub-erro
 import { sameJson } from '../event-sourcing/canonical-json';
 import { Decider } from '../event-sourcing/decider';
 import { ProgramFacts } from '../programs/program.decider';
-import { Approval, SubscriptionEvent, TemplateSet, WebhookSettings } from './subscription.events';
+import {
+  ActiveSubscription,
+  evolveSubscription,
+  SubscriptionEvent,
+  SubscriptionState,
+  TemplateSet,
+  WebhookSettings,
+} from './subscription.events';
 
 /** Active signing secrets a subscription may have at once (enough to rotate without a gap). */
 export const MAX_WEBHOOK_SECRETS = 5;
@@ -72,27 +79,6 @@ export type SubscriptionCommand =
   | DeleteSubscription
   | AddWebhookSecret
   | RevokeWebhookSecret;
-
-export interface ActiveSubscription {
-  exists: true;
-  subscriptionId: string;
-  subscriberProgramId: string;
-  subscriberOrganisationId: string;
-  publisherProgramId: string;
-  publisherOrganisationId: string;
-  name: string | null;
-  templates: TemplateSet;
-  enabled: boolean;
-  webhook: WebhookSettings | null;
-  approval: Approval;
-  /** Ids of the signing secrets not revoked, oldest first. */
-  secretIds: string[];
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type SubscriptionState = { exists: false; deleted: boolean } | ActiveSubscription;
 
 /** The parts of a subscription the access rules look at. */
 export type SubscriptionParties = Pick<
@@ -489,67 +475,5 @@ export const subscriptionDecider: Decider<
     }
   },
 
-  evolve: (state, event) => {
-    if (event.type === 'SubscriptionCreated') {
-      const { data } = event;
-      return {
-        exists: true,
-        subscriptionId: data.subscriptionId,
-        subscriberProgramId: data.subscriberProgramId,
-        subscriberOrganisationId: data.subscriberOrganisationId,
-        publisherProgramId: data.publisherProgramId,
-        publisherOrganisationId: data.publisherOrganisationId,
-        name: data.name,
-        templates: data.templates,
-        enabled: data.enabled,
-        webhook: data.webhook,
-        approval: data.approval,
-        secretIds: [],
-        createdBy: data.createdBy,
-        createdAt: data.createdAt,
-        updatedAt: data.createdAt,
-      };
-    }
-    if (!state.exists) return state;
-    switch (event.type) {
-      case 'SubscriptionApproved':
-        return { ...state, approval: 'approved', updatedAt: event.data.approvedAt };
-      case 'SubscriptionRejected':
-        return { ...state, approval: 'rejected', updatedAt: event.data.rejectedAt };
-      case 'SubscriptionChanged': {
-        const { data } = event;
-        return {
-          ...state,
-          ...(data.name === undefined ? {} : { name: data.name }),
-          ...(data.templates === undefined ? {} : { templates: data.templates }),
-          ...(data.webhook === undefined ? {} : { webhook: data.webhook }),
-          updatedAt: data.changedAt,
-        };
-      }
-      case 'SubscriptionPaused':
-        return { ...state, enabled: false, updatedAt: event.data.pausedAt };
-      case 'SubscriptionResumed':
-        return { ...state, enabled: true, updatedAt: event.data.resumedAt };
-      case 'SubscriptionReplayed':
-        return { ...state, updatedAt: event.data.replayedAt };
-      case 'SubscriptionDeleted':
-        return { exists: false, deleted: true };
-      case 'WebhookSecretAdded':
-        return {
-          ...state,
-          secretIds: [...state.secretIds, event.data.secretId],
-          updatedAt: event.data.addedAt,
-        };
-      case 'WebhookSecretRevoked':
-        return {
-          ...state,
-          secretIds: state.secretIds.filter((id) => id !== event.data.secretId),
-          updatedAt: event.data.revokedAt,
-        };
-      default: {
-        const unknownEvent: never = event;
-        return unknownEvent;
-      }
-    }
-  },
+  evolve: evolveSubscription,
 };

@@ -1,4 +1,5 @@
 import { DomainEvent } from '../event-sourcing/decider';
+import { DEFAULT_TEMPLATE_KEY } from '../publishing/learning-event.events';
 
 export const SUBSCRIPTION_STREAM_PREFIX = 'subscription-';
 
@@ -129,3 +130,94 @@ export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEvent['type'][] = [
   'WebhookSecretAdded',
   'WebhookSecretRevoked',
 ];
+
+/** A subscription as its events leave it: what it was created with, and what changed since. */
+export type ActiveSubscription = Omit<SubscriptionCreated['data'], 'approval'> & {
+  exists: true;
+  approval: Approval;
+  /** Ids of the signing secrets not revoked, oldest first. */
+  secretIds: string[];
+  updatedAt: string;
+};
+
+export type SubscriptionState = { exists: false; deleted: boolean } | ActiveSubscription;
+
+/** A subscription after one more of its events: the write model and the read model fold alike. */
+export const evolveSubscription = (
+  state: SubscriptionState,
+  event: SubscriptionEvent,
+): SubscriptionState => {
+  if (event.type === 'SubscriptionCreated') {
+    const { data } = event;
+    return {
+      exists: true,
+      subscriptionId: data.subscriptionId,
+      subscriberProgramId: data.subscriberProgramId,
+      subscriberOrganisationId: data.subscriberOrganisationId,
+      publisherProgramId: data.publisherProgramId,
+      publisherOrganisationId: data.publisherOrganisationId,
+      name: data.name,
+      templates: data.templates,
+      enabled: data.enabled,
+      webhook: data.webhook,
+      approval: data.approval,
+      secretIds: [],
+      createdBy: data.createdBy,
+      createdAt: data.createdAt,
+      updatedAt: data.createdAt,
+    };
+  }
+  if (!state.exists) return state;
+  switch (event.type) {
+    case 'SubscriptionApproved':
+      return { ...state, approval: 'approved', updatedAt: event.data.approvedAt };
+    case 'SubscriptionRejected':
+      return { ...state, approval: 'rejected', updatedAt: event.data.rejectedAt };
+    case 'SubscriptionChanged': {
+      const { data } = event;
+      return {
+        ...state,
+        ...(data.name === undefined ? {} : { name: data.name }),
+        ...(data.templates === undefined ? {} : { templates: data.templates }),
+        ...(data.webhook === undefined ? {} : { webhook: data.webhook }),
+        updatedAt: data.changedAt,
+      };
+    }
+    case 'SubscriptionPaused':
+      return { ...state, enabled: false, updatedAt: event.data.pausedAt };
+    case 'SubscriptionResumed':
+      return { ...state, enabled: true, updatedAt: event.data.resumedAt };
+    case 'SubscriptionReplayed':
+      return { ...state, updatedAt: event.data.replayedAt };
+    case 'SubscriptionDeleted':
+      return { exists: false, deleted: true };
+    case 'WebhookSecretAdded':
+      return {
+        ...state,
+        secretIds: [...state.secretIds, event.data.secretId],
+        updatedAt: event.data.addedAt,
+      };
+    case 'WebhookSecretRevoked':
+      return {
+        ...state,
+        secretIds: state.secretIds.filter((id) => id !== event.data.secretId),
+        updatedAt: event.data.revokedAt,
+      };
+    default: {
+      const unknownEvent: never = event;
+      return unknownEvent;
+    }
+  }
+};
+
+/** The set as the read model filters on it: which categories import, which are ignored. */
+export const categoryRules = (set: TemplateSet) => ({
+  importCategories: Object.keys(set).filter(
+    (key) => key !== DEFAULT_TEMPLATE_KEY && set[key]!.action === 'import',
+  ),
+  ignoreCategories: Object.keys(set).filter(
+    (key) => key !== DEFAULT_TEMPLATE_KEY && set[key]!.action === 'ignore',
+  ),
+  defaultImport:
+    Object.hasOwn(set, DEFAULT_TEMPLATE_KEY) && set[DEFAULT_TEMPLATE_KEY]!.action === 'import',
+});

@@ -2,8 +2,8 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { newUlid } from '../ids/ulid';
 import { replayPositionAt } from '../../projections/learning-events/learning-events.query';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
-import { subscriptionsProjection } from '../../projections/subscriptions/subscriptions.projection';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
+import { SUBSCRIPTIONS_READ_MODEL } from '../../projections/subscriptions/subscriptions.query';
 import { actorOf, Principal } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
@@ -11,18 +11,17 @@ import { HubError, InvalidInputError } from '../errors/hub-error';
 import { handleCommand, loadState } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
 import { EVENT_STORE, EventStore, Position, START } from '../event-store/event-store.port';
-import { ProgramDirectory } from '../programs/program-directory';
+import { ProgramDirectory } from '../programs/programs.lookups';
 import { isIsoInstant } from '../time/calendar';
 import { CLOCK, Clock } from '../time/clock';
 import { movePosition, storeSecret } from './delivery-records';
-import { cursorOf, decodeFeedCursor, START_CURSOR } from './feed-items';
+import { cursorOf, decodeFeedCursor, START_CURSOR } from '../http/log-cursor';
 import {
-  ActiveSubscription,
   SubscriptionCommand,
   subscriptionDecider,
   subscriptionNotFound,
 } from './subscription.decider';
-import { subscriptionStream, WebhookSettings } from './subscription.events';
+import { ActiveSubscription, subscriptionStream, WebhookSettings } from './subscription.events';
 import {
   CreateSubscriptionRequest,
   UpdateSubscriptionRequest,
@@ -128,7 +127,7 @@ abstract class SubscriptionHandler {
     });
     if (outcome.appended) {
       // Lists and the webhook dispatcher read the read model: let them see this at once.
-      await this.projections.awaitApplied(subscriptionsProjection.name, outcome.appended.position);
+      await this.projections.awaitApplied(SUBSCRIPTIONS_READ_MODEL, outcome.appended.position);
       this.dispatcher.nudge();
     }
     const issued = outcome.events.some(
@@ -247,9 +246,8 @@ export class ActOnSubscriptionHandler
       }
       default: {
         const unknownAction: never = action;
-        throw new HubError(
-          'internal',
-          'internal',
+        throw new HubError('internal',
+          'INTERNAL',
           `Unknown action ${JSON.stringify(unknownAction)}`,
         );
       }

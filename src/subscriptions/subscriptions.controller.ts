@@ -28,9 +28,8 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { HubError } from '../errors/hub-error';
 import { IdParam, RequestId } from '../http/request-context';
 import { SubscriptionAccess } from './subscription-access';
-import { categoryRules } from './template-set';
+import { ActiveSubscription, categoryRules } from './subscription.events';
 import {
-  ActiveSubscription,
   canReadSubscription,
   canReadSubscriptionSettings,
   subscriptionDisclosure,
@@ -112,7 +111,7 @@ export const toSubscriptionView = (state: ActiveSubscription, actor: Actor): Sub
 
 const viewOf = (outcome: SubscriptionOutcome, actor: Actor): CreatedSubscriptionView => {
   // Every action but a deletion leaves the subscription in place.
-  if (!outcome.state) throw new HubError('internal', 'internal', 'The subscription is missing');
+  if (!outcome.state) throw new HubError('internal', 'INTERNAL', 'The subscription is missing');
   const view = toSubscriptionView(outcome.state, actor);
   return outcome.issuedSecret && canReadSubscriptionSettings(actor, outcome.state)
     ? { ...view, webhookSecret: outcome.issuedSecret }
@@ -148,7 +147,7 @@ export class SubscriptionsController {
   @ApiCreatedResponse({ type: CreatedSubscriptionView })
   @ApiOkResponse({ type: CreatedSubscriptionView, description: 'An identical retry' })
   @ApiProblems({
-    400: ['INVALID_TEMPLATE', 'INVALID_WEBHOOK', 'invalid_input'],
+    400: ['INVALID_TEMPLATE', 'INVALID_WEBHOOK', 'INVALID_INPUT'],
     403: ['UNAUTHORIZED_USER'],
     404: ['PROGRAM_NOT_FOUND'],
     409: ['SUBSCRIPTION_EXISTS'],
@@ -208,7 +207,7 @@ export class SubscriptionsController {
       'A subscription (either side of it). Templates and webhook only for the subscriber’s admins, its SUBSCRIBER keys and system admins',
   })
   @ApiOkResponse({ type: SubscriptionView })
-  @ApiProblems({ 400: ['invalid_identifier'], 404: ['SUBSCRIPTION_NOT_FOUND'] })
+  @ApiProblems({ 400: ['INVALID_IDENTIFIER'], 404: ['SUBSCRIPTION_NOT_FOUND'] })
   async get(
     @IdParam('subscriptionId') subscriptionId: string,
     @CurrentPrincipal() principal: Principal,
@@ -224,7 +223,7 @@ export class SubscriptionsController {
   })
   @ApiOkResponse({ type: CreatedSubscriptionView })
   @ApiProblems({
-    400: ['invalid_identifier', 'INVALID_TEMPLATE', 'INVALID_WEBHOOK', 'invalid_input'],
+    400: ['INVALID_IDENTIFIER', 'INVALID_TEMPLATE', 'INVALID_WEBHOOK', 'INVALID_INPUT'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -245,7 +244,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Delete a subscription (subscriber’s admin); delivery stops' })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -262,7 +261,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Approve a pending subscription (an admin of the publisher’s program)' })
   @ApiOkResponse({ type: SubscriptionView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['PUBLISHER_APPROVAL_REQUIRED'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
     409: ['SUBSCRIPTION_REJECTED'],
@@ -286,7 +285,7 @@ export class SubscriptionsController {
   })
   @ApiOkResponse({ type: SubscriptionView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['PUBLISHER_APPROVAL_REQUIRED'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -312,7 +311,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Pause delivery (subscriber’s admin); events wait at the position' })
   @ApiOkResponse({ type: SubscriptionView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -332,7 +331,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Resume delivery from where it stopped (subscriber’s admin)' })
   @ApiOkResponse({ type: SubscriptionView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
   })
@@ -354,7 +353,7 @@ export class SubscriptionsController {
   })
   @ApiCreatedResponse({ type: IssuedWebhookSecretView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND'],
     409: ['WEBHOOK_NOT_CONFIGURED', 'TOO_MANY_WEBHOOK_SECRETS'],
@@ -366,7 +365,7 @@ export class SubscriptionsController {
   ): Promise<IssuedWebhookSecretView> {
     const outcome = await this.act(subscriptionId, { type: 'add-secret' }, principal, requestId);
     if (!outcome.issuedSecret)
-      throw new HubError('internal', 'internal', 'The issued secret is missing');
+      throw new HubError('internal', 'INTERNAL', 'The issued secret is missing');
     return outcome.issuedSecret;
   }
 
@@ -375,7 +374,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Revoke a signing secret (not the last one while a webhook is set)' })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['SUBSCRIPTION_NOT_YOURS'],
     404: ['SUBSCRIPTION_NOT_FOUND', 'WEBHOOK_SECRET_NOT_FOUND'],
     409: ['LAST_WEBHOOK_SECRET'],

@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { ERASED_EVENT_COPIES } from '../publishing/erased-events.port';
+import { ErasedDeliveries } from './erased-deliveries';
 import { LiveStreams } from './live-streams';
 import { SubscriptionAccess } from './subscription-access';
 import { SubscriptionDeliveryController } from './subscription-delivery.controller';
@@ -7,6 +9,8 @@ import { SubscriptionsController } from './subscriptions.controller';
 import { TemplateConverter } from './template-renderer';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
+/** Global for the erased-event port only: publishing asks it without importing this module. */
+@Global()
 @Module({
   controllers: [SubscriptionsController, SubscriptionDeliveryController],
   providers: [
@@ -17,7 +21,8 @@ import { WebhookDispatcher } from './webhook-dispatcher';
     ActOnSubscriptionHandler,
     // One render pool per process, shut down with the module.
     TemplateConverter,
+    { provide: ERASED_EVENT_COPIES, useClass: ErasedDeliveries },
   ],
-  exports: [LiveStreams, TemplateConverter],
+  exports: [LiveStreams, TemplateConverter, ERASED_EVENT_COPIES],
 })
 export class SubscriptionsModule {}

@@ -1,5 +1,5 @@
 import { FieldIssue, InvalidInputError } from '../errors/hub-error';
-import { DEFAULT_TEMPLATE_KEY } from '../publishing/learning-event.input';
+import { DEFAULT_TEMPLATE_KEY } from '../publishing/learning-event.events';
 import { TemplateEntry, TemplateSet } from './subscription.events';
 import { compiledTemplate, TemplateError } from './templates';
 
@@ -139,14 +139,3 @@ export const templateFor = (
 /** Whether a subscription with this set receives the category at all. */
 export const importsCategory = (set: TemplateSet, categoryValue: string | null): boolean =>
   templateFor(set, categoryValue)?.entry.action === 'import';
-
-/** The set as the read model filters on it: which categories import, which are ignored. */
-export const categoryRules = (set: TemplateSet) => ({
-  importCategories: Object.keys(set).filter(
-    (key) => key !== DEFAULT_TEMPLATE_KEY && set[key]!.action === 'import',
-  ),
-  ignoreCategories: Object.keys(set).filter(
-    (key) => key !== DEFAULT_TEMPLATE_KEY && set[key]!.action === 'ignore',
-  ),
-  defaultImport: templateFor(set, null)?.entry.action === 'import',
-});

@@ -22,9 +22,10 @@ import {
   secretsOf,
   settleHeld,
 } from './delivery-records';
-import { FeedItem, feedCursor } from './feed-items';
+import { feedCursor } from '../http/log-cursor';
+import { FeedItem } from './feed-items';
 import { TemplateConverter } from './template-renderer';
-import { ActiveSubscription } from './subscription.decider';
+import { ActiveSubscription } from './subscription.events';
 import { subscriptionFilter } from './subscription-feed';
 import { signedHeaders } from './webhook-signature';
 import { WebhookDestinations } from './webhook-destination';

@@ -25,7 +25,7 @@ export const isPublicAddress = (address: string): boolean => {
 const SPECIAL_NAMES = new Set([
   'localhost',
   'local',
-  'internal',
+  'INTERNAL',
   'localdomain',
   'home.arpa',
   // Debian's /etc/hosts names for ::1 and the link-local multicast groups.

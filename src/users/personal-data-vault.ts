@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { SQL_DATABASE, SqlExecutor } from '../database/sql-database';
+import { SealedPersonalData } from './user.events';
 
 /** The fields that identify a person. Everything else in a profile is not personal data. */
 export interface PersonalData {
@@ -16,14 +17,6 @@ export const NO_PERSONAL_DATA: PersonalData = {
   phone: null,
   externalId: null,
 };
-
-/** What events and read models hold instead of personal data: AES-256-GCM under the user's key. */
-export interface SealedPersonalData {
-  keyId: string;
-  iv: string;
-  ciphertext: string;
-  tag: string;
-}
 
 interface KeyRow {
   user_id: string;

@@ -1,10 +1,8 @@
-import { loadState } from '../event-sourcing/command-handler';
-import { EventStore } from '../event-store/event-store.port';
 import { Actor, canSeeOrganisation, isAdminOf, isSystemAdmin } from '../auth/principal';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/hub-error';
 import { Decider } from '../event-sourcing/decider';
-import { SealedPersonalData } from './personal-data-vault';
-import { UserEvent, UserProfileAttributes, userStream } from './user.events';
+import { SealedPersonalData } from './user.events';
+import { UserEvent, UserProfileAttributes } from './user.events';
 
 export type RecordUserProfile = {
   type: 'RecordUserProfile';
@@ -38,7 +36,7 @@ export type UserState =
     };
 
 export const userNotFound = (userId: string) =>
-  new NotFoundError('user_not_found', `No user ${userId}`, { userId });
+  new NotFoundError('USER_NOT_FOUND', `No user ${userId}`, { userId });
 
 /**
  * The organisation a profile write leaves the user in. A snapshot that names none never moves
@@ -58,7 +56,7 @@ export const profileOrganisation = (
   throw new InvalidInputError(
     message,
     [{ field: 'organisationId', message }],
-    'organisation_required',
+    'ORGANISATION_REQUIRED',
   );
 };
 
@@ -180,13 +178,4 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
       }
     }
   },
-};
-
-/** The organisation of a user the hub has a profile for, read from their stream; null if none. */
-export const userProfileOrganisation = async (
-  store: EventStore,
-  userId: string,
-): Promise<{ organisationId: string } | null> => {
-  const { state } = await loadState(store, userStream(userId), userDecider);
-  return state.exists ? { organisationId: state.organisationId } : null;
 };

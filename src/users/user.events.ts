@@ -1,5 +1,12 @@
 import { DomainEvent } from '../event-sourcing/decider';
-import { SealedPersonalData } from './personal-data-vault';
+
+/** What events and read models hold instead of personal data: AES-256-GCM under the user's key. */
+export interface SealedPersonalData {
+  keyId: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
+}
 
 export const userStream = (userId: string): string => `user-${userId}`;
 export const USER_STREAM_PREFIX = 'user-';

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ProjectionEngine } from '../../projections/projection-engine.service';
-import { usersProjection } from '../../projections/users/users.projection';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
+import { USERS_READ_MODEL } from '../../projections/users/users.query';
 import { actorOf, Principal } from '../auth/principal';
 import { handleCommand, loadState } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
@@ -97,7 +97,7 @@ export class RecordUserProfileHandler implements ICommandHandler<
     // The answer is the profile as its view shows it.
     if (outcome.appended)
       await this.projections.ensureApplied(
-        usersProjection.name,
+        USERS_READ_MODEL,
         outcome.appended.position,
         `/v1/users/${userId}/profile`,
       );
@@ -129,6 +129,6 @@ export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDa
       { metadata: actorMetadata(actor, requestId) },
     );
     if (outcome.appended)
-      await this.projections.awaitApplied(usersProjection.name, outcome.appended.position);
+      await this.projections.awaitApplied(USERS_READ_MODEL, outcome.appended.position);
   }
 }

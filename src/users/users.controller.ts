@@ -7,7 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { readUserProfile } from '../../projections/users/users.projection';
+import { readUserProfile } from '../../projections/users/users.query';
 import { ApiProblems } from '../errors/api-problems';
 import { CurrentPrincipal } from '../auth/auth.guard';
 import { canSeeOrganisation, isAdminOf, Principal } from '../auth/principal';
@@ -15,7 +15,7 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { ForbiddenError } from '../errors/hub-error';
 import { IdParam, RequestId } from '../http/request-context';
 import { PersonalDataVault } from './personal-data-vault';
-import { profileView } from './profile-view';
+import { profileView } from './users.lookups';
 import { userNotFound } from './user.decider';
 import { ErasePersonalDataCommand, RecordUserProfileCommand } from './users.commands';
 import { UserProfileRequest, UserProfileView } from './users.dto';
@@ -37,10 +37,10 @@ export class UsersController {
   })
   @ApiOkResponse({ type: UserProfileView })
   @ApiProblems({
-    400: ['invalid_identifier', 'organisation_required'],
+    400: ['INVALID_IDENTIFIER', 'ORGANISATION_REQUIRED'],
     403: ['UNAUTHORIZED_USER'],
-    404: ['user_not_found'],
-    503: ['view_behind'],
+    404: ['USER_NOT_FOUND'],
+    503: ['VIEW_BEHIND'],
   })
   async record(
     @IdParam('userId') userId: string,
@@ -58,9 +58,9 @@ export class UsersController {
   })
   @ApiOkResponse({ type: UserProfileView })
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
-    404: ['user_not_found'],
+    404: ['USER_NOT_FOUND'],
   })
   get(
     @IdParam('userId') userId: string,
@@ -77,9 +77,9 @@ export class UsersController {
   })
   @ApiNoContentResponse()
   @ApiProblems({
-    400: ['invalid_identifier'],
+    400: ['INVALID_IDENTIFIER'],
     403: ['UNAUTHORIZED_USER'],
-    404: ['user_not_found'],
+    404: ['USER_NOT_FOUND'],
   })
   async erase(
     @IdParam('userId') userId: string,

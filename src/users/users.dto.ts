@@ -7,7 +7,7 @@ export class UserProfileRequest {
   @ApiPropertyOptional({
     description:
       'Organisation (tenant) id. Omitted: an existing user keeps theirs; a new user gets the caller’s, ' +
-      'except that a system admin must name it (400 organisation_required). Only system admins may ' +
+      'except that a system admin must name it (400 ORGANISATION_REQUIRED). Only system admins may ' +
       'name another organisation than their own, and only they move a user to another.',
   })
   @IsOptional()

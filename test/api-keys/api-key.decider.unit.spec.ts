@@ -103,7 +103,7 @@ describe('api key decider: IssueApiKey', () => {
     spec
       .given([])
       .when(issue({ roles: ['PUBLISHER', 'SYSTEM_ADMIN'] }))
-      .thenThrows(ForbiddenError, { code: 'role_not_grantable' });
+      .thenThrows(ForbiddenError, { code: 'ROLE_NOT_GRANTABLE' });
   });
 
   it('lets a SYSTEM_ADMIN grant SYSTEM_ADMIN for any organisation', () => {
@@ -118,7 +118,7 @@ describe('api key decider: IssueApiKey', () => {
   });
 
   it('refuses a key id that is already taken', () => {
-    spec.given([issued]).when(issue()).thenThrows(ConflictError, { code: 'api_key_exists' });
+    spec.given([issued]).when(issue()).thenThrows(ConflictError, { code: 'API_KEY_EXISTS' });
   });
 });
 
@@ -140,14 +140,14 @@ describe('api key decider: RevokeApiKey', () => {
   });
 
   it('refuses a key that does not exist', () => {
-    spec.given([]).when(revoke()).thenThrows(NotFoundError, { code: 'api_key_not_found' });
+    spec.given([]).when(revoke()).thenThrows(NotFoundError, { code: 'API_KEY_NOT_FOUND' });
   });
 
   it('hides the key from an admin of another organisation', () => {
     spec
       .given([issued])
       .when(revoke(foreignAdmin))
-      .thenThrows(NotFoundError, { code: 'api_key_not_found' });
+      .thenThrows(NotFoundError, { code: 'API_KEY_NOT_FOUND' });
   });
 
   it('refuses a user of the organisation who is not an admin', () => {

@@ -105,14 +105,14 @@ describe('Authentication and API keys', () => {
 
   describe('credentials', () => {
     it('refuses a request without an Authorization header', async () => {
-      expectProblem(await hub.call(null, 'GET', '/v1/admin/api-keys'), 401, 'missing_credentials');
+      expectProblem(await hub.call(null, 'GET', '/v1/admin/api-keys'), 401, 'MISSING_CREDENTIALS');
     });
 
     it('refuses a credential that is not a bearer token', async () => {
       expectProblem(
         await hub.call(null, 'GET', '/v1/admin/api-keys', undefined, { authorization: 'Basic x' }),
         401,
-        'malformed_authorization',
+        'MALFORMED_AUTHORIZATION',
       );
     });
 
@@ -120,14 +120,14 @@ describe('Authentication and API keys', () => {
       expectProblem(
         await hub.call('bogus-token', 'GET', '/v1/admin/api-keys'),
         401,
-        'invalid_token',
+        'INVALID_TOKEN',
       );
       expectProblem(
         await hub.call('lhk_garbage', 'GET', '/v1/admin/api-keys'),
         401,
-        'invalid_token',
+        'INVALID_TOKEN',
       );
-      expectProblem(await hub.call('a.b.c', 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
+      expectProblem(await hub.call('a.b.c', 'GET', '/v1/admin/api-keys'), 401, 'INVALID_TOKEN');
     });
 
     it('answers /health without a credential', async () => {
@@ -205,11 +205,11 @@ describe('Authentication and API keys', () => {
         principalId: 'someone',
         roles: ['LEARNER'],
       });
-      expectProblem(response, 403, 'missing_role');
+      expectProblem(response, 403, 'MISSING_ROLE');
       expectProblem(
         await hub.call(learnerA.token, 'GET', '/v1/admin/api-keys'),
         403,
-        'missing_role',
+        'MISSING_ROLE',
       );
     });
 
@@ -234,7 +234,7 @@ describe('Authentication and API keys', () => {
         principalId: 'escalate',
         roles: ['ORG_ADMIN', 'SYSTEM_ADMIN'],
       });
-      expectProblem(response, 403, 'role_not_grantable');
+      expectProblem(response, 403, 'ROLE_NOT_GRANTABLE');
       expect(await hub.store.headPosition()).toEqual(before);
     });
 
@@ -255,7 +255,7 @@ describe('Authentication and API keys', () => {
     ])('refuses a body with %s (400) and records nothing', async (_, body, field) => {
       const before = await hub.store.headPosition();
       const { response } = await createKey(ADMIN_TOKEN, body);
-      expectProblem(response, 400, 'validation_failed');
+      expectProblem(response, 400, 'VALIDATION_FAILED');
       const issues = (response.body as { issues: { field: string; message: string }[] }).issues;
       expect(issues).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
       expect(await hub.store.headPosition()).toEqual(before);
@@ -274,7 +274,7 @@ describe('Authentication and API keys', () => {
       expectProblem(
         await hub.call(doomed.token, 'GET', '/v1/admin/api-keys'),
         401,
-        'invalid_token',
+        'INVALID_TOKEN',
       );
 
       const active = await hub.call(orgAdminA.token, 'GET', '/v1/admin/api-keys');
@@ -299,14 +299,14 @@ describe('Authentication and API keys', () => {
       expectProblem(
         await hub.call(orgAdminA.token, 'DELETE', `/v1/admin/api-keys/${orgAdminB.keyId}`),
         404,
-        'api_key_not_found',
+        'API_KEY_NOT_FOUND',
       );
       expect(await hub.store.headPosition()).toEqual(before);
       expect((await hub.call(orgAdminB.token, 'GET', '/v1/admin/api-keys')).status).toBe(200);
       expectProblem(
         await hub.call(ADMIN_TOKEN, 'DELETE', '/v1/admin/api-keys/01J00000000000000000000000'),
         404,
-        'api_key_not_found',
+        'API_KEY_NOT_FOUND',
       );
     });
 
@@ -314,7 +314,7 @@ describe('Authentication and API keys', () => {
       const tampered = tamper(orgAdminA.token);
       expect(tampered).not.toBe(orgAdminA.token);
       expect(tampered.length).toBe(orgAdminA.token.length);
-      expectProblem(await hub.call(tampered, 'GET', '/v1/admin/api-keys'), 401, 'invalid_token');
+      expectProblem(await hub.call(tampered, 'GET', '/v1/admin/api-keys'), 401, 'INVALID_TOKEN');
       expect((await hub.call(orgAdminA.token, 'GET', '/v1/admin/api-keys')).status).toBe(200);
     });
   });
@@ -350,7 +350,7 @@ describe('Authentication and API keys', () => {
         { sub: 'jwt-admin', org: 'org-a', roles: ['ORG_ADMIN'] },
         { audience: 'some-other-app' },
       );
-      expectProblem(await listKeys(token), 401, 'invalid_token');
+      expectProblem(await listKeys(token), 401, 'INVALID_TOKEN');
     });
 
     it('refuses a token from another issuer', async () => {
@@ -359,7 +359,7 @@ describe('Authentication and API keys', () => {
         { sub: 'jwt-admin', org: 'org-a', roles: ['ORG_ADMIN'] },
         { issuer: 'https://evil.test' },
       );
-      expectProblem(await listKeys(token), 401, 'invalid_token');
+      expectProblem(await listKeys(token), 401, 'INVALID_TOKEN');
     });
 
     it('refuses an expired token', async () => {
@@ -369,25 +369,25 @@ describe('Authentication and API keys', () => {
         { sub: 'jwt-admin', org: 'org-a', roles: ['ORG_ADMIN'] },
         { issuedAt: now - 1200, expiresAt: now - 600 },
       );
-      expectProblem(await listKeys(token), 401, 'token_expired');
+      expectProblem(await listKeys(token), 401, 'TOKEN_EXPIRED');
     });
 
     it('refuses a token signed by a key the identity provider does not publish', async () => {
       const claims = { sub: 'jwt-admin', org: 'org-a', roles: ['ORG_ADMIN'] };
-      expectProblem(await listKeys(await signJwt(rogueKey, claims)), 401, 'invalid_token');
+      expectProblem(await listKeys(await signJwt(rogueKey, claims)), 401, 'INVALID_TOKEN');
       // The same key id as the real key, but the wrong key behind it.
       const impostor = { ...rogueKey, kid: idpKey.kid };
-      expectProblem(await listKeys(await signJwt(impostor, claims)), 401, 'invalid_token');
+      expectProblem(await listKeys(await signJwt(impostor, claims)), 401, 'INVALID_TOKEN');
     });
 
     it('refuses a token that names no organisation', async () => {
       const token = await signJwt(idpKey, { sub: 'jwt-admin', roles: ['ORG_ADMIN'] });
-      expectProblem(await listKeys(token), 401, 'invalid_token');
+      expectProblem(await listKeys(token), 401, 'INVALID_TOKEN');
     });
 
     it('refuses a token that names no subject', async () => {
       const token = await signJwt(idpKey, { org: 'org-a', roles: ['ORG_ADMIN'] });
-      expectProblem(await listKeys(token), 401, 'invalid_token');
+      expectProblem(await listKeys(token), 401, 'INVALID_TOKEN');
     });
 
     it('authenticates a token without admin roles but forbids the admin endpoint', async () => {
@@ -396,9 +396,9 @@ describe('Authentication and API keys', () => {
         org: 'org-a',
         roles: ['learner'],
       });
-      expectProblem(await listKeys(learner), 403, 'missing_role');
+      expectProblem(await listKeys(learner), 403, 'MISSING_ROLE');
       const roleless = await signJwt(idpKey, { sub: 'jwt-nobody', org: 'org-a' });
-      expectProblem(await listKeys(roleless), 403, 'missing_role');
+      expectProblem(await listKeys(roleless), 403, 'MISSING_ROLE');
     });
   });
 
@@ -433,7 +433,7 @@ describe('Authentication and API keys', () => {
       expectProblem(
         await first.call(ADMIN_TOKEN, 'GET', '/v1/admin/api-keys'),
         401,
-        'invalid_token',
+        'INVALID_TOKEN',
       );
       await first.close();
       embeddedHubs.splice(embeddedHubs.indexOf(first), 1);

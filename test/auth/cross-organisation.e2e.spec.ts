@@ -102,18 +102,18 @@ describe('Authorisation across organisations', () => {
 
   describe('another organisation’s admin gets 404 for every resource of org-a, and nothing is written', () => {
     it.each<[string, string, string, unknown, number, string]>([
-      ['GET', '/v1/users/lea/profile', '', undefined, 404, 'user_not_found'],
-      ['PUT', '/v1/users/lea/profile', 'of a known user', { name: 'Taken' }, 404, 'user_not_found'],
+      ['GET', '/v1/users/lea/profile', '', undefined, 404, 'USER_NOT_FOUND'],
+      ['PUT', '/v1/users/lea/profile', 'of a known user', { name: 'Taken' }, 404, 'USER_NOT_FOUND'],
       [
         'PUT',
         '/v1/users/lea/profile',
         'naming its own organisation',
         { organisationId: 'org-b', name: 'Taken' },
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       ],
-      ['DELETE', '/v1/users/lea/personal-data', '', undefined, 404, 'user_not_found'],
-      ['GET', '/v1/users/lea/enrolments', '', undefined, 404, 'user_not_found'],
+      ['DELETE', '/v1/users/lea/personal-data', '', undefined, 404, 'USER_NOT_FOUND'],
+      ['GET', '/v1/users/lea/enrolments', '', undefined, 404, 'USER_NOT_FOUND'],
       ['GET', `/v1/courses/${COURSE}`, '', undefined, 404, 'COURSE_NOT_FOUND'],
       [
         'PUT',
@@ -141,14 +141,14 @@ describe('Authorisation across organisations', () => {
       const response = await expectNothingAppended(() =>
         hub.call(eve, 'DELETE', `/v1/admin/api-keys/${adaKeyId}`),
       );
-      expectProblem(response, 404, 'api_key_not_found');
+      expectProblem(response, 404, 'API_KEY_NOT_FOUND');
     });
 
     it('answers for another organisation’s user exactly as for a user the hub never heard of', async () => {
       const foreign = await hub.call(eve, 'GET', '/v1/users/lea/enrolments');
       const unknown = await hub.call(eve, 'GET', '/v1/users/nobody/enrolments');
-      expectProblem(foreign, 404, 'user_not_found');
-      expectProblem(unknown, 404, 'user_not_found');
+      expectProblem(foreign, 404, 'USER_NOT_FOUND');
+      expectProblem(unknown, 404, 'USER_NOT_FOUND');
       expect(foreign.body.detail).toBe('No user lea');
       expect(unknown.body.detail).toBe('No user nobody');
     });
@@ -159,7 +159,7 @@ describe('Authorisation across organisations', () => {
       expectProblem(
         await hub.call(otherLea, 'GET', '/v1/users/lea/enrolments'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
     });
   });
@@ -177,7 +177,7 @@ describe('Authorisation across organisations', () => {
       expectProblem(
         await hub.call(ada, 'GET', '/v1/users/nobody/enrolments'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
     });
 
@@ -215,15 +215,15 @@ describe('Authorisation across organisations', () => {
   });
 
   describe('naming another organisation’s user in a write', () => {
-    it('is 404 user_not_found to the batch’s creator, as for an unknown user', async () => {
+    it('is 404 USER_NOT_FOUND to the batch’s creator, as for an unknown user', async () => {
       const foreign = await expectNothingAppended(() =>
         hub.call(alice, 'POST', `/v1/batches/${BATCH}/enrolments`, { userId: 'max' }),
       );
-      expectProblem(foreign, 404, 'user_not_found');
+      expectProblem(foreign, 404, 'USER_NOT_FOUND');
       const unknown = await expectNothingAppended(() =>
         hub.call(alice, 'POST', `/v1/batches/${BATCH}/enrolments`, { userId: 'ghost' }),
       );
-      expectProblem(unknown, 404, 'user_not_found');
+      expectProblem(unknown, 404, 'USER_NOT_FOUND');
     });
 
     it('is 422 to a system admin, who sees every organisation', async () => {

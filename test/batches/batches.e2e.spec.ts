@@ -267,14 +267,14 @@ describe('Batches API', () => {
     ['an unknown mentor', { mentors: ['mia', 'ghost'] }, 'INVALID_USER_ID'],
     ['a mentor of another organisation', { mentors: ['max'] }, 'USER_NOT_ASSOCIATED_TO_ROOT_ORG'],
     ['invitees on an open batch', { invitees: ['lea'] }, 'INVALID_PARAMETER_VALUE'],
-    ['an unknown property', { status: 1 }, 'validation_failed'],
-    ['no name', { name: '' }, 'validation_failed'],
-    ['an unknown enrolment type', { enrollmentType: 'closed' }, 'validation_failed'],
-    ['a malformed batch id', { batchId: 'has space' }, 'validation_failed'],
+    ['an unknown property', { status: 1 }, 'VALIDATION_FAILED'],
+    ['no name', { name: '' }, 'VALIDATION_FAILED'],
+    ['an unknown enrolment type', { enrollmentType: 'closed' }, 'VALIDATION_FAILED'],
+    ['a malformed batch id', { batchId: 'has space' }, 'VALIDATION_FAILED'],
     [
       'a completion criterion over 100',
       { certificateCriteria: { minCompletionPercent: 101 } },
-      'validation_failed',
+      'VALIDATION_FAILED',
     ],
   ])('refuses %s with 400 and appends nothing', async (_, extra, code) => {
     const response = await expectNothingAppended(() =>
@@ -326,7 +326,7 @@ describe('Batches API', () => {
   it('hides a batch from another organisation and answers 404 for unknown ones', async () => {
     expectProblem(await hub.call(eve, 'GET', '/v1/batches/cohort-1'), 404, 'BATCH_NOT_FOUND');
     expectProblem(await hub.call(alice, 'GET', '/v1/batches/nope'), 404, 'BATCH_NOT_FOUND');
-    expectProblem(await hub.call(alice, 'GET', '/v1/batches/-x'), 400, 'invalid_identifier');
+    expectProblem(await hub.call(alice, 'GET', '/v1/batches/-x'), 400, 'INVALID_IDENTIFIER');
     expect((await hub.call(null, 'GET', '/v1/batches/cohort-1')).status).toBe(401);
   });
 
@@ -385,7 +385,7 @@ describe('Batches API', () => {
     expect(next).toBe(`"${BigInt(current.body.revision) + 1n}"`);
 
     const stale = await expectNothingAppended(() => patch(alice, 'upd-1', { name: 'Stale' }, etag));
-    expectProblem(stale, 412, 'stale_revision');
+    expectProblem(stale, 412, 'STALE_REVISION');
     expect(stale.body).toMatchObject({
       expectedRevision: current.body.revision,
       currentRevision: fresh.body.revision,
@@ -394,7 +394,7 @@ describe('Batches API', () => {
     const malformed = await expectNothingAppended(() =>
       patch(alice, 'upd-1', { name: 'Malformed' }, 'not-a-revision'),
     );
-    expectProblem(malformed, 400, 'invalid_if_match');
+    expectProblem(malformed, 400, 'INVALID_IF_MATCH');
 
     const weak = await patch(alice, 'upd-1', { name: 'Weak' }, `W/${next}`);
     expect(weak.status).toBe(200);
@@ -413,8 +413,8 @@ describe('Batches API', () => {
   });
 
   it.each<[string, Record<string, unknown>, number, string]>([
-    ['an unknown property such as status', { status: 2 }, 400, 'validation_failed'],
-    ['an empty name', { name: '' }, 400, 'validation_failed'],
+    ['an unknown property such as status', { status: 2 }, 400, 'VALIDATION_FAILED'],
+    ['an empty name', { name: '' }, 400, 'VALIDATION_FAILED'],
     ['a malformed date', { endDate: '2026-02-30' }, 400, 'DATE_FORMAT_ERROR'],
     ['an end date in the past', { endDate: utcDay(-1) }, 400, 'INVALID_BATCH_END_DATE_ERROR'],
     ['a start date in the past', { startDate: utcDay(-1) }, 400, 'INVALID_BATCH_START_DATE_ERROR'],
@@ -684,15 +684,15 @@ describe('Batches API', () => {
   });
 
   it.each([
-    ['status=7', 'validation_failed'],
-    ['status=abc', 'validation_failed'],
-    ['limit=0', 'validation_failed'],
-    ['limit=201', 'validation_failed'],
-    ['enrollmentType=closed', 'validation_failed'],
-    ['courseId=a%20b', 'validation_failed'],
-    ['unknown=1', 'validation_failed'],
-    [`cursor=${Buffer.from('not an id').toString('base64url')}`, 'invalid_cursor'],
-    ['cursor=!!!', 'invalid_cursor'],
+    ['status=7', 'VALIDATION_FAILED'],
+    ['status=abc', 'VALIDATION_FAILED'],
+    ['limit=0', 'VALIDATION_FAILED'],
+    ['limit=201', 'VALIDATION_FAILED'],
+    ['enrollmentType=closed', 'VALIDATION_FAILED'],
+    ['courseId=a%20b', 'VALIDATION_FAILED'],
+    ['unknown=1', 'VALIDATION_FAILED'],
+    [`cursor=${Buffer.from('not an id').toString('base64url')}`, 'INVALID_CURSOR'],
+    ['cursor=!!!', 'INVALID_CURSOR'],
   ])('refuses the list query %s', async (query, code) => {
     expectProblem(await hub.call(alice, 'GET', `/v1/batches?${query}`), 400, code);
   });
@@ -721,6 +721,6 @@ describe('Batches API', () => {
     const foreign = await hub.call(eve, 'GET', '/v1/batches/status-counts?courseId=course-list');
     expect(foreign.body).toEqual([]);
     const bad = await hub.call(alice, 'GET', '/v1/batches/status-counts?courseId=a%20b');
-    expectProblem(bad, 400, 'validation_failed');
+    expectProblem(bad, 400, 'VALIDATION_FAILED');
   });
 });

@@ -134,7 +134,7 @@ describe('the CLI on an embedded DATA_DIR, with and without a running hub', () =
       const revoke = await runCli(['api-keys', 'revoke', '01J00000000000000000000000'], env);
       expect(revoke.status).toBe(1);
       expect(errorLines(revoke)).toEqual([
-        expect.stringMatching(/^The hub refused the request \(404 api_key_not_found\): /),
+        expect.stringMatching(/^The hub refused the request \(404 API_KEY_NOT_FOUND\): /),
       ]);
     });
 

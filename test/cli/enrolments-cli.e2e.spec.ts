@@ -64,7 +64,7 @@ describe('CLI bulk enrolment', () => {
       (line) => lines.push(line),
     );
     expect(code).toBe(0);
-    expect(lines.join('\n')).toContain('row 3 nobody: user_not_found');
+    expect(lines.join('\n')).toContain('row 3 nobody: USER_NOT_FOUND');
     const participants = await hub.call(ADMIN_TOKEN, 'GET', '/v1/batches/batch-cli/participants');
     expect(participants.body.counts).toEqual({ total: 3, active: 3, completed: 0 });
   });

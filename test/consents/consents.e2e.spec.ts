@@ -397,7 +397,7 @@ describe('Consents API', () => {
       const response = await expectNothingAppended(() =>
         hub.call(u2, 'PUT', '/v1/users/u2/consents/c1', body),
       );
-      expectProblem(response, 400, 'validation_failed');
+      expectProblem(response, 400, 'VALIDATION_FAILED');
       expect(response.body.issues).toEqual(
         expect.arrayContaining([expect.objectContaining({ field })]),
       );
@@ -419,12 +419,12 @@ describe('Consents API', () => {
         expectProblem(
           await hub.call(u1, 'DELETE', '/v1/users/u1/consents/c1?consumerOrganisationId=bad%20id'),
           400,
-          'validation_failed',
+          'VALIDATION_FAILED',
         );
         expectProblem(
           await hub.call(u1, 'DELETE', '/v1/users/u1/consents/c1?force=true'),
           400,
-          'validation_failed',
+          'VALIDATION_FAILED',
         );
       });
       expect((await activeConsents(db(), 'c1', COURSE_ORG, ['u1'])).has('u1')).toBe(true);
@@ -440,7 +440,7 @@ describe('Consents API', () => {
           ['DELETE', '/v1/users/u1/consents/bad%20id'],
           ['GET', '/v1/users/bad%20id/consents'],
         ] as const)
-          expectProblem(await hub.call(u1, method, path), 400, 'invalid_identifier');
+          expectProblem(await hub.call(u1, method, path), 400, 'INVALID_IDENTIFIER');
       });
     });
   });

@@ -131,12 +131,12 @@ describe('Listing courses', () => {
   });
 
   it.each([
-    ['?limit=0', 'validation_failed'],
-    ['?limit=201', 'validation_failed'],
-    ['?q=', 'validation_failed'],
-    ['?createdBy=not%20an%20id', 'validation_failed'],
-    ['?other=1', 'validation_failed'],
-    [`?cursor=${Buffer.from('not an id').toString('base64url')}`, 'invalid_cursor'],
+    ['?limit=0', 'VALIDATION_FAILED'],
+    ['?limit=201', 'VALIDATION_FAILED'],
+    ['?q=', 'VALIDATION_FAILED'],
+    ['?createdBy=not%20an%20id', 'VALIDATION_FAILED'],
+    ['?other=1', 'VALIDATION_FAILED'],
+    [`?cursor=${Buffer.from('not an id').toString('base64url')}`, 'INVALID_CURSOR'],
   ])('refuses the query %s', async (query, code) => {
     expectProblem(await list(alice, query), 400, code);
   });

@@ -1,5 +1,5 @@
 import { Actor } from '../../src/auth/principal';
-import { CourseNode } from '../../src/courses/course-hierarchy';
+import { CourseNode } from '../../src/courses/course.events';
 import {
   courseDecider,
   RegisterCourse,

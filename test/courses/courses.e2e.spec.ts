@@ -164,19 +164,19 @@ describe('Courses API', () => {
     [
       'an unknown node kind',
       { children: [{ id: 'n1', name: 'Video', kind: 'video' }] },
-      'validation_failed',
+      'VALIDATION_FAILED',
       'children.0.kind',
     ],
     [
       'an assessment without maxScore',
       { children: [{ id: 'q1', name: 'Quiz', kind: 'assessment' }] },
-      'validation_failed',
+      'VALIDATION_FAILED',
       'children.0.maxScore',
     ],
     [
       'a nested assessment with a fractional maxScore',
       { children: [unit([{ id: 'q1', name: 'Quiz', kind: 'assessment', maxScore: 2.5 }])] },
-      'validation_failed',
+      'VALIDATION_FAILED',
       'children.0.children.0.maxScore',
     ],
     [
@@ -202,16 +202,16 @@ describe('Courses API', () => {
       'INVALID_HIERARCHY',
       'children',
     ],
-    ['an unknown property', { status: 'live' }, 'validation_failed', 'status'],
+    ['an unknown property', { status: 'live' }, 'VALIDATION_FAILED', 'status'],
     [
       'an unknown property of a node',
       { children: [{ id: 'c1', name: 'A', kind: 'content', url: 'https://x' }] },
-      'validation_failed',
+      'VALIDATION_FAILED',
       'children.0.url',
     ],
-    ['a course id with a space', { courseId: 'bad id' }, 'validation_failed', 'courseId'],
-    ['a course id with a slash', { courseId: 'a/b' }, 'validation_failed', 'courseId'],
-    ['no name', { name: '' }, 'validation_failed', 'name'],
+    ['a course id with a space', { courseId: 'bad id' }, 'VALIDATION_FAILED', 'courseId'],
+    ['a course id with a slash', { courseId: 'a/b' }, 'VALIDATION_FAILED', 'courseId'],
+    ['no name', { name: '' }, 'VALIDATION_FAILED', 'name'],
   ])('register: refuses %s with the issues and appends nothing', async (_, change, code, field) => {
     const response = await expectNothingAppended(() =>
       hub.call(alice, 'POST', '/v1/courses', { ...course('course-malformed'), ...change }),
@@ -258,7 +258,7 @@ describe('Courses API', () => {
     expectProblem(
       await hub.call(alice, 'GET', '/v1/courses/-leading-dash'),
       400,
-      'invalid_identifier',
+      'INVALID_IDENTIFIER',
     );
   });
 
@@ -327,7 +327,7 @@ describe('Courses API', () => {
         children: [{ id: 'q1', name: 'Quiz', kind: 'assessment' }],
       }),
     );
-    expectProblem(response, 400, 'validation_failed');
+    expectProblem(response, 400, 'VALIDATION_FAILED');
   });
 
   it('hierarchy: answers 404 for an unknown course', async () => {

@@ -48,7 +48,7 @@ describe('Bulk enrolment API', () => {
   const expectedFailures = [
     { row: 11, userId: 'not valid!', code: 'INVALID_USER_ID', detail: expect.any(String) },
     { row: 152, userId: 'u-0005', code: 'DUPLICATE_USER_ID', detail: expect.any(String) },
-    { row: 303, userId: 'ghost', code: 'user_not_found', detail: expect.any(String) },
+    { row: 303, userId: 'ghost', code: 'USER_NOT_FOUND', detail: expect.any(String) },
   ];
   let firstJob: string;
 
@@ -188,7 +188,7 @@ describe('Bulk enrolment API', () => {
     expectProblem(
       await hub.call(alice, 'GET', `${BULK}/${firstJob}/failures?limit=0`),
       400,
-      'invalid_input',
+      'INVALID_INPUT',
     );
   });
 
@@ -209,8 +209,13 @@ describe('Bulk enrolment API', () => {
       alreadyEnrolled: 300,
       failed: 3,
     });
-    // No UserEnrolled (nor anything else) was appended by the second job.
-    expect(await hub.store.headPosition()).toEqual(head);
+    // No UserEnrolled (nor anything else) was appended by the second job: only its own record.
+    const appended = await hub.store.readAll({ from: head!, includeUnsettled: true });
+    expect(appended.map((event) => [event.stream, event.type])).toEqual([
+      [`bulk-enrolment-${jobId}`, 'BulkEnrolmentRequested'],
+      [`bulk-enrolment-${jobId}`, 'BulkEnrolmentCompleted'],
+    ]);
+    expect(appended[1]!.data).toMatchObject({ enrolled: 0, alreadyEnrolled: 300, failed: 3 });
     const failures = await hub.call(alice, 'GET', `${BULK}/${jobId}/failures`);
     expect(failures.body.items).toEqual(expectedFailures);
   });
@@ -249,7 +254,7 @@ describe('Bulk enrolment API', () => {
     const response = await expectNoJobNorEvents(() =>
       submit(alice, { userIds: ['u-0001'] }, { 'idempotency-key': 'has space' }),
     );
-    expectProblem(response, 400, 'invalid_idempotency_key');
+    expectProblem(response, 400, 'INVALID_IDEMPOTENCY_KEY');
   });
 
   it('enrols the users of a CSV upload', async () => {

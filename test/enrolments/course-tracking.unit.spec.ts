@@ -1,4 +1,4 @@
-import { CourseNode } from '../../src/courses/course-hierarchy';
+import { CourseNode } from '../../src/courses/course.events';
 import { courseTracking, summarizeProgress } from '../../src/enrolments/course-tracking';
 import { ContentState } from '../../src/enrolments/enrolment.events';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Actor } from '../../src/auth/principal';
 import { CertificateCriteria, DEFAULT_CERTIFICATE_CRITERIA } from '../../src/batches/batch.events';
-import { CourseNode } from '../../src/courses/course-hierarchy';
+import { CourseNode } from '../../src/courses/course.events';
 import { courseTracking } from '../../src/enrolments/course-tracking';
 import {
   AttemptRecord,
@@ -482,13 +482,13 @@ describe('enrolment decider: Enrol', () => {
         .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
     });
 
-    it('refuses a user the hub does not know with 404 user_not_found', () => {
+    it('refuses a user the hub does not know with 404 USER_NOT_FOUND', () => {
       spec
         .given([])
         .when(enrol({ actor: mentor, userId: 'u-ghost', learner: null }))
         .thenThrows(NotFoundError, {
           kind: 'not_found',
-          code: 'user_not_found',
+          code: 'USER_NOT_FOUND',
           details: { userId: 'u-ghost' },
         });
     });
@@ -504,11 +504,11 @@ describe('enrolment decider: Enrol', () => {
         });
     });
 
-    it('does not reveal another organisation’s learner to a mentor: 404 user_not_found', () => {
+    it('does not reveal another organisation’s learner to a mentor: 404 USER_NOT_FOUND', () => {
       spec
         .given([])
         .when(enrol({ actor: mentor, learner: { organisationId: OTHER_ORG } }))
-        .thenThrows(NotFoundError, { code: 'user_not_found', details: { userId: 'u-learner' } });
+        .thenThrows(NotFoundError, { code: 'USER_NOT_FOUND', details: { userId: 'u-learner' } });
     });
 
     it('accepts a learner of an organisation listed in createdFor', () => {
@@ -882,14 +882,14 @@ describe('enrolment decider: RecordProgress', () => {
       .when(
         recordProgress([update('c1', 1, new Date(now.getTime() + 5 * 60_000 + 1).toISOString())]),
       )
-      .thenThrows(InvalidInputError, { code: 'invalid_input' });
+      .thenThrows(InvalidInputError, { code: 'INVALID_INPUT' });
   });
 
   it('refuses an attempt submitted more than five minutes ahead of the hub with 400', () => {
     const future = new Date(now.getTime() + 5 * 60_000 + 1).toISOString();
     expect(() =>
       enrolmentDecider.decide({ ...recordAttempt(), submittedAt: future }, stateAfter([enrolled])),
-    ).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    ).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 
   it('refuses progress once the batch ended with 422 NOT_A_ON_GOING_BATCH', () => {

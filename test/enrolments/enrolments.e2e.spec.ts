@@ -218,9 +218,9 @@ describe('Enrolments API', () => {
       ['a mentor of other batches', () => moe, 'roles-1', 'tom', 403, 'UNAUTHORIZED_USER'],
       ['another organisation’s admin', () => eve, 'roles-1', 'tom', 404, 'BATCH_NOT_FOUND'],
       ['an unknown batch', () => alice, 'no-such-batch', 'tom', 404, 'BATCH_NOT_FOUND'],
-      ['a user with no profile', () => alice, 'roles-1', 'ghost', 404, 'user_not_found'],
+      ['a user with no profile', () => alice, 'roles-1', 'ghost', 404, 'USER_NOT_FOUND'],
       // Another organisation's user is as unknown as no user, to all but a system admin.
-      ['a user of another organisation', () => alice, 'roles-1', 'max', 404, 'user_not_found'],
+      ['a user of another organisation', () => alice, 'roles-1', 'max', 404, 'USER_NOT_FOUND'],
       [
         'a system admin naming a user of an organisation the batch is not for',
         () => ADMIN_TOKEN,
@@ -229,8 +229,8 @@ describe('Enrolments API', () => {
         422,
         'USER_NOT_IN_BATCH_ORGANISATION',
       ],
-      ['a malformed user id', () => alice, 'roles-1', 'not valid!', 400, 'validation_failed'],
-      ['a malformed batch id', () => alice, '-roles', 'tom', 400, 'invalid_identifier'],
+      ['a malformed user id', () => alice, 'roles-1', 'not valid!', 400, 'VALIDATION_FAILED'],
+      ['a malformed batch id', () => alice, '-roles', 'tom', 400, 'INVALID_IDENTIFIER'],
     ])('refuses %s and appends nothing', async (_, token, batchId, userId, status, code) => {
       const response = await expectNothingAppended(() => enrol(token(), batchId, userId));
       expectProblem(response, status, code);
@@ -245,7 +245,7 @@ describe('Enrolments API', () => {
       const extra = await expectNothingAppended(() =>
         hub.call(alice, 'POST', '/v1/batches/roles-1/enrolments', { userId: 'tom', role: 'x' }),
       );
-      expectProblem(extra, 400, 'validation_failed');
+      expectProblem(extra, 400, 'VALIDATION_FAILED');
     });
 
     it('needs a credential', async () => {
@@ -512,37 +512,37 @@ describe('Enrolments API', () => {
         () => ({ contents: [item(), item({ contentId: 'content-9' })] }),
         'INVALID_CONTENT_ID',
       ],
-      ['status 3', () => ({ contents: [item({ status: 3 })] }), 'validation_failed'],
-      ['status 0', () => ({ contents: [item({ status: 0 })] }), 'validation_failed'],
+      ['status 3', () => ({ contents: [item({ status: 3 })] }), 'VALIDATION_FAILED'],
+      ['status 0', () => ({ contents: [item({ status: 0 })] }), 'VALIDATION_FAILED'],
       [
         'a lastAccessTime in words',
         () => ({ contents: [item({ lastAccessTime: 'yesterday' })] }),
-        'validation_failed',
+        'VALIDATION_FAILED',
       ],
       [
         'a lastAccessTime without a zone',
         () => ({ contents: [item({ lastAccessTime: '2026-01-05T10:00:00' })] }),
-        'validation_failed',
+        'VALIDATION_FAILED',
       ],
       [
         'a lastAccessTime far in the future',
         () => ({ contents: [item({ lastAccessTime: isoNow(86_400_000) })] }),
-        'invalid_input',
+        'INVALID_INPUT',
       ],
-      ['empty contents', () => ({ contents: [] }), 'validation_failed'],
-      ['no contents', () => ({}), 'validation_failed'],
+      ['empty contents', () => ({ contents: [] }), 'VALIDATION_FAILED'],
+      ['no contents', () => ({}), 'VALIDATION_FAILED'],
       [
         'more than 1,000 contents',
         () => ({ contents: Array.from({ length: 1_001 }, () => item()) }),
-        'validation_failed',
+        'VALIDATION_FAILED',
       ],
       [
         'an unknown body field',
         () => ({ contents: [item()], batchId: 'bad-1' }),
-        'validation_failed',
+        'VALIDATION_FAILED',
       ],
-      ['an unknown item field', () => ({ contents: [item({ score: 5 })] }), 'validation_failed'],
-      ['a malformed user id', () => ({ contents: [item({ userId: 'a b' })] }), 'validation_failed'],
+      ['an unknown item field', () => ({ contents: [item({ score: 5 })] }), 'VALIDATION_FAILED'],
+      ['a malformed user id', () => ({ contents: [item({ userId: 'a b' })] }), 'VALIDATION_FAILED'],
     ])('refuses progress with %s (400, nothing appended)', async (_, body, code) => {
       const response = await expectNothingAppended(() =>
         hub.call(lea, 'POST', '/v1/batches/bad-1/progress', body()),
@@ -568,11 +568,11 @@ describe('Enrolments API', () => {
       [
         'a submission in the future',
         () => attemptBody('bad', 1, {}, isoNow(86_400_000)),
-        'invalid_input',
+        'INVALID_INPUT',
       ],
-      ['no responses', () => attemptBody('bad', 1, { responses: [] }), 'validation_failed'],
-      ['a negative score', () => attemptBody('bad', -1), 'validation_failed'],
-      ['an unknown body field', () => attemptBody('bad', 1, { grade: 'A' }), 'validation_failed'],
+      ['no responses', () => attemptBody('bad', 1, { responses: [] }), 'VALIDATION_FAILED'],
+      ['a negative score', () => attemptBody('bad', -1), 'VALIDATION_FAILED'],
+      ['an unknown body field', () => attemptBody('bad', 1, { grade: 'A' }), 'VALIDATION_FAILED'],
     ])('refuses an assessment with %s (400, nothing appended)', async (_, body, code) => {
       const response = await expectNothingAppended(() => attempt(lea, 'bad-1', body()));
       expectProblem(response, 400, code);
@@ -596,7 +596,7 @@ describe('Enrolments API', () => {
       ['the participants of a malformed batch id', 'GET', '/v1/batches/_x/participants', undefined],
     ])('refuses %s in the path with 400', async (_, method, path, body) => {
       const response = await expectNothingAppended(() => hub.call(lea, method, path, body));
-      expectProblem(response, 400, 'invalid_identifier');
+      expectProblem(response, 400, 'INVALID_IDENTIFIER');
     });
 
     it('forbids a learner to record progress or an attempt for another user', async () => {
@@ -741,11 +741,11 @@ describe('Enrolments API', () => {
     });
 
     it.each([
-      ['?limit=0', 'validation_failed'],
-      ['?limit=1001', 'validation_failed'],
-      ['?active=maybe', 'validation_failed'],
-      ['?other=1', 'validation_failed'],
-      [`?cursor=${Buffer.from('not an id').toString('base64url')}`, 'invalid_cursor'],
+      ['?limit=0', 'VALIDATION_FAILED'],
+      ['?limit=1001', 'VALIDATION_FAILED'],
+      ['?active=maybe', 'VALIDATION_FAILED'],
+      ['?other=1', 'VALIDATION_FAILED'],
+      [`?cursor=${Buffer.from('not an id').toString('base64url')}`, 'INVALID_CURSOR'],
     ])('refuses the participants query %s', async (query, code) => {
       expectProblem(await participants(alice, query), 400, code);
     });
@@ -772,7 +772,7 @@ describe('Enrolments API', () => {
         403,
         'UNAUTHORIZED_USER',
       );
-      expectProblem(await hub.call(eve, 'GET', '/v1/users/lea/enrolments'), 404, 'user_not_found');
+      expectProblem(await hub.call(eve, 'GET', '/v1/users/lea/enrolments'), 404, 'USER_NOT_FOUND');
     });
 
     it('lists unenrolled batches only when asked', async () => {
@@ -794,14 +794,14 @@ describe('Enrolments API', () => {
       expectProblem(
         await hub.call(otherLea, 'GET', '/v1/users/lea/profile'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
       const response = await hub.call(otherLea, 'GET', '/v1/users/lea/enrolments');
       expect({
         status: response.status,
         code: response.body?.code,
         shown: response.status === 200 ? batchIds(response) : [],
-      }).toEqual({ status: 404, code: 'user_not_found', shown: [] });
+      }).toEqual({ status: 404, code: 'USER_NOT_FOUND', shown: [] });
     });
 
     it('shows one learner’s progress to the learner and to those who manage the batch', async () => {

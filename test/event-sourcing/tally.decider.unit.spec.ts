@@ -34,11 +34,11 @@ describe('decider specification on the example tally', () => {
     spec
       .given([])
       .when({ type: 'IncrementTally', tallyId: 't1', by: 1, now })
-      .thenThrows(RuleViolatedError, { code: 'tally_not_open' });
+      .thenThrows(RuleViolatedError, { code: 'COURSE_BATCH_ALREADY_COMPLETED' });
     spec
       .given([opened, { type: 'TallyClosed', data: { tallyId: 't1', closedAt: now } }])
       .when({ type: 'IncrementTally', tallyId: 't1', by: 1, now })
-      .thenThrows(RuleViolatedError, { code: 'tally_not_open' });
+      .thenThrows(RuleViolatedError, { code: 'COURSE_BATCH_ALREADY_COMPLETED' });
   });
 
   it('reports a wrong expectation as a failure', () => {

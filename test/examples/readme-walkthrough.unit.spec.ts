@@ -82,22 +82,22 @@ describe('what an example says it answers', () => {
 
   it('names every difference', () => {
     const expected = parseExpectation(
-      '400 {"code":"invalid_text","in":"body","issues":[{"field":"#/t",…}],…}',
+      '400 {"code":"INVALID_TEXT","in":"body","issues":[{"field":"#/t",…}],…}',
     );
     expect(
       answerMismatches(expected, answer(422, { code: 'other', issues: [{ field: '#/u' }] })),
     ).toEqual([
       'status: expected 400, got 422',
-      '#/code: expected "invalid_text", got "other"',
+      '#/code: expected "INVALID_TEXT", got "other"',
       '#/in: missing',
       '#/issues/0/field: expected "#/t", got "#/u"',
     ]);
   });
 
   it('reads a bare error code and ignores prose', () => {
-    const expected = parseExpectation('404 route_not_found, at once');
-    expect(expected).toMatchObject({ status: 404, code: 'route_not_found', body: null });
-    expect(answerMismatches(expected, answer(404, { code: 'route_not_found' }))).toEqual([]);
+    const expected = parseExpectation('404 ROUTE_NOT_FOUND, at once');
+    expect(expected).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND', body: null });
+    expect(answerMismatches(expected, answer(404, { code: 'ROUTE_NOT_FOUND' }))).toEqual([]);
     expect(answerMismatches(parseExpectation('401 at once'), answer(401, null))).toEqual([]);
   });
 

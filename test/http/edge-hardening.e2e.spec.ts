@@ -114,7 +114,7 @@ describe('HTTP edge hardening', () => {
   };
 
   const expectInvalidText = (response: Reply, where: string, field: string) => {
-    expectFullProblem(response, 400, 'invalid_text');
+    expectFullProblem(response, 400, 'INVALID_TEXT');
     expect(response.body.in).toBe(where);
     expect(response.body.issues).toEqual([{ field, message: expect.any(String) }]);
   };
@@ -194,7 +194,7 @@ describe('HTTP edge hardening', () => {
       ],
       ['NUL in PublisherEventData', { t: `a${NUL}b` }, '#/PublisherEventData/t'],
       ['a lone surrogate in a key', { [LONE_HIGH]: 1 }, '#/PublisherEventData/\\uD800'],
-    ])('POST /v1/events with %s: 400 invalid_text, nothing appended', async (_, data, field) => {
+    ])('POST /v1/events with %s: 400 INVALID_TEXT, nothing appended', async (_, data, field) => {
       const response = await expectNothingAppended(() =>
         hub.call(parties.publisher, 'POST', '/v1/events', anEvent(data)),
       );
@@ -308,14 +308,14 @@ describe('HTTP edge hardening', () => {
 
     it('malformed percent-encoding in the query or the path is a 400 problem', async () => {
       const query = await hub.call(parties.publisher, 'GET', '/v1/events?participantId=%E0%A4%A');
-      expectFullProblem(query, 400, 'malformed_url');
+      expectFullProblem(query, 400, 'MALFORMED_URL');
       expect(query.body.in).toBe('query');
       const lone = await hub.call(parties.publisher, 'GET', '/v1/events?participantId=%ED%A0%80');
-      expectFullProblem(lone, 400, 'malformed_url');
+      expectFullProblem(lone, 400, 'MALFORMED_URL');
       expectFullProblem(
         await hub.call(creator, 'GET', '/v1/batches/%E0%A4%A'),
         400,
-        'malformed_url',
+        'MALFORMED_URL',
       );
     });
 
@@ -342,7 +342,7 @@ describe('HTTP edge hardening', () => {
         ]),
       });
       expect(latin1.status).toBe(400);
-      expect(await latin1.json()).toMatchObject({ code: 'invalid_text', in: 'body' });
+      expect(await latin1.json()).toMatchObject({ code: 'INVALID_TEXT', in: 'body' });
     });
   });
 
@@ -356,7 +356,7 @@ describe('HTTP edge hardening', () => {
       });
       expect(answer.status).toBe(401);
       expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(answer.body).toMatchObject({ code: 'missing_credentials' });
+      expect(answer.body).toMatchObject({ code: 'MISSING_CREDENTIALS' });
       // The rest of the body is not read to keep the connection: it closes.
       expect(answer.headers.connection).toBe('close');
     });
@@ -368,7 +368,7 @@ describe('HTTP edge hardening', () => {
         'content-length': HUGE,
       });
       expect(answer.status).toBe(401);
-      expect(answer.body).toMatchObject({ code: 'invalid_token' });
+      expect(answer.body).toMatchObject({ code: 'INVALID_TOKEN' });
     });
 
     it('answers 404 to a body sent to no route, without waiting for it', async () => {
@@ -379,7 +379,7 @@ describe('HTTP edge hardening', () => {
         { sent: 1_000 },
       );
       expect(answer.status).toBe(404);
-      expect(answer.body).toMatchObject({ code: 'route_not_found' });
+      expect(answer.body).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
     });
 
     it('refuses a declared Content-Length over the batch route’s limit before reading it', async () => {
@@ -394,7 +394,7 @@ describe('HTTP edge hardening', () => {
         { sent: 0 },
       );
       expect(answer.status).toBe(413);
-      expect(answer.body).toMatchObject({ code: 'body_too_large', limitBytes: 8 * 1024 * 1024 });
+      expect(answer.body).toMatchObject({ code: 'BODY_TOO_LARGE', limitBytes: 8 * 1024 * 1024 });
     });
 
     it('refuses a streamed body as soon as it passes the route’s limit', async () => {
@@ -404,7 +404,7 @@ describe('HTTP edge hardening', () => {
         'content-type': 'application/json',
       });
       expect(answer.status).toBe(413);
-      expect(answer.body).toMatchObject({ code: 'body_too_large', limitBytes: 16 * 1024 });
+      expect(answer.body).toMatchObject({ code: 'BODY_TOO_LARGE', limitBytes: 16 * 1024 });
     });
   });
 
@@ -421,11 +421,11 @@ describe('HTTP edge hardening', () => {
       ['PUT', '/v1/users/edge-learner/profile', () => `{"name":${nested(1_500)}}`],
       ['POST', '/v1/subscriptions', () => `{"templates":${nested(1_500)}}`],
       ['POST', '/v1/admin/api-keys', () => `{"roles":${nested(5_000)}}`],
-    ])('%s %s: 400 json_too_deep', async (method, path, body) => {
+    ])('%s %s: 400 JSON_TOO_DEEP', async (method, path, body) => {
       const response = await expectNothingAppended(() =>
         hub.call(ADMIN_TOKEN, method, path, body()),
       );
-      expectFullProblem(response, 400, 'json_too_deep');
+      expectFullProblem(response, 400, 'JSON_TOO_DEEP');
     });
 
     it('a batch of [good, deeply nested] is refused whole: nothing is committed', async () => {
@@ -438,7 +438,7 @@ describe('HTTP edge hardening', () => {
           `[${JSON.stringify(good)}, ${deepEvent(1_500)}]`,
         ),
       );
-      expectFullProblem(response, 400, 'json_too_deep');
+      expectFullProblem(response, 400, 'JSON_TOO_DEEP');
       const listed = await hub.call(
         parties.publisher,
         'GET',
@@ -458,7 +458,7 @@ describe('HTTP edge hardening', () => {
       expectFullProblem(
         await hub.call(parties.publisher, 'POST', '/v1/events', deepEvent(63)),
         400,
-        'json_too_deep',
+        'JSON_TOO_DEEP',
       );
     });
 
@@ -470,21 +470,21 @@ describe('HTTP edge hardening', () => {
         const response = await expectNothingAppended(() =>
           hub.call(creator, 'POST', '/v1/batches', body),
         );
-        expectFullProblem(response, 400, 'forbidden_json_key');
+        expectFullProblem(response, 400, 'FORBIDDEN_JSON_KEY');
       }
     });
   });
 
   describe('finding 8: Fastify’s and Node’s own refusals are problems too', () => {
-    it('a malformed escape in the path: 400 malformed_url', async () => {
-      expectFullProblem(await hub.call(null, 'GET', '/v1/batches/%E0%A4%A'), 400, 'malformed_url');
+    it('a malformed escape in the path: 400 MALFORMED_URL', async () => {
+      expectFullProblem(await hub.call(null, 'GET', '/v1/batches/%E0%A4%A'), 400, 'MALFORMED_URL');
     });
 
-    it('a path parameter longer than any identifier: 414 uri_too_long', async () => {
+    it('a path parameter longer than any identifier: 414 URI_TOO_LONG', async () => {
       expectFullProblem(
         await hub.call(creator, 'GET', `/v1/batches/${'a'.repeat(400)}`),
         414,
-        'uri_too_long',
+        'URI_TOO_LONG',
       );
       // The longest identifier, percent-encoded after its first character, is still routed.
       const longest = `a${'%40'.repeat(127)}`;
@@ -495,7 +495,7 @@ describe('HTTP edge hardening', () => {
       );
     });
 
-    it('headers larger than Node reads: 431 headers_too_large', async () => {
+    it('headers larger than Node reads: 431 HEADERS_TOO_LARGE', async () => {
       const answer = await new Promise<RawAnswer>((resolve, reject) => {
         const url = new URL(hub.base);
         const request = httpRequest({
@@ -521,7 +521,7 @@ describe('HTTP edge hardening', () => {
       });
       expect(answer.status).toBe(431);
       expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(answer.body).toMatchObject({ status: 431, code: 'headers_too_large' });
+      expect(answer.body).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE' });
       expect(answer.body.requestId).toBe(answer.headers['x-request-id']);
     });
 
@@ -532,16 +532,16 @@ describe('HTTP edge hardening', () => {
       const response = await expectNothingAppended(() =>
         hub.call(creator, 'POST', '/v1/batches', body, { 'content-type': contentType }),
       );
-      expectFullProblem(response, 415, 'unsupported_media_type');
+      expectFullProblem(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
 
     it('malformed JSON and an unknown route', async () => {
       expectFullProblem(
         await hub.call(creator, 'POST', '/v1/batches', '{"name": '),
         400,
-        'malformed_json',
+        'MALFORMED_JSON',
       );
-      expectFullProblem(await hub.call(null, 'GET', '/v1/nowhere'), 404, 'route_not_found');
+      expectFullProblem(await hub.call(null, 'GET', '/v1/nowhere'), 404, 'ROUTE_NOT_FOUND');
     });
   });
 

@@ -18,7 +18,7 @@ if (unavailable !== null) console.warn(`Skipping the readiness test: ${unavailab
     await app?.close().catch(() => undefined);
   });
 
-  it('answers /health 503 with a not_ready problem naming the failed checks', async () => {
+  it('answers /health 503 with a NOT_READY problem naming the failed checks', async () => {
     const server = await postgresServer();
     if ('unavailable' in server) throw new Error(server.unavailable);
     const scratch = await createScratchDatabase(server.url, 'readiness');
@@ -39,7 +39,7 @@ if (unavailable !== null) console.warn(`Skipping the readiness test: ${unavailab
       code: string;
       checks: { error: Record<string, { status: string }> };
     };
-    expect(body.code).toBe('not_ready');
+    expect(body.code).toBe('NOT_READY');
     expect(body.checks.error.database?.status).toBe('down');
     expect(body.checks.error.eventStore?.status).toBe('down');
   });

@@ -36,15 +36,15 @@ class ProbeController {
   }
 
   @Get('rule')
-  @ApiProblems({ 422: ['batch_already_started'] })
+  @ApiProblems({ 422: ['NOT_A_ON_GOING_BATCH'] })
   rule() {
-    throw new RuleViolatedError('batch_already_started', 'The batch has started');
+    throw new RuleViolatedError('NOT_A_ON_GOING_BATCH', 'The batch has started');
   }
 
   @Get('missing')
-  @ApiProblems({ 404: ['batch_not_found'] })
+  @ApiProblems({ 404: ['BATCH_NOT_FOUND'] })
   missing() {
-    throw new NotFoundError('batch_not_found', 'No such batch', { batchId: 'b1' });
+    throw new NotFoundError('BATCH_NOT_FOUND', 'No such batch', { batchId: 'b1' });
   }
 
   @Get('crash')
@@ -138,7 +138,7 @@ describe('HTTP application', () => {
     const body = await expectProblem(
       await post('/test/echo', JSON.stringify({ name: 5, level: 99 })),
       400,
-      'validation_failed',
+      'VALIDATION_FAILED',
     );
     expect(body.issues).toEqual(
       expect.arrayContaining([
@@ -152,7 +152,7 @@ describe('HTTP application', () => {
     const body = await expectProblem(
       await post('/test/echo', JSON.stringify({ name: 'ok', level: 1, admin: true })),
       400,
-      'validation_failed',
+      'VALIDATION_FAILED',
     );
     expect(body.issues).toEqual([expect.objectContaining({ field: 'admin' })]);
   });
@@ -176,18 +176,18 @@ describe('HTTP application', () => {
   });
 
   it('maps domain errors by kind', async () => {
-    await expectProblem(await fetch(`${base}/test/rule`), 422, 'batch_already_started');
+    await expectProblem(await fetch(`${base}/test/rule`), 422, 'NOT_A_ON_GOING_BATCH');
     const missing = await expectProblem(
       await fetch(`${base}/test/missing`),
       404,
-      'batch_not_found',
+      'BATCH_NOT_FOUND',
     );
     expect(missing.batchId).toBe('b1');
-    await expectProblem(await fetch(`${base}/no/such/route`), 404, 'route_not_found');
+    await expectProblem(await fetch(`${base}/no/such/route`), 404, 'ROUTE_NOT_FOUND');
   });
 
   it('hides unexpected errors behind a generic 500 problem', async () => {
-    const body = await expectProblem(await fetch(`${base}/test/crash`), 500, 'internal_error');
+    const body = await expectProblem(await fetch(`${base}/test/crash`), 500, 'INTERNAL_ERROR');
     expect(JSON.stringify(body)).not.toContain('secret internal detail');
   });
 });

@@ -39,18 +39,18 @@ describe('parseJsonBody', () => {
 
   it(`accepts ${MAX_JSON_DEPTH} levels and refuses one more, counting only outside strings`, () => {
     expect(parse(nested(MAX_JSON_DEPTH))).toBeDefined();
-    expect(refusal(() => parse(nested(MAX_JSON_DEPTH + 1))).code).toBe('json_too_deep');
+    expect(refusal(() => parse(nested(MAX_JSON_DEPTH + 1))).code).toBe('JSON_TOO_DEEP');
     // Brackets in strings, escaped quotes included, are text.
     expect(parse(`["\\"${'['.repeat(500)}", ${nested(MAX_JSON_DEPTH - 1)}]`)).toBeDefined();
   });
 
   it('refuses a million levels quickly, without a stack overflow', () => {
-    expect(refusal(() => parse(nested(1_000_000))).code).toBe('json_too_deep');
+    expect(refusal(() => parse(nested(1_000_000))).code).toBe('JSON_TOO_DEEP');
   });
 
   it('names the JSON pointer of unstorable text, escaping ~ and / and the bad key itself', () => {
     const value = refusal(() => parse('{"a/b": {"c~d": [0, "x\\u0000"]}}'));
-    expect(value.code).toBe('invalid_text');
+    expect(value.code).toBe('INVALID_TEXT');
     expect(value.details).toEqual({
       in: 'body',
       issues: [{ field: '#/a~1b/c~0d/1', message: expect.stringContaining('NUL') }],
@@ -73,22 +73,22 @@ describe('parseJsonBody', () => {
   });
 
   it.each([
-    ['an empty body', '', 'empty_json_body'],
-    ['malformed JSON', '{"a": ', 'malformed_json'],
-    ['an unterminated string', '{"a": "b', 'malformed_json'],
-    ['a __proto__ key', '{"__proto__": {"admin": true}}', 'forbidden_json_key'],
-    ['an escaped __proto__ key', '{"\\u005f_proto__": {}}', 'forbidden_json_key'],
-    ['constructor.prototype', '{"constructor": {"prototype": {}}}', 'forbidden_json_key'],
+    ['an empty body', '', 'EMPTY_JSON_BODY'],
+    ['malformed JSON', '{"a": ', 'MALFORMED_JSON'],
+    ['an unterminated string', '{"a": "b', 'MALFORMED_JSON'],
+    ['a __proto__ key', '{"__proto__": {"admin": true}}', 'FORBIDDEN_JSON_KEY'],
+    ['an escaped __proto__ key', '{"\\u005f_proto__": {}}', 'FORBIDDEN_JSON_KEY'],
+    ['constructor.prototype', '{"constructor": {"prototype": {}}}', 'FORBIDDEN_JSON_KEY'],
   ])('refuses %s', (_, text, code) => {
     expect(refusal(() => parse(text)).code).toBe(code);
   });
 
   it('refuses bytes that are not UTF-8', () => {
     const error = refusal(() => parse(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])));
-    expect(error.code).toBe('invalid_text');
+    expect(error.code).toBe('INVALID_TEXT');
     // A surrogate encoded as UTF-8 (CESU-8) is not UTF-8 either.
     expect(refusal(() => parse(Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]))).code).toBe(
-      'invalid_text',
+      'INVALID_TEXT',
     );
   });
 });

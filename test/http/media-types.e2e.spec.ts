@@ -16,7 +16,7 @@ type Reply = Awaited<ReturnType<RunningHub['call']>>;
 const expectUnsupported = (response: Reply) => {
   expect({ status: response.status, code: response.body?.code }).toEqual({
     status: 415,
-    code: 'unsupported_media_type',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
   });
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
 };

@@ -34,7 +34,7 @@ const document = (): OpenAPIObject =>
                 'application/json': { schema: { $ref: '#/components/schemas/ThingView' } },
               },
             },
-            404: problemResponse(404, ['THING_NOT_FOUND']),
+            404: problemResponse(404, ['COURSE_NOT_FOUND']),
           },
         },
         delete: {
@@ -84,7 +84,7 @@ describe('the OpenAPI conformance check of e2e answers', () => {
         answer({
           status: 404,
           contentType: 'application/problem+json',
-          body: problem(404, 'THING_NOT_FOUND'),
+          body: problem(404, 'COURSE_NOT_FOUND'),
         }),
       ),
     ).toBeNull();
@@ -128,7 +128,7 @@ describe('the OpenAPI conformance check of e2e answers', () => {
     const unauthenticated = answer({
       status: 401,
       contentType: 'application/problem+json',
-      body: problem(401, 'missing_credentials'),
+      body: problem(401, 'MISSING_CREDENTIALS'),
     });
     expect(checker.check(unauthenticated)).toBeNull();
     // A GET reads no body: a 413 is not one of its answers.
@@ -141,7 +141,7 @@ describe('the OpenAPI conformance check of e2e answers', () => {
       method: 'DELETE',
       status: 413,
       contentType: 'application/problem+json',
-      body: problem(413, 'body_too_large'),
+      body: problem(413, 'BODY_TOO_LARGE'),
     });
     expect(checker.check(tooLarge)).toBeNull();
   });
@@ -161,7 +161,7 @@ describe('the OpenAPI conformance check of e2e answers', () => {
           ...unknown,
           status: 404,
           contentType: 'application/problem+json',
-          body: problem(404, 'route_not_found'),
+          body: problem(404, 'ROUTE_NOT_FOUND'),
         }),
       ),
     ).toBeNull();
@@ -172,7 +172,7 @@ describe('the OpenAPI conformance check of e2e answers', () => {
           ...unknown,
           status: 404,
           contentType: 'application/problem+json',
-          body: JSON.stringify({ code: 'route_not_found' }),
+          body: JSON.stringify({ code: 'ROUTE_NOT_FOUND' }),
         }),
       ),
     ).toMatch(/required property/);

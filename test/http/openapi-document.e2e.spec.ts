@@ -89,18 +89,18 @@ describe('the OpenAPI document (/docs/json)', () => {
           problems.push(`${name} ${status}: not a ProblemDetails`);
         if (codesOf(response).length === 0) problems.push(`${name} ${status}: no codes`);
       }
-      if (!codesOf(operation.responses['500']).includes('internal_error'))
-        problems.push(`${name}: no 500 internal_error`);
+      if (!codesOf(operation.responses['500']).includes('INTERNAL_ERROR'))
+        problems.push(`${name}: no 500 INTERNAL_ERROR`);
       if (
         operation.security?.length &&
-        !codesOf(operation.responses['401']).includes('invalid_token')
+        !codesOf(operation.responses['401']).includes('INVALID_TOKEN')
       )
-        problems.push(`${name}: authenticated, but no 401 invalid_token`);
+        problems.push(`${name}: authenticated, but no 401 INVALID_TOKEN`);
       if (['post', 'put', 'patch', 'delete'].includes(method)) {
-        if (!codesOf(operation.responses['413']).includes('body_too_large'))
-          problems.push(`${name}: no 413 body_too_large`);
-        if (!codesOf(operation.responses['400']).includes('malformed_json'))
-          problems.push(`${name}: no 400 malformed_json`);
+        if (!codesOf(operation.responses['413']).includes('BODY_TOO_LARGE'))
+          problems.push(`${name}: no 413 BODY_TOO_LARGE`);
+        if (!codesOf(operation.responses['400']).includes('MALFORMED_JSON'))
+          problems.push(`${name}: no 400 MALFORMED_JSON`);
       }
       return problems;
     });

@@ -312,7 +312,7 @@ describe('every write endpoint under arbitrary text and JSON', () => {
     );
     expect(answered).toBeGreaterThanOrEqual(1_500);
     // Text the log cannot store was among what was refused, and refused as such.
-    expect(refused.get('invalid_text') ?? 0).toBeGreaterThan(0);
+    expect(refused.get('INVALID_TEXT') ?? 0).toBeGreaterThan(0);
 
     // Every projection live, with nothing left to apply and nothing failing.
     await waitFor(

@@ -68,7 +68,7 @@ describe('metrics', () => {
   it('needs a credential with the METRICS or SYSTEM_ADMIN role', async () => {
     expectProblem(await hub.call(null, 'GET', '/metrics'), 401);
     const learner = await issueKey(hub, 'lea', 'org-m', ['LEARNER', 'ORG_ADMIN']);
-    expectProblem(await hub.call(learner, 'GET', '/metrics'), 403, 'missing_role');
+    expectProblem(await hub.call(learner, 'GET', '/metrics'), 403, 'MISSING_ROLE');
     await scrape(ADMIN_TOKEN);
     // Metrics are the whole hub's: an organisation's admin cannot mint a key for them.
     const orgAdmin = await issueKey(hub, 'omar', 'org-m', ['ORG_ADMIN']);
@@ -77,7 +77,7 @@ describe('metrics', () => {
       organisationId: 'org-m',
       roles: ['METRICS'],
     });
-    expectProblem(refused, 403, 'role_not_grantable');
+    expectProblem(refused, 403, 'ROLE_NOT_GRANTABLE');
   });
 
   it('reports request latency per route pattern, appends, projections, streams and webhooks', async () => {

@@ -184,7 +184,7 @@ describe('Programs API', () => {
       );
     });
 
-    it('refuses malformed program ids and bodies with 400 validation_failed, recording nothing', async () => {
+    it('refuses malformed program ids and bodies with 400 VALIDATION_FAILED, recording nothing', async () => {
       const bodies: unknown[] = [
         { programId: 'A'.repeat(26), name: 'Too long' },
         { programId: 'PA/evil', name: 'Slash' },
@@ -201,7 +201,7 @@ describe('Programs API', () => {
         const response = await expectNothingAppended(() =>
           hub.call(ADMIN_TOKEN, 'POST', '/v1/programs', body),
         );
-        expectProblem(response, 400, 'validation_failed');
+        expectProblem(response, 400, 'VALIDATION_FAILED');
       }
       // 25 characters is the limit, and accepted.
       const atLimit = await hub.call(ADMIN_TOKEN, 'POST', '/v1/programs', {
@@ -349,7 +349,7 @@ describe('Programs API', () => {
         expectProblem(
           await hub.call(adminA, 'PATCH', '/v1/programs/PA-2', { name: '' }),
           400,
-          'validation_failed',
+          'VALIDATION_FAILED',
         );
         expectProblem(
           await hub.call(adminA, 'PATCH', '/v1/programs/unknown', { name: 'x' }),

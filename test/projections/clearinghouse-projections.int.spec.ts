@@ -13,11 +13,12 @@ import { HubError } from '../../src/errors/hub-error';
 import { handleCommand, loadState } from '../../src/event-sourcing/command-handler';
 import { EventStore, START } from '../../src/event-store/event-store.port';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
-import { ProgramDirectory } from '../../src/programs/program-directory';
+import { ProgramDirectory } from '../../src/programs/programs.lookups';
 import {
   EraseParticipantCommand,
   EraseParticipantHandler,
 } from '../../src/publishing/participant-erasure.commands';
+import { ErasedDeliveries } from '../../src/subscriptions/erased-deliveries';
 import {
   learningEventDecider,
   LearningEventCommand,
@@ -29,7 +30,7 @@ import {
   learningEventStream,
   parseEventId,
 } from '../../src/publishing/learning-event.events';
-import { decodeFeedCursor } from '../../src/subscriptions/feed-items';
+import { decodeFeedCursor } from '../../src/http/log-cursor';
 import {
   SubscriptionCommand,
   subscriptionDecider,
@@ -371,6 +372,7 @@ describe('clearinghouse read models on PostgreSQL', () => {
       database.db,
       { now: () => new Date(Date.UTC(2026, 10, 30)) },
       programs,
+      new ErasedDeliveries(database.db),
     );
     const erasure = await handler.execute(
       new EraseParticipantCommand(

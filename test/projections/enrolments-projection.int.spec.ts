@@ -8,13 +8,11 @@ import {
   runProjection,
 } from '../../projections/engine/projection-runner';
 import { rebuildProjection } from '../../projections/engine/rebuild';
-import {
-  EnrolmentDbRow,
-  enrolmentsProjection,
-} from '../../projections/enrolments/enrolments.projection';
+import { EnrolmentDbRow } from '../../projections/enrolments/enrolment-row';
+import { enrolmentsProjection } from '../../projections/enrolments/enrolments.projection';
 import { tallyStream } from '../support/tally.events';
 import { Actor, HUB_SYSTEM_ACTOR } from '../../src/auth/principal';
-import { CourseNode } from '../../src/courses/course-hierarchy';
+import { CourseNode } from '../../src/courses/course.events';
 import { courseTracking, CourseTracking } from '../../src/enrolments/course-tracking';
 import {
   BatchFacts,

@@ -124,7 +124,7 @@ describe('a projection that fails', () => {
     const response = await createBatch('Recorded while the view is stuck');
     expect(response.status).toBe(503);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(response.body.code).toBe('view_behind');
+    expect(response.body.code).toBe('VIEW_BEHIND');
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
     const location = response.headers.get('location');
     expect(location).toMatch(/^\/v1\/batches\/\w+$/);

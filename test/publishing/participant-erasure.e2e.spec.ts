@@ -389,7 +389,7 @@ describe('Participant erasure', () => {
       [{ PublisherProgramId: programId, PublisherParticipantId: 7 }, 'PublisherParticipantId'],
     ] as const) {
       const response = await erase(p.publisher, body);
-      expectProblem(response, 400, 'validation_failed');
+      expectProblem(response, 400, 'VALIDATION_FAILED');
       expect((response.body.issues as { field: string }[]).map((issue) => issue.field)).toContain(
         field,
       );

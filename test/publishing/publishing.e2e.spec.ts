@@ -130,7 +130,7 @@ describe('Publishing API', () => {
   /** Expects the single-event publish of `body` to be refused with these issue fields. */
   const expectInvalid = async (body: unknown, fields: string[], token = publisher) => {
     const response = await expectNothingAppended(() => publish(token, body));
-    expectProblem(response, 400, 'validation_failed');
+    expectProblem(response, 400, 'VALIDATION_FAILED');
     expect(issueFields(response)).toEqual([...fields].sort());
     return response;
   };
@@ -365,7 +365,7 @@ describe('Publishing API', () => {
         [anEvent({ PublisherEventData: { note: 'a\u0000b' } }), '#/PublisherEventData/note'],
       ] as const) {
         const response = await expectNothingAppended(() => publish(publisher, event));
-        expectProblem(response, 400, 'invalid_text');
+        expectProblem(response, 400, 'INVALID_TEXT');
         expect(issueFields(response)).toEqual([field]);
       }
       // Several problems at once are all reported.
@@ -412,19 +412,19 @@ describe('Publishing API', () => {
       );
     });
 
-    it('refuses a body that is not valid JSON: 400 malformed_json', async () => {
+    it('refuses a body that is not valid JSON: 400 MALFORMED_JSON', async () => {
       const malformed = await expectNothingAppended(() =>
         publish(publisher, '{"PublisherProgramId": "PUB",'),
       );
-      expectProblem(malformed, 400, 'malformed_json');
+      expectProblem(malformed, 400, 'MALFORMED_JSON');
       const batch = await expectNothingAppended(() => publishBatch(publisher, '[{"a": 1},'));
-      expectProblem(batch, 400, 'malformed_json');
+      expectProblem(batch, 400, 'MALFORMED_JSON');
     });
 
     it('refuses bodies that are not one JSON object', async () => {
       for (const body of ['[]', '"an event"', '42', 'null', JSON.stringify([anEvent()])]) {
         const response = await expectNothingAppended(() => publish(publisher, body));
-        expectProblem(response, 400, 'validation_failed');
+        expectProblem(response, 400, 'VALIDATION_FAILED');
         expect(issueFields(response)).toEqual(['']);
       }
       const empty = await expectNothingAppended(() =>
@@ -467,11 +467,11 @@ describe('Publishing API', () => {
       expect((await publish(publisher, anEvent({ PublisherProgramId: 'LATE' }))).status).toBe(201);
     });
 
-    it('refuses callers without the PUBLISHER role: 403 missing_role', async () => {
+    it('refuses callers without the PUBLISHER role: 403 MISSING_ROLE', async () => {
       for (const token of [pubSubscriber, learner, pubAdmin, subscriber]) {
         const response = await expectNothingAppended(() => publish(token, anEvent()));
-        expectProblem(response, 403, 'missing_role');
-        expectProblem(await publishBatch(token, [anEvent()]), 403, 'missing_role');
+        expectProblem(response, 403, 'MISSING_ROLE');
+        expectProblem(await publishBatch(token, [anEvent()]), 403, 'MISSING_ROLE');
       }
     });
 
@@ -686,7 +686,7 @@ describe('Publishing API', () => {
           ...corrected,
           EventType: 'NOT_A_TYPE',
         });
-        expectProblem(invalid, 400, 'validation_failed');
+        expectProblem(invalid, 400, 'VALIDATION_FAILED');
         expect(issueFields(invalid)).toEqual(['EventType']);
       });
     });
@@ -696,7 +696,7 @@ describe('Publishing API', () => {
       const stale = await expectNothingAppended(() =>
         hub.call(publisher, 'PUT', `/v1/events/${eventId}`, next, { 'if-match': '"0"' }),
       );
-      expectProblem(stale, 412, 'stale_revision');
+      expectProblem(stale, 412, 'STALE_REVISION');
       const current = await hub.call(publisher, 'PUT', `/v1/events/${eventId}`, next, {
         'if-match': '"1"',
       });
@@ -748,7 +748,7 @@ describe('Publishing API', () => {
       expectProblem(
         await hub.call(subscriber, 'PUT', `/v1/events/${eventId}`, corrected),
         403,
-        'missing_role',
+        'MISSING_ROLE',
       );
     });
 
@@ -801,7 +801,7 @@ describe('Publishing API', () => {
             'if-match': '"3"',
           }),
           412,
-          'stale_revision',
+          'STALE_REVISION',
         );
         expectProblem(
           await hub.call(publisher, 'DELETE', `/v1/events/${eventIdFor(PUB, 'AI:nothing')}`),
@@ -904,7 +904,7 @@ describe('Publishing API', () => {
           {
             index: 1,
             status: 400,
-            code: 'validation_failed',
+            code: 'VALIDATION_FAILED',
             detail: expect.any(String),
             issues: expect.arrayContaining([
               { field: 'Extra', message: expect.any(String) },
@@ -917,7 +917,7 @@ describe('Publishing API', () => {
           expect.objectContaining({ index: 5, status: 403, code: 'PROGRAM_NOT_YOURS' }),
           expect.objectContaining({ index: 6, status: 403, code: 'PROGRAM_NOT_YOURS' }),
           { index: 7, status: 200, EventId: eventIdFor(PUB, 'AI:batch-before') },
-          expect.objectContaining({ index: 8, status: 400, code: 'validation_failed' }),
+          expect.objectContaining({ index: 8, status: 400, code: 'VALIDATION_FAILED' }),
         ],
       });
       expect(response.body.results[1].issues).toHaveLength(2);
@@ -933,7 +933,7 @@ describe('Publishing API', () => {
       expect(stored.body.PublisherParticipantId).toBe('b2');
     });
 
-    it('refuses an empty, oversized or malformed batch: 400 invalid_batch, nothing stored', async () => {
+    it('refuses an empty, oversized or malformed batch: 400 INVALID_BATCH, nothing stored', async () => {
       const oversized = Array.from({ length: 1001 }, (_, index) =>
         anEvent({ PublisherProgramId: BULK, PublisherEventId: `over-${index}` }),
       );
@@ -951,7 +951,7 @@ describe('Publishing API', () => {
         'null',
       ]) {
         const response = await expectNothingAppended(() => publishBatch(publisher, body));
-        expectProblem(response, 400, 'invalid_batch');
+        expectProblem(response, 400, 'INVALID_BATCH');
         expect(issueFields(response)).toEqual(['events']);
       }
     });
@@ -1073,12 +1073,12 @@ describe('Publishing API', () => {
         404,
         'EVENT_NOT_FOUND',
       );
-      expectProblem(await hub.call(learner, 'GET', `/v1/events/${courseId}`), 403, 'missing_role');
+      expectProblem(await hub.call(learner, 'GET', `/v1/events/${courseId}`), 403, 'MISSING_ROLE');
       const listed = await listEvents(subscriber, 'participantId=reader-1');
       expect(listed.items).toEqual([]);
     });
 
-    it('refuses a malformed EventId: 400 invalid_event_id', async () => {
+    it('refuses a malformed EventId: 400 INVALID_EVENT_ID', async () => {
       for (const bad of [
         'not-an-event-id',
         `${PUB}-1234`,
@@ -1089,10 +1089,10 @@ describe('Publishing API', () => {
         `${courseId}x`,
       ]) {
         const path = `/v1/events/${encodeURIComponent(bad)}`;
-        expectProblem(await hub.call(publisher, 'GET', path), 400, 'invalid_event_id');
+        expectProblem(await hub.call(publisher, 'GET', path), 400, 'INVALID_EVENT_ID');
         await expectNothingAppended(async () => {
-          expectProblem(await hub.call(publisher, 'PUT', path, anEvent()), 400, 'invalid_event_id');
-          expectProblem(await hub.call(publisher, 'DELETE', path), 400, 'invalid_event_id');
+          expectProblem(await hub.call(publisher, 'PUT', path, anEvent()), 400, 'INVALID_EVENT_ID');
+          expectProblem(await hub.call(publisher, 'DELETE', path), 400, 'INVALID_EVENT_ID');
         });
       }
     });

@@ -237,7 +237,7 @@ describe('Subscription delivery', () => {
       );
     });
 
-    it('refuses a Last-Event-ID it did not hand out (400 invalid_cursor)', async () => {
+    it('refuses a Last-Event-ID it did not hand out (400 INVALID_CURSOR)', async () => {
       const parties = await program('SSEBAD');
       const id = (await activeSubscription(hub, parties, TEMPLATES)).subscriptionId;
       expectProblem(
@@ -245,7 +245,7 @@ describe('Subscription delivery', () => {
           'last-event-id': 'not-a-cursor',
         }),
         400,
-        'invalid_cursor',
+        'INVALID_CURSOR',
       );
     });
   });

@@ -390,7 +390,7 @@ describe('Subscription feed', () => {
       );
     });
 
-    it('accepts after=start and refuses cursors it did not hand out (400 invalid_cursor)', async () => {
+    it('accepts after=start and refuses cursors it did not hand out (400 INVALID_CURSOR)', async () => {
       const parties = await program('CUR');
       const id = (await activeSubscription(hub, parties, SELECTING)).subscriptionId;
       const eventId = await publishOne(
@@ -411,7 +411,7 @@ describe('Subscription feed', () => {
         '00000000000000000001:00000000000000000001',
       ]) {
         const response = await feed(id, `?after=${encodeURIComponent(bad)}`);
-        expectProblem(response, 400, 'invalid_cursor');
+        expectProblem(response, 400, 'INVALID_CURSOR');
         expect(response.body.issues).toEqual([{ field: 'after', message: expect.any(String) }]);
       }
       expectProblem(await feed(id, '?limit=0'), 400);
@@ -487,7 +487,7 @@ describe('Subscription feed', () => {
     });
 
     it('refuses a from that is neither an instant, a cursor nor start', async () => {
-      expectProblem(await replay('yesterday'), 400, 'invalid_cursor');
+      expectProblem(await replay('yesterday'), 400, 'INVALID_CURSOR');
       expectProblem(
         await hub.call(p.subscriber, 'POST', `/v1/subscriptions/${id}/replay`, {}),
         400,

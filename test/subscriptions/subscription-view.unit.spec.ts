@@ -1,6 +1,6 @@
 import { Actor } from '../../src/auth/principal';
 import { NotFoundError } from '../../src/errors/hub-error';
-import { ActiveSubscription } from '../../src/subscriptions/subscription.decider';
+import { ActiveSubscription } from '../../src/subscriptions/subscription.events';
 import { toSubscriptionView } from '../../src/subscriptions/subscriptions.controller';
 
 const SUB_ORG = 'org-sub';

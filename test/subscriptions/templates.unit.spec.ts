@@ -1,17 +1,10 @@
 import { InvalidInputError } from '../../src/errors/hub-error';
 import { Position, RecordedEvent, START } from '../../src/event-store/event-store.port';
 import { EventCategory, LearningEventEvent } from '../../src/publishing/learning-event.events';
+import { cursorOf, decodeFeedCursor, feedCursor, START_CURSOR } from '../../src/http/log-cursor';
+import { EventFeedItem, toFeedItem } from '../../src/subscriptions/feed-items';
+import { categoryRules, TemplateSet } from '../../src/subscriptions/subscription.events';
 import {
-  cursorOf,
-  decodeFeedCursor,
-  EventFeedItem,
-  feedCursor,
-  START_CURSOR,
-  toFeedItem,
-} from '../../src/subscriptions/feed-items';
-import { TemplateSet } from '../../src/subscriptions/subscription.events';
-import {
-  categoryRules,
   checkTemplateSet,
   importsCategory,
   templateFor,
@@ -485,7 +478,7 @@ describe('checkTemplateSet', () => {
   it('refuses something that is not an object', () => {
     for (const raw of [null, [], 'COURSE', 3])
       expect(setIssues(raw)).toEqual({
-        code: 'invalid_input',
+        code: 'INVALID_INPUT',
         issues: [
           {
             field: 'templates',
@@ -910,7 +903,7 @@ describe('feed cursors', () => {
     ['standard base64 with padding', Buffer.from(`${POSITION}x`).toString('base64')],
     ['a cursor with trailing junk', `${feedCursor(POSITION)}!`],
     ['START in capitals', 'START'],
-  ])('refuse %s (invalid_cursor)', (_, cursor) => {
+  ])('refuse %s (INVALID_CURSOR)', (_, cursor) => {
     let thrown: unknown;
     try {
       decodeFeedCursor(cursor, 'Last-Event-ID');
@@ -919,7 +912,7 @@ describe('feed cursors', () => {
     }
     expect(thrown).toBeInstanceOf(InvalidInputError);
     expect(thrown).toMatchObject({
-      code: 'invalid_cursor',
+      code: 'INVALID_CURSOR',
       issues: [
         {
           field: 'Last-Event-ID',

@@ -1,8 +1,7 @@
 import { Actor } from '../../src/auth/principal';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../src/errors/hub-error';
-import { SealedPersonalData } from '../../src/users/personal-data-vault';
 import { ErasePersonalData, RecordUserProfile, userDecider } from '../../src/users/user.decider';
-import { UserEvent, UserProfileAttributes } from '../../src/users/user.events';
+import { SealedPersonalData, UserEvent, UserProfileAttributes } from '../../src/users/user.events';
 import { deciderSpecification } from '../support/decider-specification';
 
 const spec = deciderSpecification(userDecider);
@@ -150,7 +149,7 @@ describe('user decider: RecordUserProfile', () => {
     spec
       .given([recorded])
       .when(record({ actor: foreignAdmin, organisationId: OTHER_ORG }))
-      .thenThrows(NotFoundError, { code: 'user_not_found', details: { userId: 'u-1' } });
+      .thenThrows(NotFoundError, { code: 'USER_NOT_FOUND', details: { userId: 'u-1' } });
   });
 });
 
@@ -196,7 +195,7 @@ describe('user decider: RecordUserProfile without an organisation', () => {
     spec
       .given([recorded])
       .when(record({ actor: foreignAdmin, organisationId: null }))
-      .thenThrows(NotFoundError, { code: 'user_not_found' });
+      .thenThrows(NotFoundError, { code: 'USER_NOT_FOUND' });
   });
 
   it('puts a new user in the caller’s organisation when an org admin names none', () => {
@@ -206,12 +205,12 @@ describe('user decider: RecordUserProfile without an organisation', () => {
       .then(recordedBy(orgAdmin, ORG));
   });
 
-  it('asks a system admin to name the organisation of a new user (400 organisation_required)', () => {
+  it('asks a system admin to name the organisation of a new user (400 ORGANISATION_REQUIRED)', () => {
     spec
       .given([])
       .when(record({ actor: systemAdmin, organisationId: null }))
       .thenThrows(InvalidInputError, {
-        code: 'organisation_required',
+        code: 'ORGANISATION_REQUIRED',
         details: { issues: [{ field: 'organisationId', message: expect.any(String) }] },
       });
   });
@@ -269,25 +268,25 @@ describe('user decider: ErasePersonalData', () => {
   });
 
   it('refuses a user the hub does not know', () => {
-    spec.given([]).when(erase(orgAdmin)).thenThrows(NotFoundError, { code: 'user_not_found' });
+    spec.given([]).when(erase(orgAdmin)).thenThrows(NotFoundError, { code: 'USER_NOT_FOUND' });
   });
 
   it('hides the user from another organisation', () => {
     spec
       .given([recorded])
       .when(erase(stranger))
-      .thenThrows(NotFoundError, { code: 'user_not_found' });
+      .thenThrows(NotFoundError, { code: 'USER_NOT_FOUND' });
     spec
       .given([recorded])
       .when(erase(foreignAdmin))
-      .thenThrows(NotFoundError, { code: 'user_not_found' });
+      .thenThrows(NotFoundError, { code: 'USER_NOT_FOUND' });
   });
 
   it('hides the user from someone of another organisation who has the same user id', () => {
     spec
       .given([recorded])
       .when(erase({ userId: 'u-1', organisationId: OTHER_ORG, roles: ['LEARNER'] }))
-      .thenThrows(NotFoundError, { code: 'user_not_found' });
+      .thenThrows(NotFoundError, { code: 'USER_NOT_FOUND' });
   });
 
   it('refuses a learner of the same organisation who is not the user', () => {

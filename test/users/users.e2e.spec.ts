@@ -4,7 +4,8 @@ import { testConfig } from '../support/hub-config';
 import { openDatabase, openEventStore } from '../../src/event-store/storage.module';
 import { SQL_DATABASE, SqlDatabase } from '../../src/database/sql-database';
 import { RecordedEvent } from '../../src/event-store/event-store.port';
-import { PersonalDataVault, SealedPersonalData } from '../../src/users/personal-data-vault';
+import { SealedPersonalData } from '../../src/users/user.events';
+import { PersonalDataVault } from '../../src/users/personal-data-vault';
 import {
   ADMIN_TOKEN,
   freshStorage,
@@ -108,7 +109,7 @@ describe('User profiles and personal data', () => {
     });
 
     it('does not reveal the user to another organisation’s admin', async () => {
-      expectProblem(await hub.call(adminB, 'GET', '/v1/users/u1/profile'), 404, 'user_not_found');
+      expectProblem(await hub.call(adminB, 'GET', '/v1/users/u1/profile'), 404, 'USER_NOT_FOUND');
     });
 
     it('shows the profile to a system admin', async () => {
@@ -121,7 +122,7 @@ describe('User profiles and personal data', () => {
       expectProblem(
         await hub.call(adminA, 'GET', '/v1/users/nobody/profile'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
     });
 
@@ -147,7 +148,7 @@ describe('User profiles and personal data', () => {
       expectProblem(
         await hub.call(adminB, 'PUT', '/v1/users/u1/profile', PROFILE),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
       expect(await hub.store.headPosition()).toEqual(before);
     });
@@ -161,7 +162,7 @@ describe('User profiles and personal data', () => {
     ])('refuses a profile with %s (400) and records nothing', async (_, body, field) => {
       const before = await hub.store.headPosition();
       const response = await hub.call(adminA, 'PUT', '/v1/users/u1/profile', body);
-      expectProblem(response, 400, 'validation_failed');
+      expectProblem(response, 400, 'VALIDATION_FAILED');
       const issues = (response.body as { issues: { field: string; message: string }[] }).issues;
       expect(issues).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
       expect(await hub.store.headPosition()).toEqual(before);
@@ -196,13 +197,13 @@ describe('User profiles and personal data', () => {
       const read = await hub.call(adminA, 'GET', '/v1/users/u5/profile');
       expect(read.status).toBe(200);
       expect(read.body).toMatchObject({ userId: 'u5', organisationId: 'org-a', ...PERSONAL });
-      expectProblem(await hub.call(adminB, 'GET', '/v1/users/u5/profile'), 404, 'user_not_found');
+      expectProblem(await hub.call(adminB, 'GET', '/v1/users/u5/profile'), 404, 'USER_NOT_FOUND');
     });
 
     it('asks a system admin to name the organisation of a new user (400), leaving nothing behind', async () => {
       const before = await hub.store.headPosition();
       const response = await hub.call(ADMIN_TOKEN, 'PUT', '/v1/users/u6/profile', PROFILE);
-      expectProblem(response, 400, 'organisation_required');
+      expectProblem(response, 400, 'ORGANISATION_REQUIRED');
       expect(response.body).toMatchObject({
         issues: [{ field: 'organisationId', message: expect.any(String) }],
       });
@@ -211,7 +212,7 @@ describe('User profiles and personal data', () => {
       expectProblem(
         await hub.call(ADMIN_TOKEN, 'GET', '/v1/users/u6/profile'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
 
       const named = await hub.call(ADMIN_TOKEN, 'PUT', '/v1/users/u6/profile', {
@@ -288,7 +289,7 @@ describe('User profiles and personal data', () => {
       expectProblem(
         await hub.call(adminB, 'DELETE', '/v1/users/u1/personal-data'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
       expectProblem(
         await hub.call(learnerU2, 'DELETE', '/v1/users/u1/personal-data'),
@@ -298,7 +299,7 @@ describe('User profiles and personal data', () => {
       expectProblem(
         await hub.call(adminA, 'DELETE', '/v1/users/nobody/personal-data'),
         404,
-        'user_not_found',
+        'USER_NOT_FOUND',
       );
       expect(await hub.store.headPosition()).toEqual(before);
       expect(await keyRows('u1')).toHaveLength(1);
@@ -344,7 +345,7 @@ describe('User profiles and personal data', () => {
       // While the hub runs it leads the projection, so a rebuild must wait for it to stop.
       await expect(
         rebuildProjection(usersProjection, { db: db(), store: hub.store }),
-      ).rejects.toMatchObject({ code: 'projection_busy' });
+      ).rejects.toMatchObject({ code: 'PROJECTION_BUSY' });
 
       await hub.close();
       const config = testConfig(storage.storage);

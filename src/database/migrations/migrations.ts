@@ -11,6 +11,7 @@ import { lighterAppendSchema } from './009-lighter-append';
 import { logBoundarySchema } from './010-log-boundary';
 import { webhookOrderSchema } from './011-webhook-order';
 import { projectionFailuresSchema } from './012-projection-failures';
+import { jobsSchema } from './013-jobs';
 
 export interface Migration {
   version: number;
@@ -32,6 +33,7 @@ export const migrations: readonly Migration[] = [
   { version: 10, name: 'log-boundary', sql: logBoundarySchema },
   { version: 11, name: 'webhook-order', sql: webhookOrderSchema },
   { version: 12, name: 'projection-failures', sql: projectionFailuresSchema },
+  { version: 13, name: 'jobs', sql: jobsSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

@@ -46,7 +46,7 @@ export const decodeEsdbPosition = (position: string): EsdbPosition => {
   throw new InvalidInputError(
     'Not an EventStoreDB position',
     [{ field: 'position', message: 'expected "<commit>:<prepare>" as produced by this store' }],
-    'invalid_position',
+    'INVALID_POSITION',
   );
 };
 

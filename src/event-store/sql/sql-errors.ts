@@ -8,7 +8,7 @@ export const mapSqlError = (error: unknown): Error => {
   if (typeof code === 'string') {
     // Class 22: data exceptions, i.e. a value the client sent that PostgreSQL cannot store.
     if (code.startsWith('22'))
-      return new InvalidInputError(`The database refused a value: ${message}`, [], 'invalid_value');
+      return new InvalidInputError(`The database refused a value: ${message}`, [], 'INVALID_VALUE');
     // Class 08 (connection), 57P (operator intervention, e.g. shutdown), 53 (resources).
     if (code.startsWith('08') || code.startsWith('57P') || code.startsWith('53'))
       return new StoreUnavailableError(`The database is unavailable: ${message}`, error);

@@ -231,7 +231,7 @@ export class SqlEventStore implements EventStore {
     const limit = clampCount(options.maxCount ?? MAX_READ_COUNT);
     const from = options.fromRevision;
     if (from !== undefined && from < 0n)
-      throw new InvalidInputError('fromRevision must not be negative', [], 'invalid_revision');
+      throw new InvalidInputError('fromRevision must not be negative', [], 'INVALID_REVISION');
     const { rows } = await this.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM hub_events
         WHERE stream_name = $1 AND ($2::bigint IS NULL OR stream_revision ${backwards ? '<=' : '>='} $2::bigint)
@@ -584,7 +584,7 @@ export class SqlEventStore implements EventStore {
 
 const clampCount = (count: number): number => {
   if (!Number.isInteger(count) || count < 1)
-    throw new InvalidInputError('maxCount must be a positive integer', [], 'invalid_max_count');
+    throw new InvalidInputError('maxCount must be a positive integer', [], 'INVALID_MAX_COUNT');
   return Math.min(count, MAX_READ_COUNT);
 };
 

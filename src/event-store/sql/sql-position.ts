@@ -24,7 +24,7 @@ export const decodeSqlPosition = (position: string): SqlLogKey => {
     throw new InvalidInputError(
       `"${position}" is not a position of this event store`,
       [],
-      'invalid_position',
+      'INVALID_POSITION',
     );
   return {
     transactionId: BigInt(match[1]!).toString(),

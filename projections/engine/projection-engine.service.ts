@@ -5,17 +5,16 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
-import { HUB_CONFIG, HubConfig } from '../src/config/hub-config';
-import { HUB_METRICS, HubMetrics } from '../src/metrics/hub-metrics';
-import { SQL_DATABASE, SqlDatabase } from '../src/database/sql-database';
+import { HUB_CONFIG, HubConfig } from '../../src/config/hub-config';
+import { HUB_METRICS, HubMetrics } from '../../src/metrics/hub-metrics';
+import { SQL_DATABASE, SqlDatabase } from '../../src/database/sql-database';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ViewBehindError } from '../src/errors/hub-error';
-import { EVENT_STORE, EventStore, Position } from '../src/event-store/event-store.port';
-import { ProjectionFailure, readCheckpoint } from './engine/checkpoints';
-import { Projection } from './engine/projection';
-import { defaultRunnerOptions, ProjectionRunner, RunnerStatus } from './engine/projection-runner';
-import { ProjectionLag, projectionLag } from './engine/projection-status';
-import { PROJECTIONS } from './registry';
+import { ViewBehindError } from '../../src/errors/hub-error';
+import { EVENT_STORE, EventStore, Position } from '../../src/event-store/event-store.port';
+import { ProjectionFailure, readCheckpoint } from './checkpoints';
+import { Projection } from './projection';
+import { defaultRunnerOptions, ProjectionRunner, RunnerStatus } from './projection-runner';
+import { ProjectionLag, projectionLag } from './projection-status';
 
 export type ProjectionReport = RunnerStatus & {
   lag: ProjectionLag | null;
@@ -23,6 +22,9 @@ export type ProjectionReport = RunnerStatus & {
   /** The failure recorded by whichever instance runs it (this one or another). */
   failure: ProjectionFailure | null;
 };
+
+/** The read models to run, provided by the composition root (projections/registry.ts). */
+export const PROJECTIONS = Symbol('PROJECTIONS');
 
 /** Runs every registered projection in the background for the life of the hub. */
 // Any fixed key, distinct from the migrations' lock.

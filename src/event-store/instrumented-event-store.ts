@@ -10,8 +10,8 @@ import {
   RecordedEvent,
   SubscribeOptions,
   Subscription,
-} from '../event-store/event-store.port';
-import { HubMetrics } from './hub-metrics';
+} from './event-store.port';
+import { HubMetrics } from '../metrics/hub-metrics';
 
 /**
  * The event store the hub uses, counted: events appended and how long appends take, and how many
