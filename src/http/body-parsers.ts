@@ -36,7 +36,8 @@ export const registerBodyParsers = (
     if (!TEXT_MEDIA_TYPES.includes(mediaType)) return;
     const route = request.routeOptions.url;
     if (route !== undefined && textRoutes.some((pattern) => pattern.test(route))) return;
-    throw new HubError('unsupported_media_type',
+    throw new HubError(
+      'unsupported_media_type',
       'UNSUPPORTED_MEDIA_TYPE',
       `This route reads application/json bodies, not ${mediaType}`,
     );

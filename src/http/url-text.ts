@@ -4,7 +4,8 @@ import { invalidText, printable, unstorableCharacter } from './storable-text';
 
 const malformedQuery = (raw: string): HubError => {
   const message = 'is not valid percent-encoded UTF-8';
-  return new HubError('invalid_input',
+  return new HubError(
+    'invalid_input',
     'MALFORMED_URL',
     `The query string part "${raw}" ${message}`,
     {

@@ -246,7 +246,8 @@ export class ActOnSubscriptionHandler
       }
       default: {
         const unknownAction: never = action;
-        throw new HubError('internal',
+        throw new HubError(
+          'internal',
           'INTERNAL',
           `Unknown action ${JSON.stringify(unknownAction)}`,
         );

@@ -25,7 +25,10 @@ export const tallyDecider: Decider<TallyCommand, TallyEvent, TallyState> = {
         ];
       case 'IncrementTally':
         if (state.status !== 'open')
-          throw new RuleViolatedError('COURSE_BATCH_ALREADY_COMPLETED', `Tally ${command.tallyId} is not open`);
+          throw new RuleViolatedError(
+            'COURSE_BATCH_ALREADY_COMPLETED',
+            `Tally ${command.tallyId} is not open`,
+          );
         return [
           {
             type: 'TallyIncremented',
@@ -35,7 +38,10 @@ export const tallyDecider: Decider<TallyCommand, TallyEvent, TallyState> = {
       case 'CloseTally':
         if (state.status === 'closed') return [];
         if (state.status === 'none')
-          throw new RuleViolatedError('COURSE_BATCH_ALREADY_COMPLETED', `Tally ${command.tallyId} is not open`);
+          throw new RuleViolatedError(
+            'COURSE_BATCH_ALREADY_COMPLETED',
+            `Tally ${command.tallyId} is not open`,
+          );
         return [{ type: 'TallyClosed', data: { tallyId: command.tallyId, closedAt: command.now } }];
       default: {
         const unknownCommand: never = command;
