@@ -28,7 +28,7 @@ const formatterFor = (timeZone: string): Intl.DateTimeFormat => {
   return formatter;
 };
 
-interface Fields {
+export interface WallClockFields {
   year: number;
   month: number;
   day: number;
@@ -38,7 +38,7 @@ interface Fields {
 }
 
 /** The wall-clock fields the zone shows at an instant (proleptic Gregorian, astronomical years). */
-const wallFieldsAt = (epochMs: number, timeZone: string): Fields => {
+export const wallFieldsAt = (epochMs: number, timeZone: string): WallClockFields => {
   const fields: Record<string, string> = {};
   for (const part of formatterFor(timeZone).formatToParts(epochMs)) fields[part.type] = part.value;
   const field = (name: string): number => Number(fields[name]);

@@ -1,14 +1,13 @@
 import { SQL_DATABASE, SqlDatabase } from '../../src/database/sql-database';
 import {
   ADMIN_TOKEN,
+  createCourseAndOpenBatch,
   freshStorage,
   HubStorage,
   issueKey,
   recordUser,
   RunningHub,
-  sampleHierarchy,
   startHub,
-  utcDay,
 } from '../support/hub-harness';
 
 type Reply = Awaited<ReturnType<RunningHub['call']>>;
@@ -106,23 +105,12 @@ describe('Bulk enrolment API', () => {
         }),
       );
     await recordUser(hub, 'max', 'org-b');
-    const course = await hub.call(alice, 'POST', '/v1/courses', {
+    await createCourseAndOpenBatch(hub, alice, {
       courseId: 'course-bulk',
-      name: 'Bulk',
-      trackable: { enabled: true },
-      children: sampleHierarchy(),
-    });
-    expect(course.status).toBe(201);
-    const batch = await hub.call(alice, 'POST', '/v1/batches', {
       batchId: BATCH,
-      courseId: 'course-bulk',
-      name: 'Everyone',
-      enrollmentType: 'open',
-      startDate: new Date().toISOString(),
-      endDate: utcDay(30),
+      name: 'Bulk',
       mentors: ['mia'],
     });
-    expect(batch.status).toBe(201);
   });
 
   afterAll(async () => {

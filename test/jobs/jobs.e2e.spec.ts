@@ -5,14 +5,13 @@ import { JobRunner } from '../../src/jobs/job-runner';
 import { Jobs } from '../../src/jobs/jobs';
 import {
   ADMIN_TOKEN,
+  createCourseAndOpenBatch,
   freshStorage,
   HubStorage,
   issueKey,
   recordUser,
   RunningHub,
-  sampleHierarchy,
   startHub,
-  utcDay,
 } from '../support/hub-harness';
 
 type Reply = Awaited<ReturnType<RunningHub['call']>>;
@@ -53,23 +52,12 @@ describe('Jobs API', () => {
         return null;
       },
     });
-    const course = await hub.call(alice, 'POST', '/v1/courses', {
+    await createCourseAndOpenBatch(hub, alice, {
       courseId: 'course-jobs',
-      name: 'Jobs',
-      trackable: { enabled: true },
-      children: sampleHierarchy(),
-    });
-    expect(course.status).toBe(201);
-    const batch = await hub.call(alice, 'POST', '/v1/batches', {
       batchId: 'batch-jobs',
-      courseId: 'course-jobs',
       name: 'Jobs',
-      enrollmentType: 'open',
-      startDate: new Date().toISOString(),
-      endDate: utcDay(30),
       mentors: ['mia'],
     });
-    expect(batch.status).toBe(201);
   });
 
   afterAll(async () => {

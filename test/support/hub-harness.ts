@@ -135,3 +135,30 @@ export const sampleHierarchy = () => [
 /** Today + n days as yyyy-MM-dd in UTC (the tests' HUB_TIMEZONE). */
 export const utcDay = (offsetDays: number): string =>
   new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+
+/** A trackable course with the sample hierarchy and an open batch of it, running for 30 days. */
+export const createCourseAndOpenBatch = async (
+  hub: RunningHub,
+  creator: string,
+  ids: { courseId: string; batchId: string; name: string; mentors: string[] },
+): Promise<void> => {
+  const course = await hub.call(creator, 'POST', '/v1/courses', {
+    courseId: ids.courseId,
+    name: ids.name,
+    trackable: { enabled: true },
+    children: sampleHierarchy(),
+  });
+  if (course.status !== 201)
+    throw new Error(`creating a course failed: ${JSON.stringify(course.body)}`);
+  const batch = await hub.call(creator, 'POST', '/v1/batches', {
+    batchId: ids.batchId,
+    courseId: ids.courseId,
+    name: ids.name,
+    enrollmentType: 'open',
+    startDate: new Date().toISOString(),
+    endDate: utcDay(30),
+    mentors: ids.mentors,
+  });
+  if (batch.status !== 201)
+    throw new Error(`creating a batch failed: ${JSON.stringify(batch.body)}`);
+};

@@ -1,3 +1,5 @@
+import { wallFieldsAt } from '../../time/calendar';
+
 /**
  * What a report cell may contain and how values are written into one: formula neutralisation,
  * the reference's `BatchId_` prefix, dates in the hub's time zone and score percentages.
@@ -66,6 +68,13 @@ export const percentCell = (score: number, maxScore: number): string =>
     ? `${Math.ceil(withoutFloatNoise((score * 100) / maxScore))}%`
     : '';
 
+const toEpochMs = (instant: string | Date): number => {
+  const epochMs = instant instanceof Date ? instant.getTime() : Date.parse(instant);
+  // A bad instant is a bug upstream: failing the job beats writing a wrong date into a file.
+  if (!Number.isFinite(epochMs)) throw new RangeError(`Not an instant: ${String(instant)}`);
+  return epochMs;
+};
+
 interface WallClock {
   year: string;
   month: string;
@@ -75,49 +84,18 @@ interface WallClock {
   second: string;
 }
 
-/** Formatters are costly to build and immutable, so one per zone is kept. */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-const formatterFor = (timeZone: string): Intl.DateTimeFormat => {
-  let formatter = formatters.get(timeZone);
-  if (formatter === undefined) {
-    // 'h23' rather than hour12: false, which some ICU versions render as hour 24 at midnight.
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-};
-
-const toEpochMs = (instant: string | Date): number => {
-  const epochMs = instant instanceof Date ? instant.getTime() : Date.parse(instant);
-  // A bad instant is a bug upstream: failing the job beats writing a wrong date into a file.
-  if (!Number.isFinite(epochMs)) throw new RangeError(`Not an instant: ${String(instant)}`);
-  return epochMs;
-};
+const two = (value: number): string => String(value).padStart(2, '0');
 
 /** The wall clock a zone shows at an instant. Throws RangeError for a bad instant or zone. */
 const wallClockIn = (instant: string | Date, timeZone: string): WallClock => {
-  const parts: Record<string, string> = {};
-  for (const part of formatterFor(timeZone).formatToParts(toEpochMs(instant))) {
-    parts[part.type] = part.value;
-  }
-  const part = (name: keyof WallClock): string => parts[name] ?? '';
+  const { year, month, day, hour, minute, second } = wallFieldsAt(toEpochMs(instant), timeZone);
   return {
-    year: part('year').padStart(4, '0'),
-    month: part('month'),
-    day: part('day'),
-    hour: part('hour'),
-    minute: part('minute'),
-    second: part('second'),
+    year: String(year).padStart(4, '0'),
+    month: two(month),
+    day: two(day),
+    hour: two(hour),
+    minute: two(minute),
+    second: two(second),
   };
 };
 
