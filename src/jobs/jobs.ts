@@ -9,6 +9,11 @@ import { JobRunner } from './job-runner';
 
 export interface JobRequest {
   kind: string;
+  /**
+   * The job's id, when the domain already names the work (a report request's id): a job of that
+   * id is returned as it stands. Otherwise a new ULID.
+   */
+  id?: string;
   organisationId: string;
   requestedBy: string;
   payload: unknown;
@@ -48,14 +53,17 @@ export class Jobs {
       const earlier = await this.byIdempotencyKey(request, key);
       if (earlier) return { job: this.sameRequest(earlier, request), created: false };
     }
-    const id = newUlid();
+    if (request.id !== undefined) {
+      const named = await this.find(request.id);
+      if (named) return { job: named, created: false };
+    }
+    const id = request.id ?? newUlid();
     const row = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<JobRow>(
         `INSERT INTO hub_jobs (id, kind, organisation_id, requested_by, idempotency_key,
            request_digest, payload, state, max_attempts, run_after, progress_total, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, now(), $9, $10)
-         ON CONFLICT (kind, organisation_id, requested_by, idempotency_key)
-           WHERE idempotency_key IS NOT NULL DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING ${JOB_COLUMNS}`,
         [
           id,
@@ -129,6 +137,26 @@ export class Jobs {
       this.logger.error(`Job ${jobId}: its kind's cancellation hook failed: ${String(error)}`);
     }
     return job;
+  }
+
+  /**
+   * Runs a failed job again from the start with fresh attempts (a report asked for again after it
+   * failed keeps its id); null unless the job had failed.
+   */
+  async requeue(jobId: string): Promise<Job | null> {
+    const { rows } = await this.db.query<JobRow>(
+      `UPDATE hub_jobs
+          SET state = 'queued', attempts = 0, run_after = now(), lease_owner = NULL,
+              lease_expires_at = NULL, progress_done = 0, checkpoint = NULL, result = NULL,
+              error = NULL, finished_at = NULL
+        WHERE id = $1 AND state = 'failed'
+        RETURNING ${JOB_COLUMNS}`,
+      [jobId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    this.runner.wake();
+    return toJob(row);
   }
 
   private async byIdempotencyKey(request: JobRequest, key: string): Promise<Job | null> {

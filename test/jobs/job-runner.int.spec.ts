@@ -249,6 +249,32 @@ describe.each(['pglite', 'server'] as const)('the job runner on %s', (where) => 
     expect(Number(rows[0]!.n)).toBe(2);
   });
 
+  it('keeps a job the domain names under its own id, and runs it again after it failed', async () => {
+    let runs = 0;
+    const { jobs } = instance([
+      {
+        kind: 'named',
+        maxAttempts: 1,
+        run: async () => {
+          runs += 1;
+          if (runs === 1) throw new Error('first run broke');
+          return { made: true };
+        },
+      },
+    ]);
+    const id = 'C01446E8F6C1B93221CA78B1BF905AE8';
+    const first = await jobs.enqueue({ ...request('named'), id });
+    expect(first).toMatchObject({ created: true, job: { id } });
+    expect(await jobs.enqueue({ ...request('named'), id })).toMatchObject({ created: false });
+    expect(await finished(jobs, id)).toMatchObject({ state: 'failed', error: 'first run broke' });
+
+    expect(await jobs.requeue(id)).toMatchObject({ id, state: 'queued', attempts: 0 });
+    expect(await finished(jobs, id)).toMatchObject({ state: 'completed', result: { made: true } });
+    // Only a failed job runs again.
+    expect(await jobs.requeue(id)).toBeNull();
+    expect(runs).toBe(2);
+  });
+
   it('hands a running job back to the queue on shutdown, for the next instance to resume', async () => {
     const seen: Job[] = [];
     const first = instance([
