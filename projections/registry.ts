@@ -1,9 +1,11 @@
 import { apiKeysProjection } from './api-keys/api-keys.projection';
+import { assessmentResponsesProjection } from './assessment-responses/assessment-responses.projection';
 import { batchStatusProjection } from './batch-status/batch-status.projection';
 import { consentsProjection } from './consents/consents.projection';
 import { coursesProjection } from './courses/courses.projection';
 import { Projection } from './engine/projection';
 import { enrolmentsProjection } from './enrolments/enrolments.projection';
+import { jobRequestsProjection } from './job-requests/job-requests.projection';
 import { learningEventsProjection } from './learning-events/learning-events.projection';
 import { programsProjection } from './programs/programs.projection';
 import { subscriptionsProjection } from './subscriptions/subscriptions.projection';
@@ -20,4 +22,6 @@ export const projections: readonly Projection[] = [
   programsProjection,
   learningEventsProjection,
   subscriptionsProjection,
+  jobRequestsProjection,
+  assessmentResponsesProjection,
 ];

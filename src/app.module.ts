@@ -8,6 +8,7 @@ import { HUB_CONFIG, HubConfig } from './config/hub-config';
 import { ConsentsModule } from './consents/consents.module';
 import { CoursesModule } from './courses/courses.module';
 import { EnrolmentsModule } from './enrolments/enrolments.module';
+import { ExhaustsModule } from './exhausts/exhausts.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -48,6 +49,7 @@ export class AppModule {
         BatchesModule,
         ConsentsModule,
         EnrolmentsModule,
+        ExhaustsModule,
         ProgramsModule,
         PublishingModule,
         SubscriptionsModule,

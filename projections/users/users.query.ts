@@ -24,22 +24,35 @@ interface Row {
   [column: string]: unknown;
 }
 
+const toProfileRow = (row: Row): UserProfileRow => ({
+  userId: row.user_id,
+  organisationId: row.organisation_id,
+  personal: row.personal,
+  attributes: row.attributes,
+  personalErasedAt: row.personal_erased_at === null ? null : new Date(row.personal_erased_at),
+  recordedAt: new Date(row.recorded_at),
+  revision: BigInt(row.revision),
+});
+
 export const readUserProfile = async (
   db: SqlExecutor,
   userId: string,
 ): Promise<UserProfileRow | null> => {
   const { rows } = await db.query<Row>('SELECT * FROM user_profiles WHERE user_id = $1', [userId]);
   const row = rows[0];
-  if (!row) return null;
-  return {
-    userId: row.user_id,
-    organisationId: row.organisation_id,
-    personal: row.personal,
-    attributes: row.attributes,
-    personalErasedAt: row.personal_erased_at === null ? null : new Date(row.personal_erased_at),
-    recordedAt: new Date(row.recorded_at),
-    revision: BigInt(row.revision),
-  };
+  return row ? toProfileRow(row) : null;
+};
+
+/** The profiles of these users (one page of a report at a time); absent ones have none. */
+export const readUserProfiles = async (
+  db: SqlExecutor,
+  userIds: readonly string[],
+): Promise<Map<string, UserProfileRow>> => {
+  const { rows } = await db.query<Row>(
+    'SELECT * FROM user_profiles WHERE user_id = ANY($1::text[])',
+    [[...new Set(userIds)]],
+  );
+  return new Map(rows.map((row) => [row.user_id, toProfileRow(row)]));
 };
 
 /** The organisation of each user with a profile, looked up 5,000 at a time; absent ones have none. */

@@ -47,6 +47,25 @@ export interface HubConfig {
   metricsHost: string;
   /** Publishers, subscribers and delivery: the Learning Hub clearinghouse. */
   clearinghouse: ClearinghouseConfig;
+  /** Report files, their download links and the mail that announces them. */
+  exhausts?: ExhaustConfig;
+}
+
+export interface ExhaustConfig {
+  /** Folder the report files are kept in (EXHAUST_DIR). */
+  dir: string;
+  /** SMTP_URL (smtp:// or smtps://); absent: mail is logged and dropped. */
+  smtpUrl?: string;
+  /** MAIL_FROM. */
+  mailFrom: string;
+  /** DOWNLOAD_LINK_SECRET (32+ bytes); absent: one the hub keeps in its database. */
+  linkSecret?: string;
+  /** DOWNLOAD_LINK_TTL_SECONDS, in milliseconds. */
+  linkTtlMs: number;
+  /** MAIL_ATTACHMENT_MAX_BYTES: a file up to this size goes with the mail, a larger one by link. */
+  attachmentMaxBytes: number;
+  /** PUBLIC_URL: where clients reach the hub, for links in mail. */
+  publicUrl: string;
 }
 
 export interface ClearinghouseConfig {
@@ -428,6 +447,28 @@ const loadDomainSettings = (env: EnvReader) => {
   return { timeZone, adminToken, scorePolicy: scorePolicy === 'last' ? 'last' : 'best' } as const;
 };
 
+/** EXHAUST_DIR, SMTP_URL, MAIL_FROM, DOWNLOAD_LINK_*, MAIL_ATTACHMENT_MAX_BYTES, PUBLIC_URL. */
+const loadExhausts = (env: EnvReader, storage: StorageMode, port: number): ExhaustConfig => {
+  const smtpUrl = env.text('SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl))
+    env.problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  const linkSecret = env.text('DOWNLOAD_LINK_SECRET');
+  if (linkSecret !== undefined && Buffer.byteLength(linkSecret) < 32)
+    env.problems.push('DOWNLOAD_LINK_SECRET must be at least 32 bytes long');
+  const publicUrl = env.text('PUBLIC_URL') ?? `http://localhost:${port}`;
+  if (!/^https?:\/\//.test(publicUrl)) env.problems.push('PUBLIC_URL must be an http(s) URL');
+  const dataDir = storage.kind === 'embedded' ? storage.dataDir : resolve('./data');
+  return {
+    dir: resolve(env.text('EXHAUST_DIR') ?? `${dataDir}/exhaust`),
+    mailFrom: env.text('MAIL_FROM') ?? 'Learning Hub <no-reply@localhost>',
+    linkTtlMs: env.integer('DOWNLOAD_LINK_TTL_SECONDS', 604_800, 60, 31_536_000) * 1000,
+    attachmentMaxBytes: env.integer('MAIL_ATTACHMENT_MAX_BYTES', 5_242_880, 0, 26_214_400),
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    ...(smtpUrl === undefined ? {} : { smtpUrl }),
+    ...(linkSecret === undefined ? {} : { linkSecret }),
+  };
+};
+
 /** Reads and checks the environment, reporting every wrong value at once. */
 export const loadConfig = (source: Env = process.env): HubConfig => {
   const env = new EnvReader(source);
@@ -456,6 +497,7 @@ export const loadConfig = (source: Env = process.env): HubConfig => {
         : env.integer('HUB_METRICS_PORT', 0, 1, 65535),
     metricsHost: env.text('HUB_METRICS_HOST') ?? '127.0.0.1',
     clearinghouse,
+    exhausts: loadExhausts(env, storage, port),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),
   };

@@ -65,6 +65,9 @@ export type ExhaustRequestState =
       iteration: number;
       files: ExhaustFile[];
       error: string | null;
+      /** When the last run ended, and how long it took. */
+      endedAt: string | null;
+      executionMs: number | null;
     };
 
 type Existing = Extract<ExhaustRequestState, { exists: true }>;
@@ -183,6 +186,8 @@ const evolve = (state: ExhaustRequestState, event: ExhaustRequestEvent): Exhaust
       iteration: 0,
       files: [],
       error: null,
+      endedAt: null,
+      executionMs: null,
     };
   if (!state.exists) return state;
   switch (event.type) {

@@ -58,6 +58,8 @@ export interface JobHandler {
   failed?(job: Job, error: string): Promise<void>;
   /** After the job was cancelled (by the user `cancelledBy`), in the instance that cancelled it. */
   cancelled?(job: Job, cancelledBy: string): Promise<void>;
+  /** What GET /v1/jobs/{id} adds about a job of this kind (`details`): its domain's view of it. */
+  describe?(job: Job): Promise<unknown>;
 }
 
 /** Thrown by a handler whose job cannot succeed however often it is tried: no retry. */

@@ -25,7 +25,8 @@ export class JobsController {
     @IdParam('jobId') jobId: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<JobView> {
-    return toJobView(await this.jobs.visible(jobId, actorOf(principal)));
+    const job = await this.jobs.visible(jobId, actorOf(principal));
+    return toJobView(job, await this.jobs.describe(job));
   }
 
   @Post(':jobId/cancel')

@@ -31,9 +31,14 @@ export class JobView {
   @ApiProperty() createdAt!: string;
   @ApiProperty({ nullable: true, type: String }) startedAt!: string | null;
   @ApiProperty({ nullable: true, type: String }) finishedAt!: string | null;
+  @ApiProperty({
+    required: false,
+    description: "The job's domain's view of it, its kind defines the shape (a report request)",
+  })
+  details?: unknown;
 }
 
-export const toJobView = (job: Job): JobView => ({
+export const toJobView = (job: Job, details?: unknown): JobView => ({
   id: job.id,
   kind: job.kind,
   state: job.state,
@@ -44,4 +49,5 @@ export const toJobView = (job: Job): JobView => ({
   createdAt: job.createdAt,
   startedAt: job.startedAt,
   finishedAt: job.finishedAt,
+  ...(details === undefined ? {} : { details }),
 });

@@ -141,22 +141,35 @@ export class Jobs {
 
   /**
    * Runs a failed job again from the start with fresh attempts (a report asked for again after it
-   * failed keeps its id); null unless the job had failed.
+   * failed keeps its id), with a new payload if given; null unless the job had failed.
    */
-  async requeue(jobId: string): Promise<Job | null> {
+  async requeue(jobId: string, payload?: unknown): Promise<Job | null> {
     const { rows } = await this.db.query<JobRow>(
       `UPDATE hub_jobs
           SET state = 'queued', attempts = 0, run_after = now(), lease_owner = NULL,
               lease_expires_at = NULL, progress_done = 0, checkpoint = NULL, result = NULL,
-              error = NULL, finished_at = NULL
+              error = NULL, finished_at = NULL, payload = coalesce($2::jsonb, payload)
         WHERE id = $1 AND state = 'failed'
         RETURNING ${JOB_COLUMNS}`,
-      [jobId],
+      [jobId, payload === undefined ? null : jsonParam(payload)],
     );
     const row = rows[0];
     if (!row) return null;
     this.runner.wake();
     return toJob(row);
+  }
+
+  /** What the job's kind says about it (GET /v1/jobs/{id} `details`), if it says anything. */
+  describe(job: Job): Promise<unknown> {
+    return this.runner.handlerOf(job.kind)?.describe?.(job) ?? Promise.resolve(undefined);
+  }
+
+  /** Replaces a job's payload: to drop what it no longer needs (a report's sealed password). */
+  async replacePayload(jobId: string, payload: unknown): Promise<void> {
+    await this.db.query('UPDATE hub_jobs SET payload = $2::jsonb WHERE id = $1', [
+      jobId,
+      jsonParam(payload),
+    ]);
   }
 
   private async byIdempotencyKey(request: JobRequest, key: string): Promise<Job | null> {

@@ -22,6 +22,13 @@ export const testConfig = (
   databasePoolSize: 20,
   metricsPort: null,
   metricsHost: '127.0.0.1',
+  exhausts: {
+    dir: tempDataDir('exhaust'),
+    mailFrom: 'Learning Hub <hub@test.local>',
+    linkTtlMs: 60_000,
+    attachmentMaxBytes: 1_048_576,
+    publicUrl: 'http://127.0.0.1',
+  },
   clearinghouse: {
     ...defaultClearinghouseConfig(),
     // Tests receive webhooks on 127.0.0.1 and cannot wait hours between attempts: eight

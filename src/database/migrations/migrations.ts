@@ -12,6 +12,7 @@ import { logBoundarySchema } from './010-log-boundary';
 import { webhookOrderSchema } from './011-webhook-order';
 import { projectionFailuresSchema } from './012-projection-failures';
 import { jobsSchema } from './013-jobs';
+import { hubSecretsSchema } from './014-hub-secrets';
 
 export interface Migration {
   version: number;
@@ -34,6 +35,7 @@ export const migrations: readonly Migration[] = [
   { version: 11, name: 'webhook-order', sql: webhookOrderSchema },
   { version: 12, name: 'projection-failures', sql: projectionFailuresSchema },
   { version: 13, name: 'jobs', sql: jobsSchema },
+  { version: 14, name: 'hub-secrets', sql: hubSecretsSchema },
 ];
 
 // Any fixed key: it serialises concurrent hub start-ups on one database.

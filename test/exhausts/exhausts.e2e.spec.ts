@@ -1,0 +1,249 @@
+import { BlobReader, TextWriter, ZipReader } from '@zip.js/zip.js';
+import {
+  createCourseAndOpenBatch,
+  freshStorage,
+  HubStorage,
+  issueKey,
+  recordUser,
+  RunningHub,
+  startHub,
+} from '../support/hub-harness';
+import { eventually } from '../support/eventually';
+
+type Reply = Awaited<ReturnType<RunningHub['call']>>;
+
+const expectProblem = (response: Reply, status: number, code: string) =>
+  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
+
+/** The one CSV in a zip, opened with the password (or without one). */
+const csvIn = async (zip: Blob, password?: string): Promise<string> => {
+  const reader = new ZipReader(new BlobReader(zip));
+  try {
+    const [entry] = await reader.getEntries();
+    if (!entry || entry.directory) throw new Error('the zip holds no file');
+    return await entry.getData(new TextWriter(), password === undefined ? {} : { password });
+  } finally {
+    await reader.close();
+  }
+};
+
+describe('report requests (exhausts)', () => {
+  let storage: HubStorage;
+  let hub: RunningHub;
+  let alice: string; // CONTENT_CREATOR of org-a: creates the course and batch, asks for reports
+  let mia: string; // COURSE_MENTOR of org-a, mentor of the batch
+  let max: string; // COURSE_MENTOR of org-a, not the batch's
+  let lea: string;
+  let leo: string;
+
+  const enrolAndLearn = async (token: string, contents: string[]) => {
+    expect((await hub.call(token, 'POST', '/v1/batches/batch-r/enrolments', {})).status).toBe(201);
+    const at = new Date().toISOString();
+    const progress = await hub.call(token, 'POST', '/v1/batches/batch-r/progress', {
+      contents: contents.map((contentId) => ({ contentId, status: 2, lastAccessTime: at })),
+    });
+    expect(progress.status).toBe(200);
+  };
+
+  const finished = (requestId: string, token = alice) =>
+    eventually(
+      async () => {
+        const job = await hub.call(token, 'GET', `/v1/jobs/${requestId}`);
+        const { state, details } = job.body ?? {};
+        if (state === 'queued' || state === 'running') throw new Error(`the job is ${state}`);
+        if (details?.status !== 'SUCCESS' && details?.status !== 'FAILED')
+          throw new Error(`the request is ${details?.status}`);
+        return job.body;
+      },
+      { timeoutMs: 15_000 },
+    );
+
+  beforeAll(async () => {
+    storage = await freshStorage('exhausts-e2e');
+    hub = await startHub(storage.storage);
+    [alice, mia, max, lea, leo] = await Promise.all([
+      issueKey(hub, 'alice', 'org-a', ['CONTENT_CREATOR']),
+      issueKey(hub, 'mia', 'org-a', ['COURSE_MENTOR']),
+      issueKey(hub, 'max', 'org-a', ['COURSE_MENTOR']),
+      issueKey(hub, 'lea', 'org-a', ['LEARNER']),
+      issueKey(hub, 'leo', 'org-a', ['LEARNER']),
+    ]);
+    await recordUser(hub, 'mia', 'org-a');
+    await recordUser(hub, 'max', 'org-a');
+    await recordUser(hub, 'lea', 'org-a', { name: 'Lea L', state: 'Kerala', userType: 'student' });
+    await recordUser(hub, 'leo', 'org-a', { name: 'Leo L', district: '=HYPERLINK("x")' });
+    await createCourseAndOpenBatch(hub, alice, {
+      courseId: 'course-r',
+      batchId: 'batch-r',
+      name: 'Reports',
+      mentors: ['mia'],
+    });
+    await enrolAndLearn(lea, ['content-1', 'content-3']);
+    await enrolAndLearn(leo, ['content-1']);
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await storage?.dispose();
+  });
+
+  it('makes a progress exhaust: the reference columns, one row per active learner, zipped with the key', async () => {
+    const asked = await hub.call(mia, 'POST', '/v1/jobs', {
+      type: 'progress-exhaust',
+      batchId: 'batch-r',
+      encryptionKey: 'secret-key-1',
+    });
+    expect(asked.status).toBe(201);
+    expect(asked.body).toMatchObject({
+      jobId: 'progress-exhaust',
+      tag: 'batch-r:org-a',
+      requestedBy: 'mia',
+      requestedChannel: 'org-a',
+      requestData: { batchIds: ['batch-r'], encrypted: true },
+    });
+    expect(asked.body.requestId).toMatch(/^[0-9A-F]{32}$/);
+    expect(asked.headers.get('location')).toBe(`/v1/jobs/${asked.body.requestId}`);
+
+    const done = await finished(asked.body.requestId, mia);
+    expect(done).toMatchObject({ kind: 'exhaust', state: 'completed' });
+    expect(done.details).toMatchObject({
+      status: 'SUCCESS',
+      iteration: 0,
+      errMessage: null,
+      rowsWritten: 2,
+      processedBatches: [{ batchId: 'batch-r', rows: 2 }],
+    });
+    expect(done.details.downloadUrls[0]).toMatch(
+      new RegExp(`^progress-exhaust/${asked.body.requestId}/batch-r_progress_\\d{8}\\.zip$`),
+    );
+
+    const link = await hub.call(mia, 'GET', `/v1/jobs/${asked.body.requestId}/download`);
+    expect(link.status).toBe(200);
+    const url = new URL(link.body.url);
+    // The link opens without a credential; the file is a zip that needs the key.
+    const file = await fetch(`${hub.base}${url.pathname}${url.search}`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('application/zip');
+    const zip = await file.blob();
+    await expect(csvIn(zip)).rejects.toThrow();
+    await expect(csvIn(zip, 'wrong-key')).rejects.toThrow();
+    const lines = (await csvIn(zip, 'secret-key-1')).trimEnd().split('\r\n');
+    expect(lines[0]).toBe(
+      'Collection Id,Collection Name,Batch Id,Batch Name,User UUID,State,District,Org Name,' +
+        'School Id,School Name,Block Name,Cluster Name,User Type,User Sub Type,Declared Board,' +
+        'Enrolment Date,Completion Date,Certificate Status,Progress,Total Score,' +
+        'unit-1 - Progress,quiz-1 - Score',
+    );
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^course-r,Reports,BatchId_batch-r,Reports,lea,Kerala,,/);
+    // Lea completed two of three required contents (content-1, content-3; not quiz-1): 66 %.
+    expect(lines[1]).toContain(',student,');
+    expect(lines[1]).toMatch(/,66,,\d+,$/);
+    // A district that a spreadsheet would run as a formula is written as text.
+    expect(lines[2]).toMatch(
+      /^course-r,Reports,BatchId_batch-r,Reports,leo,,"'=HYPERLINK\(""x""\)",/,
+    );
+
+    // The download is recorded, as an event of the request.
+    const events = await hub.store.readStream(`exhaust-request-${asked.body.requestId}`);
+    expect(events.map((event) => event.type)).toEqual([
+      'ExhaustRequested',
+      'ExhaustStarted',
+      'ExhaustCompleted',
+      'ExhaustDownloaded',
+    ]);
+  });
+
+  it('answers the same request on the same day with the request it made (200)', async () => {
+    const first = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'course-progress-report',
+      batchIds: ['batch-r', 'batch-r'],
+    });
+    expect(first.status).toBe(201);
+    const again = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'course-progress-report',
+      batchIds: ['batch-r'],
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.requestId).toBe(first.body.requestId);
+    const done = await finished(first.body.requestId);
+    expect(done.details).toMatchObject({ status: 'SUCCESS', processedBatches: [{ rows: 2 }] });
+  });
+
+  it('fails a request naming only unknown batches with "No data found"', async () => {
+    const asked = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'progress-exhaust',
+      batchIds: ['no-such-batch'],
+    });
+    expect(asked.status).toBe(201);
+    const done = await finished(asked.body.requestId);
+    expect(done.details).toMatchObject({
+      status: 'FAILED',
+      errMessage: 'No data found',
+      iteration: 1,
+    });
+    const link = await hub.call(alice, 'GET', `/v1/jobs/${asked.body.requestId}/download`);
+    expectProblem(link, 404, 'FILE_NOT_FOUND');
+  });
+
+  it('refuses a mentor of another batch, learners, and bad requests, recording nothing', async () => {
+    const head = await hub.store.headPosition();
+    expectProblem(
+      await hub.call(max, 'POST', '/v1/jobs', { type: 'progress-exhaust', batchId: 'batch-r' }),
+      403,
+      'UNAUTHORIZED_USER',
+    );
+    expectProblem(
+      await hub.call(lea, 'POST', '/v1/jobs', { type: 'progress-exhaust', batchId: 'batch-r' }),
+      403,
+      'UNAUTHORIZED_USER',
+    );
+    expectProblem(
+      await hub.call(alice, 'POST', '/v1/jobs', { type: 'progress-exhaust' }),
+      400,
+      'INVALID_EXHAUST_REQUEST',
+    );
+    expectProblem(
+      await hub.call(alice, 'POST', '/v1/jobs', {
+        type: 'progress-exhaust',
+        batchIds: Array.from({ length: 21 }, (_, i) => `b-${i}`),
+      }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expectProblem(
+      await hub.call(alice, 'POST', '/v1/jobs', { type: 'everything', batchId: 'batch-r' }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    expect(await hub.store.headPosition()).toEqual(head);
+  });
+
+  it("lists requests: the caller's own, or an admin's organisation's, newest first, filtered", async () => {
+    const olga = await issueKey(hub, 'olga', 'org-a', ['ORG_ADMIN']);
+    const eve = await issueKey(hub, 'eve', 'org-b', ['ORG_ADMIN']);
+    await eventually(async () => {
+      const mine = await hub.call(mia, 'GET', '/v1/jobs');
+      expect(mine.status).toBe(200);
+      const items = mine.body.items as Array<{ requestedBy: string }>;
+      expect(items.map((item) => item.requestedBy)).toEqual(['mia']);
+      expect(mine.body.items[0]).toMatchObject({ status: 'SUCCESS', downloads: 1 });
+    });
+    const all = await hub.call(olga, 'GET', '/v1/jobs?limit=2');
+    expect(all.body.items).toHaveLength(2);
+    const rest = await hub.call(olga, 'GET', `/v1/jobs?limit=2&cursor=${all.body.nextCursor}`);
+    expect([...all.body.items, ...rest.body.items]).toHaveLength(3);
+    expect(rest.body.nextCursor).toBeNull();
+    const failed = await hub.call(olga, 'GET', '/v1/jobs?status=FAILED');
+    const failures = failed.body.items as Array<{ errMessage: string }>;
+    expect(failures.map((item) => item.errMessage)).toEqual(['No data found']);
+    expect((await hub.call(eve, 'GET', '/v1/jobs')).body.items).toEqual([]);
+    expectProblem(await hub.call(olga, 'GET', '/v1/jobs?status=DONE'), 400, 'VALIDATION_FAILED');
+  });
+
+  it('refuses a tampered download link', async () => {
+    const response = await fetch(`${hub.base}/v1/report-files?token=v1.abc.123.def`);
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { code?: string }).code).toBe('DOWNLOAD_LINK_INVALID');
+  });
+});
