@@ -13,6 +13,7 @@ import { CLOCK, Clock } from '../time/clock';
 import { exhaustRequestDecider, ExhaustRequestCommand } from './exhaust-request.decider';
 import { jobRequestView, readExhaustRequest } from './exhaust-request.view';
 import { ExhaustFile, exhaustRequestStream } from './exhaust-request.events';
+import { ExhaustMail } from './exhaust-mail';
 import { ExhaustSecrets } from './exhaust-secrets';
 import { ExhaustBatch, ExhaustSources } from './exhaust-sources';
 import { courseProgressReportFile } from './reports/course-progress-report';
@@ -64,6 +65,7 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
     private readonly secrets: ExhaustSecrets,
     private readonly runner: JobRunner,
     private readonly jobs: Jobs,
+    private readonly mail: ExhaustMail,
   ) {}
 
   onModuleInit(): void {
@@ -98,6 +100,8 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
       executionMs: Date.now() - startedAt,
     });
     if (made.length === 0) throw new PermanentJobError('No data found');
+    const state = await readExhaustRequest(this.store, job.id);
+    if (state.exists) await this.mail.ready(state);
     // The password has done its work: nothing keeps it once the files are made.
     if (sealedKey !== null)
       await this.jobs.replacePayload(job.id, { ...job.payload, sealedKey: null });
@@ -111,6 +115,8 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
 
   async failed(job: Job, error: string): Promise<void> {
     await this.decide(job, { type: 'FailExhaust', requestId: job.id, error, now: this.now() });
+    const state = await readExhaustRequest(this.store, job.id);
+    if (state.exists) await this.mail.failed(state);
   }
 
   /** One batch's zip; null when the batch has no active learner. */

@@ -1,4 +1,6 @@
 import { Inject } from '@nestjs/common';
+import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
+import { JOB_REQUESTS_READ_MODEL } from '../../projections/job-requests/job-requests.query';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor, actorOf, isAdminOf, Principal } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
@@ -66,6 +68,7 @@ export class RequestExhaustHandler implements ICommandHandler<
     private readonly sources: ExhaustSources,
     private readonly secrets: ExhaustSecrets,
     private readonly jobs: Jobs,
+    private readonly projections: ProjectionEngine,
   ) {}
 
   async execute({
@@ -107,6 +110,9 @@ export class RequestExhaustHandler implements ICommandHandler<
     );
     const state = outcome.state;
     if (!state.exists) throw new Error('A report request recorded nothing');
+    // Read-your-writes: the list shows the request once this answers.
+    if (outcome.appended)
+      await this.projections.awaitApplied(JOB_REQUESTS_READ_MODEL, outcome.appended.position);
     const [event] = outcome.events;
     if (event?.type === 'ExhaustRequested') await this.enqueue(id, actor, input, batchIds);
     if (event?.type === 'ExhaustResubmitted') await this.resubmit(id, actor, input, batchIds);

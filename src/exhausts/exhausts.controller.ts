@@ -5,7 +5,6 @@ import {
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
@@ -157,9 +156,11 @@ export class ExhaustsController {
   @Get('report-files')
   @Public()
   @ApiQuery({ name: 'token', required: true, description: 'From a download link' })
-  @ApiProduces('application/zip')
   @ApiOperation({ summary: 'The file a download link names; every download is recorded' })
-  @ApiOkResponse({ description: 'The zip' })
+  @ApiOkResponse({
+    description: 'The zip',
+    content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+  })
   @ApiProblems({
     403: ['DOWNLOAD_LINK_INVALID'],
     404: ['FILE_NOT_FOUND'],

@@ -7,6 +7,7 @@ import { FolderStorage } from '../files/folder-storage';
 import { UsersModule } from '../users/users.module';
 import { ExhaustDownloads } from './exhaust-downloads';
 import { ExhaustJob } from './exhaust-job';
+import { ExhaustMail } from './exhaust-mail';
 import { ExhaustSecrets } from './exhaust-secrets';
 import { ExhaustSources } from './exhaust-sources';
 import { RequestExhaustHandler } from './exhausts.commands';
@@ -27,6 +28,7 @@ import { ExhaustsController } from './exhausts.controller';
     ExhaustSecrets,
     ExhaustSources,
     ExhaustDownloads,
+    ExhaustMail,
     ExhaustJob,
     RequestExhaustHandler,
   ],

@@ -1,4 +1,8 @@
+import { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 import { BlobReader, TextWriter, ZipReader } from '@zip.js/zip.js';
+import { SMTPServer } from 'smtp-server';
+import { testConfig } from '../support/hub-config';
 import {
   createCourseAndOpenBatch,
   freshStorage,
@@ -245,5 +249,85 @@ describe('report requests (exhausts)', () => {
     const response = await fetch(`${hub.base}/v1/report-files?token=v1.abc.123.def`);
     expect(response.status).toBe(403);
     expect(((await response.json()) as { code?: string }).code).toBe('DOWNLOAD_LINK_INVALID');
+  });
+});
+
+describe('report mail', () => {
+  let storage: HubStorage;
+  let hub: RunningHub;
+  let smtp: SMTPServer;
+  const received: Array<{ to: string[]; raw: string }> = [];
+
+  beforeAll(async () => {
+    smtp = new SMTPServer({
+      secure: false,
+      disabledCommands: ['STARTTLS'],
+      authOptional: true,
+      logger: false,
+      onData(stream, session, callback) {
+        void text(stream).then((raw) => {
+          received.push({ raw, to: session.envelope.rcptTo.map((rcpt) => rcpt.address) });
+          callback();
+        }, callback);
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const { port } = smtp.server.address() as AddressInfo;
+    storage = await freshStorage('exhaust-mail-e2e');
+    hub = await startHub(storage.storage, {
+      exhausts: {
+        ...testConfig(storage.storage).exhausts!,
+        smtpUrl: `smtp://127.0.0.1:${port}`,
+        attachmentMaxBytes: 1_000_000,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await storage?.dispose();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  it('mails the requester when the report is ready, with the file attached and a link', async () => {
+    const alice = await issueKey(hub, 'alice', 'org-a', ['CONTENT_CREATOR']);
+    const lea = await issueKey(hub, 'lea', 'org-a', ['LEARNER']);
+    await recordUser(hub, 'alice', 'org-a', { email: 'alice@example.org' });
+    await recordUser(hub, 'lea', 'org-a');
+    await createCourseAndOpenBatch(hub, alice, {
+      courseId: 'course-m',
+      batchId: 'batch-m',
+      name: 'Mail',
+      mentors: [],
+    });
+    expect((await hub.call(lea, 'POST', '/v1/batches/batch-m/enrolments', {})).status).toBe(201);
+    const startedAt = Date.now();
+    const asked = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'progress-exhaust',
+      batchId: 'batch-m',
+    });
+    expect(asked.status).toBe(201);
+
+    const mail = await eventually(
+      async () => {
+        const [first] = received;
+        if (!first) throw new Error('no mail yet');
+        return first;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(Date.now() - startedAt).toBeLessThan(60_000);
+    expect(mail.to).toEqual(['alice@example.org']);
+    expect(mail.raw).toMatch(/Subject: Your progress-exhaust report is ready/);
+    expect(mail.raw).toContain('/v1/report-files?token=');
+    const attachment =
+      /filename="?(batch-m_progress_\d{8}\.zip)"?[\s\S]*?\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(
+        mail.raw,
+      );
+    expect(attachment?.[1]).toBeDefined();
+    const zip = new Blob([Buffer.from(attachment![2]!.replace(/\r\n/g, ''), 'base64')]);
+    const lines = (await csvIn(zip)).trimEnd().split('\r\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^course-m,Mail,BatchId_batch-m,Mail,lea,/);
   });
 });
