@@ -21,6 +21,7 @@ import { csvReadable } from './reports/csv-writer';
 import { exhaustFileName, ExhaustType } from './reports/exhaust-types';
 import { progressExhaustFile } from './reports/progress-exhaust';
 import { ReportFile } from './reports/report-inputs';
+import { responseExhaustFile } from './reports/response-exhaust';
 
 export const EXHAUST_JOB = 'exhaust';
 /** The reference's three iterations: a request that failed three runs stays failed. */
@@ -43,7 +44,11 @@ const isPayload = (payload: unknown): payload is ExhaustJobPayload =>
   Array.isArray(payload.batchIds);
 
 /** The types whose files this build makes; the others are refused at the request. */
-export const MADE_TYPES: readonly ExhaustType[] = ['progress-exhaust', 'course-progress-report'];
+export const MADE_TYPES: readonly ExhaustType[] = [
+  'progress-exhaust',
+  'course-progress-report',
+  'response-exhaust',
+];
 
 /**
  * Makes a report request's files on the job runner: one zip per batch that has anything to
@@ -175,8 +180,9 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
         );
       case 'course-progress-report':
         return courseProgressReportFile(batch.report, learners);
-      case 'userinfo-exhaust':
       case 'response-exhaust':
+        return responseExhaustFile(batch.report, this.sources.attempts(batch.report));
+      case 'userinfo-exhaust':
         throw new PermanentJobError(`${type} files are not made by this hub version`);
       default: {
         const unknownType: never = type;

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { attemptsOfBatch } from '../../projections/assessment-responses/assessment-responses.query';
 import { activeConsents } from '../../projections/consents/consents.query';
 import { listParticipants } from '../../projections/enrolments/enrolments.query';
 import { readUserProfiles, UserProfileRow } from '../../projections/users/users.query';
@@ -11,6 +12,7 @@ import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { loadState } from '../event-sourcing/command-handler';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { UserProfiles } from '../users/users.lookups';
+import { ResponseExhaustAttempt } from './reports/response-exhaust';
 import {
   PersonalDataInput,
   ReportBatch,
@@ -117,6 +119,11 @@ export class ExhaustSources {
       after = page[page.length - 1]?.userId;
       if (page.length < PAGE) return;
     }
+  }
+
+  /** The batch's assessment attempts, question by question, in user order. */
+  attempts(batch: ReportBatch): AsyncGenerator<ResponseExhaustAttempt> {
+    return attemptsOfBatch(this.db, batch.batchId);
   }
 
   private async personalOf(profile: UserProfileRow | null): Promise<PersonalDataInput> {

@@ -174,6 +174,44 @@ describe('report requests (exhausts)', () => {
     expect(done.details).toMatchObject({ status: 'SUCCESS', processedBatches: [{ rows: 2 }] });
   });
 
+  it('makes a response exhaust: one row per question of each attempt', async () => {
+    const attempt = await hub.call(lea, 'POST', '/v1/batches/batch-r/assessments', {
+      contentId: 'quiz-1',
+      attemptId: 'attempt-1',
+      submittedAt: '2026-12-01T10:15:30.000Z',
+      responses: [
+        { questionId: 'q1', type: 'mcq', score: 4, maxScore: 5 },
+        { questionId: 'q2', type: 'mtf', score: 3, maxScore: 5 },
+      ],
+    });
+    expect(attempt.status).toBe(200);
+    const asked = await hub.call(mia, 'POST', '/v1/jobs', {
+      type: 'response-exhaust',
+      batchId: 'batch-r',
+    });
+    expect(asked.status).toBe(201);
+    const done = await eventually(
+      async () => {
+        const job = await hub.call(mia, 'GET', `/v1/jobs/${asked.body.requestId}`);
+        if (job.body?.details?.status !== 'SUCCESS') throw new Error('not yet');
+        return job.body;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(done.details.processedBatches).toMatchObject([{ batchId: 'batch-r', rows: 2 }]);
+    const link = await hub.call(mia, 'GET', `/v1/jobs/${asked.body.requestId}/download`);
+    const url = new URL(link.body.url);
+    const zip = await (await fetch(`${hub.base}${url.pathname}${url.search}`)).blob();
+    const lines = (await csvIn(zip)).trimEnd().split('\r\n');
+    expect(lines[0]).toContain(
+      'QuestionSet Id,QuestionSet Title,Attempt Id,Attempted On,Question Id',
+    );
+    expect(lines.slice(1).map((line) => line.split(',').slice(4, 11))).toEqual([
+      ['lea', 'quiz-1', 'Quiz', 'attempt-1', '2026-12-01 10:15:30', 'q1', 'mcq'],
+      ['lea', 'quiz-1', 'Quiz', 'attempt-1', '2026-12-01 10:15:30', 'q2', 'mtf'],
+    ]);
+  });
+
   it('fails a request naming only unknown batches with "No data found"', async () => {
     const asked = await hub.call(alice, 'POST', '/v1/jobs', {
       type: 'progress-exhaust',
@@ -230,13 +268,16 @@ describe('report requests (exhausts)', () => {
       const mine = await hub.call(mia, 'GET', '/v1/jobs');
       expect(mine.status).toBe(200);
       const items = mine.body.items as Array<{ requestedBy: string }>;
-      expect(items.map((item) => item.requestedBy)).toEqual(['mia']);
-      expect(mine.body.items[0]).toMatchObject({ status: 'SUCCESS', downloads: 1 });
+      expect(items.map((item) => item.requestedBy)).toEqual(['mia', 'mia']);
+      expect(mine.body.items).toMatchObject([
+        { jobId: 'response-exhaust', status: 'SUCCESS', downloads: 1 },
+        { jobId: 'progress-exhaust', status: 'SUCCESS', downloads: 1 },
+      ]);
     });
     const all = await hub.call(olga, 'GET', '/v1/jobs?limit=2');
     expect(all.body.items).toHaveLength(2);
     const rest = await hub.call(olga, 'GET', `/v1/jobs?limit=2&cursor=${all.body.nextCursor}`);
-    expect([...all.body.items, ...rest.body.items]).toHaveLength(3);
+    expect([...all.body.items, ...rest.body.items]).toHaveLength(4);
     expect(rest.body.nextCursor).toBeNull();
     const failed = await hub.call(olga, 'GET', '/v1/jobs?status=FAILED');
     const failures = failed.body.items as Array<{ errMessage: string }>;
