@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { CurrentPrincipal, Public } from '../auth/auth.guard';
+import { CurrentPrincipal, Public, RequireRoles } from '../auth/auth.guard';
 import { actorOf, isAdminOf, isSystemAdmin, Principal } from '../auth/principal';
 import { ApiProblems } from '../errors/api-problems';
 import { NotFoundError } from '../errors/hub-error';
@@ -18,11 +18,14 @@ import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { FILE_STORAGE, FileStorage } from '../files/file-storage.port';
 import { IdParam, RequestId } from '../http/request-context';
 import { Jobs } from '../jobs/jobs';
+import { DownloadRatios } from './download-ratios';
 import { ExhaustDownloads } from './exhaust-downloads';
 import { jobRequestView, readExhaustRequest } from './exhaust-request.view';
 import { RequestExhaustCommand } from './exhausts.commands';
 import {
   DownloadLinkView,
+  DownloadRatioQuery,
+  DownloadRatiosView,
   JobRequestDto,
   JobRequestPage,
   ListJobRequestsQuery,
@@ -47,6 +50,7 @@ export class ExhaustsController {
     private readonly commands: CommandBus,
     private readonly jobs: Jobs,
     private readonly downloads: ExhaustDownloads,
+    private readonly downloadRatios: DownloadRatios,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(FILE_STORAGE) private readonly files: FileStorage,
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
@@ -130,6 +134,26 @@ export class ExhaustsController {
       items,
       nextCursor: rows.length > limit && last ? encodeIdCursor(last.requestId) : null,
     };
+  }
+
+  @Get('metrics/exhaust-downloads')
+  @ApiBearerAuth()
+  @RequireRoles('ORG_ADMIN', 'SYSTEM_ADMIN')
+  @ApiOperation({
+    summary:
+      'The download ratio (downloads ÷ batches reported on) per batch, course and organisation, over a period',
+  })
+  @ApiOkResponse({ type: DownloadRatiosView })
+  @ApiProblems({ 403: ['MISSING_ROLE'] })
+  ratios(
+    @Query() query: DownloadRatioQuery,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<DownloadRatiosView> {
+    return this.downloadRatios.of({
+      organisationId: isSystemAdmin(principal) ? null : principal.organisationId,
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+    });
   }
 
   @Get('jobs/:requestId/download')

@@ -14,6 +14,7 @@ import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { MAX_BATCHES_PER_REQUEST } from './exhaust-request.decider';
 import { EXHAUST_TYPES, ExhaustType } from './reports/exhaust-types';
 import { PageLimit } from '../http/query-params';
+import { IsInstant } from '../time/is-instant';
 
 /** POST /v1/jobs: the reference's report request, in the hub's names. */
 export class RequestExhaustBody {
@@ -143,4 +144,50 @@ export class JobRequestListItem {
 export class JobRequestPage {
   @ApiProperty({ type: [JobRequestListItem] }) items!: JobRequestListItem[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class DownloadRatioQuery {
+  @ApiPropertyOptional({ description: 'Inclusive: files made and downloads from this instant' })
+  @IsOptional()
+  @IsInstant()
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Exclusive: files made and downloads before this instant' })
+  @IsOptional()
+  @IsInstant()
+  to?: string;
+}
+
+/** Downloads ÷ batches reported on: seed 002's measure of whether reports are used. */
+export class DownloadRatioView {
+  @ApiProperty({ description: 'Batches with a report file made' }) batches!: number;
+  @ApiProperty() downloads!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'downloads ÷ batches; null without batches',
+  })
+  ratio!: number | null;
+}
+
+export class BatchDownloadRatioView extends DownloadRatioView {
+  @ApiProperty() batchId!: string;
+  @ApiProperty({ nullable: true, type: String }) courseId!: string | null;
+  @ApiProperty({ description: 'Report files made for the batch' }) files!: number;
+}
+
+export class CourseDownloadRatioView extends DownloadRatioView {
+  @ApiProperty({ nullable: true, type: String }) courseId!: string | null;
+}
+
+export class OrganisationDownloadRatioView extends DownloadRatioView {
+  @ApiProperty() organisationId!: string;
+}
+
+export class DownloadRatiosView {
+  @ApiProperty({ type: DownloadRatioView }) allCourses!: DownloadRatioView;
+  @ApiProperty({ type: [OrganisationDownloadRatioView] })
+  byOrganisation!: OrganisationDownloadRatioView[];
+  @ApiProperty({ type: [CourseDownloadRatioView] }) byCourse!: CourseDownloadRatioView[];
+  @ApiProperty({ type: [BatchDownloadRatioView] }) byBatch!: BatchDownloadRatioView[];
 }

@@ -5,6 +5,7 @@ import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { FILE_STORAGE } from '../files/file-storage.port';
 import { FolderStorage } from '../files/folder-storage';
 import { UsersModule } from '../users/users.module';
+import { DownloadRatios } from './download-ratios';
 import { ExhaustDownloads } from './exhaust-downloads';
 import { ExhaustJob } from './exhaust-job';
 import { ExhaustMail } from './exhaust-mail';
@@ -28,6 +29,7 @@ import { ExhaustsController } from './exhausts.controller';
     ExhaustSecrets,
     ExhaustSources,
     ExhaustDownloads,
+    DownloadRatios,
     ExhaustMail,
     ExhaustJob,
     RequestExhaustHandler,

@@ -286,6 +286,28 @@ describe('report requests (exhausts)', () => {
     expectProblem(await hub.call(olga, 'GET', '/v1/jobs?status=DONE'), 400, 'VALIDATION_FAILED');
   });
 
+  it('counts the download ratio per batch, course and organisation, from the download events', async () => {
+    const olga = await issueKey(hub, 'olga-2', 'org-a', ['ORG_ADMIN']);
+    const eve = await issueKey(hub, 'eve-2', 'org-b', ['ORG_ADMIN']);
+    // Three reports of batch-r made, two of them downloaded once each.
+    const ratios = await hub.call(olga, 'GET', '/v1/metrics/exhaust-downloads');
+    expect(ratios.status).toBe(200);
+    expect(ratios.body).toEqual({
+      allCourses: { batches: 1, downloads: 2, ratio: 2 },
+      byOrganisation: [{ organisationId: 'org-a', batches: 1, downloads: 2, ratio: 2 }],
+      byCourse: [{ courseId: 'course-r', batches: 1, downloads: 2, ratio: 2 }],
+      byBatch: [
+        { batchId: 'batch-r', courseId: 'course-r', files: 3, batches: 1, downloads: 2, ratio: 2 },
+      ],
+    });
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const none = await hub.call(olga, 'GET', `/v1/metrics/exhaust-downloads?from=${later}`);
+    expect(none.body.allCourses).toEqual({ batches: 0, downloads: 0, ratio: null });
+    const elsewhere = await hub.call(eve, 'GET', '/v1/metrics/exhaust-downloads');
+    expect(elsewhere.body.byBatch).toEqual([]);
+    expectProblem(await hub.call(mia, 'GET', '/v1/metrics/exhaust-downloads'), 403, 'MISSING_ROLE');
+  });
+
   it('refuses a tampered download link', async () => {
     const response = await fetch(`${hub.base}/v1/report-files?token=v1.abc.123.def`);
     expect(response.status).toBe(403);
