@@ -65,6 +65,7 @@ export type RegisterCourse = {
   organisationId: string;
   trackable: boolean;
   children: CourseNode[];
+  userConsent: boolean;
   actor: Actor;
   now: Date;
 };
@@ -91,6 +92,7 @@ export type CourseState =
       hierarchyVersion: number;
       registeredAt: string;
       updatedAt: string;
+      userConsent: boolean;
     };
 
 export const courseNotFound = (courseId: string) =>
@@ -148,6 +150,7 @@ export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
               children: command.children,
               hierarchyVersion: 1,
               registeredAt: command.now.toISOString(),
+              ...(command.userConsent ? { userConsent: true } : {}),
             },
           },
         ];
@@ -191,6 +194,7 @@ export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
         return {
           exists: true,
           ...event.data,
+          userConsent: event.data.userConsent ?? false,
           updatedAt: event.data.registeredAt,
         };
       case 'CourseHierarchyUpdated':

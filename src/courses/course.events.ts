@@ -28,6 +28,12 @@ export type CourseRegistered = DomainEvent<
     children: CourseNode[];
     hierarchyVersion: number;
     registeredAt: string;
+    /**
+     * Whether the course asks its learners for consent to share their personal data with the
+     * batch's organisation (the reference's `userConsent`): what a user-info report needs.
+     * Absent in courses registered before it existed: no.
+     */
+    userConsent?: boolean;
   }
 >;
 

@@ -79,6 +79,7 @@ export class RegisterCourseHandler
         organisationId: request.organisationId ?? principal.organisationId,
         trackable: isTrackable(request.trackable),
         children: toCourseNodes(request.children),
+        userConsent: request.userConsent ?? false,
         actor: actorOf(principal),
         now: this.clock.now(),
       },

@@ -116,6 +116,7 @@ export class CoursesController {
       requiredContentCount: leavesOf(state.children).filter((leaf) => !leaf.optional).length,
       registeredAt: state.registeredAt,
       updatedAt: state.updatedAt,
+      userConsent: state.userConsent,
       batchCounts: {
         upcoming: counts?.upcoming ?? 0,
         inProgress: counts?.inProgress ?? 0,

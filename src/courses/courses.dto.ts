@@ -95,6 +95,14 @@ export class RegisterCourseRequest extends CourseHierarchyRequest {
   @ValidateNested()
   @Type(() => TrackableDto)
   trackable?: TrackableDto;
+
+  @ApiPropertyOptional({
+    description:
+      'Whether learners are asked for consent to share personal data with the batch’s organisation (user-info reports need it); false by default',
+  })
+  @IsOptional()
+  @IsBoolean()
+  userConsent?: boolean;
 }
 
 const misplacedFields = (node: CourseNodeDto): string[] =>
@@ -165,6 +173,8 @@ export class CourseView {
   requiredContentCount!: number;
   @ApiProperty() registeredAt!: string;
   @ApiProperty() updatedAt!: string;
+  @ApiProperty({ description: 'Learners are asked for consent to share personal data' })
+  userConsent!: boolean;
   @ApiProperty({ type: BatchStatusCountsView }) batchCounts!: BatchStatusCountsView;
 }
 

@@ -22,6 +22,7 @@ import { exhaustFileName, ExhaustType } from './reports/exhaust-types';
 import { progressExhaustFile } from './reports/progress-exhaust';
 import { ReportFile } from './reports/report-inputs';
 import { responseExhaustFile } from './reports/response-exhaust';
+import { userinfoExhaustFile } from './reports/userinfo-exhaust';
 
 export const EXHAUST_JOB = 'exhaust';
 /** The reference's three iterations: a request that failed three runs stays failed. */
@@ -43,12 +44,9 @@ const isPayload = (payload: unknown): payload is ExhaustJobPayload =>
   'batchIds' in payload &&
   Array.isArray(payload.batchIds);
 
-/** The types whose files this build makes; the others are refused at the request. */
-export const MADE_TYPES: readonly ExhaustType[] = [
-  'progress-exhaust',
-  'course-progress-report',
-  'response-exhaust',
-];
+/** The reference's words for a user-info report of a course that does not ask for consent. */
+export const USERINFO_NOT_APPLICABLE =
+  "Invalid request. User info exhaust is not applicable for collections which don't request for user consent to share data";
 
 /**
  * Makes a report request's files on the job runner: one zip per batch that has anything to
@@ -134,8 +132,10 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
     rowsBefore: number,
   ): Promise<ExhaustFile | null> {
     const { report } = batch;
+    if (type === 'userinfo-exhaust' && !batch.userConsent)
+      throw new PermanentJobError(USERINFO_NOT_APPLICABLE);
     const learners = this.sources.learners(report, {
-      personalData: type === 'course-progress-report',
+      personalData: type === 'course-progress-report' || type === 'userinfo-exhaust',
       signal: context.signal,
     });
     const file = this.reportOf(type, batch, learners);
@@ -180,10 +180,10 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
         );
       case 'course-progress-report':
         return courseProgressReportFile(batch.report, learners);
+      case 'userinfo-exhaust':
+        return userinfoExhaustFile(batch.report, learners);
       case 'response-exhaust':
         return responseExhaustFile(batch.report, this.sources.attempts(batch.report));
-      case 'userinfo-exhaust':
-        throw new PermanentJobError(`${type} files are not made by this hub version`);
       default: {
         const unknownType: never = type;
         throw new PermanentJobError(`Unknown report type ${String(unknownType)}`);

@@ -32,6 +32,8 @@ export interface BatchOwnership {
 export interface ExhaustBatch {
   report: ReportBatch;
   ownership: BatchOwnership;
+  /** Whether the course asks its learners for consent to share personal data. */
+  userConsent: boolean;
 }
 
 /**
@@ -73,6 +75,7 @@ export class ExhaustSources {
         createdBy: batch.createdBy,
         mentors: batch.mentors,
       },
+      userConsent: course.userConsent,
     };
   }
 

@@ -61,6 +61,7 @@ const register = (overrides: Partial<RegisterCourse> = {}): RegisterCourse => ({
   organisationId: ORG,
   trackable: true,
   children,
+  userConsent: false,
   actor: creator,
   now,
   ...overrides,
@@ -117,6 +118,15 @@ describe('course decider: RegisterCourse', () => {
           },
         },
       ]);
+  });
+
+  it('records that a course asks its learners for consent, and reads old courses as not asking', () => {
+    const [asking] = courseDecider.decide(register({ userConsent: true }), { exists: false });
+    expect(asking?.data).toMatchObject({ userConsent: true });
+    const [plain] = courseDecider.decide(register(), { exists: false });
+    expect(plain?.data).not.toHaveProperty('userConsent');
+    expect(courseDecider.evolve({ exists: false }, plain!)).toMatchObject({ userConsent: false });
+    expect(courseDecider.evolve({ exists: false }, asking!)).toMatchObject({ userConsent: true });
   });
 
   it('lets an ORG_ADMIN register a course for its organisation', () => {

@@ -85,6 +85,7 @@ describe('Courses API', () => {
       requiredContentCount: 3,
       registeredAt: expect.any(String),
       updatedAt: expect.any(String),
+      userConsent: false,
       batchCounts: { upcoming: 0, inProgress: 0, ended: 0 },
     });
     expect(response.body.updatedAt).toBe(response.body.registeredAt);

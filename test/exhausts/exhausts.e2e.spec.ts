@@ -5,6 +5,8 @@ import { SMTPServer } from 'smtp-server';
 import { testConfig } from '../support/hub-config';
 import {
   createCourseAndOpenBatch,
+  sampleHierarchy,
+  utcDay,
   freshStorage,
   HubStorage,
   issueKey,
@@ -312,6 +314,69 @@ describe('report requests (exhausts)', () => {
     const response = await fetch(`${hub.base}/v1/report-files?token=v1.abc.123.def`);
     expect(response.status).toBe(403);
     expect(((await response.json()) as { code?: string }).code).toBe('DOWNLOAD_LINK_INVALID');
+  });
+
+  it('makes a user-info report of a course that asks for consent: consented learners only, encrypted', async () => {
+    const course = await hub.call(alice, 'POST', '/v1/courses', {
+      courseId: 'course-u',
+      name: 'Consenting',
+      trackable: { enabled: true },
+      userConsent: true,
+      children: sampleHierarchy(),
+    });
+    expect(course.status).toBe(201);
+    expect(course.body.userConsent).toBe(true);
+    const batch = await hub.call(alice, 'POST', '/v1/batches', {
+      batchId: 'batch-u',
+      courseId: 'course-u',
+      name: 'Consenting',
+      enrollmentType: 'open',
+      startDate: new Date().toISOString(),
+      endDate: utcDay(30),
+      mentors: ['mia'],
+    });
+    expect(batch.status).toBe(201);
+    for (const learner of [lea, leo])
+      expect((await hub.call(learner, 'POST', '/v1/batches/batch-u/enrolments', {})).status).toBe(
+        201,
+      );
+    expect((await hub.call(lea, 'PUT', '/v1/users/lea/consents/course-u')).status).toBe(200);
+
+    expectProblem(
+      await hub.call(mia, 'POST', '/v1/jobs', { type: 'userinfo-exhaust', batchId: 'batch-u' }),
+      400,
+      'INVALID_EXHAUST_REQUEST',
+    );
+    const asked = await hub.call(mia, 'POST', '/v1/jobs', {
+      type: 'userinfo-exhaust',
+      batchId: 'batch-u',
+      encryptionKey: 'userinfo-key',
+    });
+    expect(asked.status).toBe(201);
+    const done = await finished(asked.body.requestId, mia);
+    expect(done.details).toMatchObject({ status: 'SUCCESS', processedBatches: [{ rows: 1 }] });
+    const link = await hub.call(mia, 'GET', `/v1/jobs/${asked.body.requestId}/download`);
+    const url = new URL(link.body.url);
+    const zip = await (await fetch(`${hub.base}${url.pathname}${url.search}`)).blob();
+    const lines = (await csvIn(zip, 'userinfo-key')).trimEnd().split('\r\n');
+    expect(
+      lines[0]!.endsWith('Email ID,Mobile Number,Consent Provided,Consent Provided Date'),
+    ).toBe(true);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^course-u,Consenting,BatchId_batch-u,Consenting,lea,Lea L,student,/);
+
+    // A course that does not ask for consent has no user-info report: the reference's words.
+    const refused = await hub.call(mia, 'POST', '/v1/jobs', {
+      type: 'userinfo-exhaust',
+      batchId: 'batch-r',
+      encryptionKey: 'userinfo-key',
+    });
+    const failed = await finished(refused.body.requestId, mia);
+    expect(failed.details).toMatchObject({
+      status: 'FAILED',
+      errMessage:
+        "Invalid request. User info exhaust is not applicable for collections which don't request for user consent to share data",
+    });
   });
 });
 

@@ -1,0 +1,623 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { PostgresDatabase } from '../src/database/postgres-database';
+import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
+import {
+  envInt,
+  fmtInt,
+  fmtMiB,
+  measuredSince,
+  progress,
+  renderTable,
+  sampleCpu,
+} from './bench-support';
+import { cpuTicksOf, Hub, rssOf } from './hub-process';
+import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
+
+/**
+ * Report (exhaust) benchmark: a hub process on a scratch PostgreSQL database, driven over HTTP
+ * from this process, as the enrolment benchmark does.
+ * Set-up, not measured: a course of UNITS units (the first ASSESSED_UNITS with an assessment), one
+ * batch of LEARNERS learners (profiles straight to the store, then a bulk enrolment), completed
+ * contents for PROGRESS_PERCENT % of them and assessment attempts for ATTEMPT_LEARNERS.
+ * Measured: each report type, from POST /v1/jobs to the job's completion as GET /v1/jobs/{id}
+ * shows it (polled every 100 ms), with the hub's resident memory sampled every 100 ms meanwhile.
+ */
+
+const LEARNERS = envInt('BENCH_LEARNERS', 100_000);
+/** Share of learners with completed contents, in percent. */
+const PROGRESS_PERCENT = envInt('BENCH_PROGRESS_PERCENT', 30, 0);
+/**
+ * Learners with assessment attempts. One attempt is one request (the API takes no batches of
+ * them), so this is kept to a few thousand rather than a share of LEARNERS.
+ */
+const ATTEMPT_LEARNERS = Math.min(LEARNERS, envInt('BENCH_ATTEMPT_LEARNERS', 5_000, 0));
+/** Requests in flight while setting up. */
+const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
+const UPDATES_PER_REQUEST = 100;
+const POLL_MS = 100;
+const TOKEN = 'bench-admin-token-0123456789abcdef-xyz';
+const BATCH_ID = 'bench-batch';
+const COURSE_ID = 'bench-course';
+const ORGANISATION_ID = 'org-bench';
+const ENCRYPTION_KEY = 'bench-key-123';
+const UNITS = 10;
+const CONTENTS_PER_UNIT = 3;
+const ASSESSED_UNITS = 5;
+const QUIZ_MAX_SCORE = 10;
+
+/** Targets, in seconds and bytes. */
+const PROGRESS_EXHAUST_TARGET_S = 10;
+const COURSE_REPORT_TARGET_S = 15;
+const PEAK_RSS_TARGET = 300 * 1024 * 1024;
+
+const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
+
+/** A fixed scramble of a learner's number, so the mix of progress is varied but repeatable. */
+const spread = (n: number) => (n * 7_919 + 104_729) % 1_000_003;
+
+const contentIds = Array.from({ length: UNITS * CONTENTS_PER_UNIT }, (_, i) => `content-${i + 1}`);
+const quizIds = Array.from({ length: ASSESSED_UNITS }, (_, unit) => `quiz-${unit + 1}`);
+
+const hierarchy = () =>
+  Array.from({ length: UNITS }, (_, unit) => ({
+    id: `unit-${unit + 1}`,
+    name: `Unit ${unit + 1}`,
+    kind: 'unit',
+    children: [
+      ...contentIds
+        .slice(unit * CONTENTS_PER_UNIT, (unit + 1) * CONTENTS_PER_UNIT)
+        .map((id) => ({ id, name: id, kind: 'content' })),
+      ...(unit < ASSESSED_UNITS
+        ? [
+            {
+              id: quizIds[unit]!,
+              name: `Quiz ${unit + 1}`,
+              kind: 'assessment',
+              maxScore: QUIZ_MAX_SCORE,
+            },
+          ]
+        : []),
+    ],
+  }));
+
+const STATES: readonly (readonly [string, readonly string[]])[] = [
+  ['Kerala', ['Ernakulam', 'Kozhikode', 'Thrissur']],
+  ['Karnataka', ['Bengaluru Urban', 'Mysuru', 'Udupi', 'Dharwad']],
+  ['Tamil Nadu', ['Chennai', 'Madurai']],
+  ['Odisha', ['Khordha', 'Cuttack', 'Ganjam']],
+  ['Assam', ['Kamrup', 'Dibrugarh']],
+];
+
+/** Varied location and school attributes, which the progress exhaust's columns show. */
+const attributesOf = (n: number) => {
+  const [state, districts] = STATES[n % STATES.length]!;
+  const district = districts[spread(n) % districts.length]!;
+  const school = spread(n) % 400;
+  return {
+    userType: n % 20 === 0 ? 'teacher' : 'student',
+    userSubType: null,
+    state,
+    district,
+    block: `${district} block ${(spread(n) % 7) + 1}`,
+    cluster: `cluster-${spread(n) % 50}`,
+    schoolId: `school-${school}`,
+    schoolName: `Government School ${school}`,
+    organisationName: 'Benchmark organisation',
+  };
+};
+
+/** Runs `work` for every index with `concurrency` in flight, printing progress every 10 %. */
+const inParallel = async (
+  count: number,
+  concurrency: number,
+  label: string,
+  work: (index: number) => Promise<void>,
+) => {
+  let next = 0;
+  let done = 0;
+  const step = Math.max(1, Math.floor(count / 10));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        await work(index);
+        if (++done % step === 0) progress(`${label}: ${fmtInt(done)} / ${fmtInt(count)}`);
+      }
+    }),
+  );
+};
+
+/** Events on enrolment streams that a read model has not applied yet. */
+const eventsBehind = async (db: Client, projection: string): Promise<number> => {
+  const { rows } = await db.query<{ behind: string }>(
+    `SELECT count(*) AS behind
+       FROM hub_events e, hub_projection_checkpoints c
+      WHERE c.projection = $1
+        AND (e.transaction_id, e.global_position) >
+            -- Positions are zero-padded: through bigint, or xid8 would read them as octal.
+            (coalesce(nullif(split_part(c.position, ':', 1), ''), '0')::bigint::text::xid8,
+             coalesce(nullif(split_part(c.position, ':', 2), ''), '0')::bigint)
+        AND e.stream_name LIKE 'enrolment-%'`,
+    [projection],
+  );
+  return Number(rows[0]?.behind ?? 0);
+};
+
+const waitForReadModels = async (db: Client): Promise<void> => {
+  for (const projection of ['enrolments', 'assessment-responses']) {
+    for (;;) {
+      const behind = await eventsBehind(db, projection);
+      if (behind === 0) break;
+      await sleep(100);
+    }
+  }
+};
+
+/**
+ * Set-up: appends the learners' profile events straight to the store (the API would seal
+ * personal data per learner, which no report here shows without consent) and waits for the
+ * users read model, which bulk enrolment and the reports read.
+ */
+const recordProfiles = async (url: string, db: Client): Promise<void> => {
+  progress(`recording ${fmtInt(LEARNERS)} learner profiles`);
+  const database = new PostgresDatabase(url, {
+    maxConnections: 4,
+    applicationName: 'hub-bench-setup',
+  });
+  const store = await SqlEventStore.open(database);
+  try {
+    await inParallel(LEARNERS, 64, 'profiles', async (n) => {
+      const userId = learnerId(n);
+      await store.appendToStream(
+        `user-${userId}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'UserProfileRecorded',
+            data: {
+              userId,
+              organisationId: ORGANISATION_ID,
+              personal: null,
+              personalDigest: null,
+              attributes: attributesOf(n),
+              recordedBy: 'hub-admin',
+              recordedAt: new Date().toISOString(),
+            },
+            metadata: { principal: 'hub-admin', tenant: 'system' },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+    });
+  } finally {
+    await store.close();
+    await database.close();
+  }
+  for (;;) {
+    const { rows } = await db.query<{ count: string }>('SELECT count(*) FROM user_profiles');
+    if (Number(rows[0]?.count) >= LEARNERS) break;
+    await sleep(200);
+  }
+  progress('users read model has every learner');
+};
+
+interface BulkJobView {
+  jobId: string;
+  status: string;
+  percent: number;
+  processed: number;
+  enrolled: number;
+}
+
+const bulkEnrol = async (hub: Hub): Promise<void> => {
+  const userIds = Array.from({ length: LEARNERS }, (_, n) => learnerId(n));
+  const started = performance.now();
+  let status: BulkJobView = await hub.expect(
+    'POST',
+    `/v1/batches/${BATCH_ID}/enrolments/bulk`,
+    { userIds },
+    202,
+  );
+  let lastPercent = -1;
+  while (status.status === 'queued' || status.status === 'running') {
+    await sleep(200);
+    status = await hub.expect(
+      'GET',
+      `/v1/batches/${BATCH_ID}/enrolments/bulk/${status.jobId}`,
+      undefined,
+      200,
+    );
+    if (status.percent >= lastPercent + 20) {
+      lastPercent = status.percent;
+      progress(`bulk enrolment: ${status.percent} % (${fmtInt(status.processed)} rows)`);
+    }
+  }
+  if (status.status !== 'completed' || status.enrolled !== LEARNERS)
+    throw new Error(`bulk enrolment ended ${JSON.stringify(status)}`);
+  progress(`bulk enrolment done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+};
+
+interface ContentUpdate {
+  userId: string;
+  contentId: string;
+  status: 2;
+  lastAccessTime: string;
+}
+
+/**
+ * Completed contents, in course order, for PROGRESS_PERCENT % of the learners: between 1 and 15
+ * each, and every content for one in ten of them, so unit progress and completion vary. A
+ * learner's updates all go in one request, which the hub applies as one write per learner, and
+ * no two requests name the same learner, so none contend for an enrolment stream.
+ */
+const recordProgress = async (hub: Hub): Promise<number> => {
+  const at = new Date().toISOString();
+  const requests: ContentUpdate[][] = [];
+  let current: ContentUpdate[] = [];
+  for (let n = 0; n < LEARNERS; n++) {
+    if (n % 100 >= PROGRESS_PERCENT) continue;
+    const completed = spread(n) % 10 === 0 ? contentIds.length : 1 + (spread(n) % 15);
+    if (current.length + completed > UPDATES_PER_REQUEST) {
+      requests.push(current);
+      current = [];
+    }
+    for (const contentId of contentIds.slice(0, completed))
+      current.push({ userId: learnerId(n), contentId, status: 2, lastAccessTime: at });
+  }
+  if (current.length > 0) requests.push(current);
+  const updates = requests.reduce((sum, contents) => sum + contents.length, 0);
+  progress(`progress: ${fmtInt(updates)} updates in ${fmtInt(requests.length)} requests`);
+  let failed = 0;
+  await inParallel(requests.length, CONCURRENCY, 'progress requests', async (index) => {
+    const result: { failed: number } = await hub.expect(
+      'POST',
+      `/v1/batches/${BATCH_ID}/progress`,
+      { contents: requests[index] },
+      200,
+    );
+    failed += result.failed;
+  });
+  if (failed > 0) throw new Error(`${failed} progress updates were refused`);
+  return updates;
+};
+
+/**
+ * Attempts for ATTEMPT_LEARNERS learners, spread over the batch: 1 to ASSESSED_UNITS of the
+ * quizzes each, two questions of 5 points per attempt, with varied scores.
+ */
+const recordAttempts = async (hub: Hub): Promise<number> => {
+  const at = new Date().toISOString();
+  const step = ATTEMPT_LEARNERS === 0 ? 1 : Math.max(1, Math.floor(LEARNERS / ATTEMPT_LEARNERS));
+  const attempts: { userId: string; quiz: number; n: number }[] = [];
+  for (let i = 0; i < ATTEMPT_LEARNERS; i++) {
+    const n = i * step;
+    const quizzes = 1 + (spread(n) % ASSESSED_UNITS);
+    for (let quiz = 0; quiz < quizzes; quiz++) attempts.push({ userId: learnerId(n), quiz, n });
+  }
+  progress(`assessments: ${fmtInt(attempts.length)} attempts (one request each)`);
+  await inParallel(attempts.length, CONCURRENCY, 'attempts', async (index) => {
+    const { userId, quiz, n } = attempts[index]!;
+    const contentId = quizIds[quiz]!;
+    const half = QUIZ_MAX_SCORE / 2;
+    await hub.expect(
+      'POST',
+      `/v1/batches/${BATCH_ID}/assessments`,
+      {
+        userId,
+        contentId,
+        attemptId: `attempt-${userId}-${contentId}`,
+        submittedAt: at,
+        responses: [1, 2].map((question) => ({
+          questionId: `${contentId}-q${question}`,
+          type: 'mcq',
+          title: `Question ${question} of ${contentId}`,
+          response: { answer: (spread(n + question) % 4) + 1 },
+          score: spread(n + quiz + question) % (half + 1),
+          maxScore: half,
+        })),
+      },
+      200,
+    );
+  });
+  return attempts.length;
+};
+
+interface ProcessedBatch {
+  batchId: string;
+  filePath: string;
+  fileSize: number;
+  rows: number;
+}
+
+interface ExhaustDetails {
+  requestId: string;
+  status: 'SUBMITTED' | 'PROCESSING' | 'SUCCESS' | 'FAILED';
+  downloadUrls: string[];
+  executionTime: number | null;
+  errMessage: string | null;
+  processedBatches: ProcessedBatch[];
+  rowsWritten: number;
+}
+
+interface JobView {
+  id: string;
+  state: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  details?: ExhaustDetails;
+}
+
+type ExhaustRun =
+  | { made: false; status: number; code: string }
+  | {
+      made: true;
+      type: string;
+      requestId: string;
+      seconds: number;
+      /** From sending POST /v1/jobs to its 201. */
+      postSeconds: number;
+      /** From the job's creation to a runner starting it, by the job's own timestamps. */
+      queuedSeconds: number;
+      /** From the runner starting the job to its end: making the file and recording it. */
+      runningSeconds: number;
+      /** What the request's details say it took (executionTime, ms), null when unsaid. */
+      executionTime: number | null;
+      rows: number;
+      rowsExpected: number;
+      fileSize: number;
+      fileSizeOnDisk: number | null;
+      rssBefore: number;
+      rssPeak: number;
+      hubCores: number;
+      machineCores: number | null;
+    };
+
+const runExhaust = async (
+  hub: Hub,
+  type: string,
+  exhaustDir: string,
+  rowsExpected: number,
+): Promise<ExhaustRun> => {
+  const pid = hub.pid;
+  const rssBefore = rssOf(pid);
+  let rssPeak = rssBefore;
+  // Memory is sampled on its own timer so a slow status answer does not leave gaps.
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+  }, POLL_MS);
+  const ticks = cpuTicksOf(pid);
+  const cpu = sampleCpu();
+  const started = performance.now();
+  try {
+    const response = await hub.call('POST', '/v1/jobs', {
+      type,
+      batchId: BATCH_ID,
+      encryptionKey: ENCRYPTION_KEY,
+    });
+    if (response.status !== 201) {
+      const body = response.body as { code?: string } | null;
+      return { made: false, status: response.status, code: body?.code ?? 'unknown' };
+    }
+    const { requestId } = response.body as { requestId: string };
+    const postSeconds = (performance.now() - started) / 1000;
+    let job: JobView;
+    for (;;) {
+      job = await hub.expect('GET', `/v1/jobs/${requestId}`, undefined, 200);
+      const status = job.details?.status;
+      const ended =
+        (job.state === 'completed' && status === 'SUCCESS') ||
+        (job.state === 'failed' && status === 'FAILED');
+      if (ended) break;
+      await sleep(POLL_MS);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+    const hubCores = (cpuTicksOf(pid) - ticks) / 100 / seconds;
+    const { machineCores } = measuredSince(cpu, 0);
+    const details = job.details!;
+    if (details.status !== 'SUCCESS')
+      throw new Error(`${type} failed: ${details.errMessage ?? job.error ?? 'no reason given'}`);
+    const batch = details.processedBatches[0];
+    const key = details.downloadUrls[0];
+    if (!batch || key === undefined) throw new Error(`${type} made no file`);
+    const fileSizeOnDisk = await stat(join(exhaustDir, key)).then(
+      (found) => found.size,
+      () => null,
+    );
+    const startedAt = Date.parse(job.startedAt ?? job.createdAt);
+    const finishedAt = Date.parse(job.finishedAt ?? job.startedAt ?? job.createdAt);
+    return {
+      made: true,
+      type,
+      requestId,
+      seconds,
+      postSeconds,
+      queuedSeconds: (startedAt - Date.parse(job.createdAt)) / 1000,
+      runningSeconds: (finishedAt - startedAt) / 1000,
+      executionTime: details.executionTime,
+      rows: batch.rows,
+      rowsExpected,
+      fileSize: batch.fileSize,
+      fileSizeOnDisk,
+      rssBefore,
+      rssPeak,
+      hubCores,
+      machineCores,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+};
+
+const mib = (bytes: number) => fmtMiB(bytes);
+
+const rowsFor = (run: ExhaustRun, target: { seconds: number | null; label: string }) => {
+  if (!run.made)
+    return [[`${target.label}`, `not made by this build (${run.status} ${run.code})`, '-', '-']];
+  const fileOk = run.fileSizeOnDisk !== null && run.fileSizeOnDisk === run.fileSize;
+  return [
+    [
+      `${run.type}: request to file (POST to job completed)`,
+      `${run.seconds.toFixed(2)} s`,
+      target.seconds === null ? '-' : `<= ${target.seconds} s`,
+      target.seconds === null ? '-' : run.seconds <= target.seconds ? 'yes' : 'no',
+    ],
+    [
+      '  POST answered / job waiting (createdAt to startedAt) / running (to finishedAt)',
+      `${run.postSeconds.toFixed(2)} s / ${run.queuedSeconds.toFixed(2)} s / ${run.runningSeconds.toFixed(2)} s`,
+      '-',
+      '-',
+    ],
+    [
+      '  details.executionTime',
+      run.executionTime === null ? 'null (not recorded)' : `${fmtInt(run.executionTime)} ms`,
+      '-',
+      '-',
+    ],
+    [
+      '  rows (processedBatches[0].rows)',
+      fmtInt(run.rows),
+      fmtInt(run.rowsExpected),
+      run.rows === run.rowsExpected ? 'yes' : 'no',
+    ],
+    ['  rows/s, request to file', fmtInt(run.rows / run.seconds), '-', '-'],
+    [
+      '  zip (AES-256): size reported / on disk under EXHAUST_DIR',
+      `${fmtInt(run.fileSize)} B / ${run.fileSizeOnDisk === null ? 'missing' : `${fmtInt(run.fileSizeOnDisk)} B`}`,
+      'same, exists',
+      fileOk ? 'yes' : 'no',
+    ],
+    [
+      '  hub rss before / peak (sampled every 100 ms)',
+      `${mib(run.rssBefore)} / ${mib(run.rssPeak)}`,
+      `<= ${mib(PEAK_RSS_TARGET)}`,
+      run.rssPeak <= PEAK_RSS_TARGET ? 'yes' : 'no',
+    ],
+    [
+      '  CPU: hub / whole machine (PostgreSQL included)',
+      `${run.hubCores.toFixed(2)} / ${run.machineCores === null ? '-' : run.machineCores.toFixed(2)} cores`,
+      '-',
+      '-',
+    ],
+  ];
+};
+
+const main = async () => {
+  const url = serverUrl();
+  progress(
+    `server ${redactUrl(url)}; ${fmtInt(LEARNERS)} learners, ${PROGRESS_PERCENT} % with progress, ${fmtInt(ATTEMPT_LEARNERS)} with attempts`,
+  );
+  let scratch: ScratchDatabase | null = null;
+  let hub: Hub | null = null;
+  const exhaustDir = await mkdtemp(join(os.tmpdir(), 'hub-bench-exhaust-'));
+  const cleanup = async () => {
+    await hub?.stop();
+    await scratch?.drop();
+    await rm(exhaustDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+  try {
+    scratch = await createScratchDatabase(url);
+    hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: { EXHAUST_DIR: exhaustDir } });
+    const db = new Client({ connectionString: scratch.url, application_name: 'hub-bench-lag' });
+    // Dropping the scratch database at the end ends this connection: expected, not a failure.
+    db.on('error', () => undefined);
+    await db.connect();
+    const pg = await db.query<{ server_version: string }>('SHOW server_version');
+
+    const setupStarted = performance.now();
+    await hub.expect(
+      'POST',
+      '/v1/courses',
+      {
+        courseId: COURSE_ID,
+        name: 'Benchmark course',
+        organisationId: ORGANISATION_ID,
+        trackable: { enabled: true },
+        children: hierarchy(),
+      },
+      201,
+    );
+    const endDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await hub.expect(
+      'POST',
+      '/v1/batches',
+      {
+        batchId: BATCH_ID,
+        courseId: COURSE_ID,
+        name: 'Benchmark batch',
+        enrollmentType: 'open',
+        startDate: new Date().toISOString(),
+        endDate,
+        certificateCriteria: { minCompletionPercent: 100, minScorePercent: null },
+      },
+      201,
+    );
+    await recordProfiles(scratch.url, db);
+    await bulkEnrol(hub);
+    const updates = await recordProgress(hub);
+    const attempts = await recordAttempts(hub);
+    await waitForReadModels(db);
+    const setupSeconds = (performance.now() - setupStarted) / 1000;
+    progress(`set-up done in ${setupSeconds.toFixed(0)} s; read models have applied everything`);
+
+    const runs: { run: ExhaustRun; seconds: number | null; label: string }[] = [];
+    for (const [type, seconds] of [
+      ['progress-exhaust', PROGRESS_EXHAUST_TARGET_S],
+      ['course-progress-report', COURSE_REPORT_TARGET_S],
+      ['response-exhaust', null],
+      ['userinfo-exhaust', null],
+    ] as const) {
+      progress(`${type}: requesting`);
+      const run = await runExhaust(
+        hub,
+        type,
+        exhaustDir,
+        // The response exhaust has a row per question of each attempt, two per attempt here.
+        type === 'response-exhaust' ? attempts * 2 : LEARNERS,
+      );
+      progress(
+        run.made
+          ? `${type}: ${fmtInt(run.rows)} rows in ${run.seconds.toFixed(2)} s`
+          : `${type}: refused, ${run.status} ${run.code}`,
+      );
+      runs.push({ run, seconds, label: type });
+    }
+
+    const cpu = os.cpus()[0]?.model ?? 'unknown';
+    const lines = [
+      `Exhaust benchmark, ${new Date().toISOString()}`,
+      `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; postgres ${pg.rows[0]?.server_version}`,
+      'hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR',
+      `course: ${UNITS} units x ${CONTENTS_PER_UNIT} contents, units 1-${ASSESSED_UNITS} with an assessment (maxScore ${QUIZ_MAX_SCORE}); batch of ${fmtInt(LEARNERS)} learners`,
+      `set-up (not measured, ${setupSeconds.toFixed(0)} s): ${fmtInt(updates)} completed contents for ${PROGRESS_PERCENT} % of learners, ${fmtInt(attempts)} attempts by ${fmtInt(ATTEMPT_LEARNERS)} learners`,
+      '',
+      renderTable(
+        ['measure', 'value', 'target', 'met?'],
+        runs.flatMap(({ run, seconds, label }) => rowsFor(run, { seconds, label })),
+      ),
+      '',
+      `request to file: from sending POST /v1/jobs to the GET /v1/jobs/{id} (polled every ${POLL_MS} ms) that shows it completed with details.status SUCCESS`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    await db.end();
+  } finally {
+    await cleanup();
+  }
+};
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
