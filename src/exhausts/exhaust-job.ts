@@ -6,7 +6,7 @@ import { actorMetadata } from '../event-sourcing/event-metadata';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { FILE_STORAGE, FileStorage } from '../files/file-storage.port';
 import { zipReport } from '../files/report-zip';
-import { Job, JobContext, JobHandler, PermanentJobError } from '../jobs/job';
+import { Job, JobContext, JobHandler, JobLeaseLostError, PermanentJobError } from '../jobs/job';
 import { JobRunner } from '../jobs/job-runner';
 import { Jobs } from '../jobs/jobs';
 import { CLOCK, Clock } from '../time/clock';
@@ -77,7 +77,26 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
 
   async run(job: Job, context: JobContext): Promise<unknown> {
     if (!isPayload(job.payload)) throw new PermanentJobError('The report request is malformed');
-    const { type, batchIds, sealedKey } = job.payload;
+    try {
+      return await this.make(job, job.payload, context);
+    } catch (error) {
+      // Each failed run is one of the reference's iterations, recorded as it happens; the runner
+      // then tries again. A run this instance lost (cancelled, taken over) is not a failure.
+      if (!(error instanceof JobLeaseLostError) && !context.signal.aborted) {
+        const message = error instanceof Error ? error.message : String(error);
+        await this.decide(job, {
+          type: 'FailExhaust',
+          requestId: job.id,
+          error: message,
+          now: this.now(),
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async make(job: Job, payload: ExhaustJobPayload, context: JobContext): Promise<unknown> {
+    const { type, batchIds, sealedKey } = payload;
     const startedAt = Date.now();
     await this.decide(job, { type: 'StartExhaust', requestId: job.id, now: this.now() });
     const key = sealedKey === null ? undefined : await this.secrets.open(sealedKey);
@@ -106,8 +125,7 @@ export class ExhaustJob implements JobHandler, OnModuleInit {
     const state = await readExhaustRequest(this.store, job.id);
     if (state.exists) await this.mail.ready(state);
     // The password has done its work: nothing keeps it once the files are made.
-    if (sealedKey !== null)
-      await this.jobs.replacePayload(job.id, { ...job.payload, sealedKey: null });
+    if (sealedKey !== null) await this.jobs.replacePayload(job.id, { ...payload, sealedKey: null });
     return { files: made.length, rows };
   }
 

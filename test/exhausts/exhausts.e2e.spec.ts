@@ -1,4 +1,7 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { BlobReader, TextWriter, ZipReader } from '@zip.js/zip.js';
 import { SMTPServer } from 'smtp-server';
@@ -457,5 +460,87 @@ describe('report mail', () => {
     const lines = (await csvIn(zip)).trimEnd().split('\r\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/^course-m,Mail,BatchId_batch-m,Mail,lea,/);
+  });
+});
+
+describe('report retries', () => {
+  let storage: HubStorage;
+  let hub: RunningHub;
+  let blocker: string;
+
+  const state = async (token: string, requestId: string) =>
+    (await hub.call(token, 'GET', `/v1/jobs/${requestId}`)).body as {
+      state: string;
+      attempts: number;
+      details: { status: string; iteration: number; errMessage: string | null };
+    };
+
+  beforeAll(async () => {
+    // The report folder's parent is a file: every write fails until the test clears it.
+    blocker = join(mkdtempSync(join(tmpdir(), 'exhaust-retries-')), 'blocked');
+    writeFileSync(blocker, 'not a folder');
+    storage = await freshStorage('exhaust-retries-e2e');
+    hub = await startHub(storage.storage, {
+      exhausts: { ...testConfig(storage.storage).exhausts!, dir: join(blocker, 'exhaust') },
+    });
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await storage?.dispose();
+  });
+
+  it('runs a failing request three times, each run an iteration, then leaves it failed; one that recovers succeeds', async () => {
+    const alice = await issueKey(hub, 'alice', 'org-a', ['CONTENT_CREATOR']);
+    const lea = await issueKey(hub, 'lea', 'org-a', ['LEARNER']);
+    await recordUser(hub, 'lea', 'org-a');
+    await createCourseAndOpenBatch(hub, alice, {
+      courseId: 'course-t',
+      batchId: 'batch-t',
+      name: 'Retries',
+      mentors: [],
+    });
+    expect((await hub.call(lea, 'POST', '/v1/batches/batch-t/enrolments', {})).status).toBe(201);
+
+    const doomed = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'progress-exhaust',
+      batchId: 'batch-t',
+    });
+    const failed = await eventually(
+      async () => {
+        const now = await state(alice, doomed.body.requestId);
+        if (now.state !== 'failed') throw new Error(`the job is ${now.state}`);
+        return now;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(failed.attempts).toBe(3);
+    expect(failed.details).toMatchObject({ status: 'FAILED', iteration: 3 });
+    expect(failed.details.errMessage).toMatch(/ENOTDIR|not a directory/i);
+
+    const recovering = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'course-progress-report',
+      batchId: 'batch-t',
+    });
+    await eventually(
+      async () => {
+        const now = await state(alice, recovering.body.requestId);
+        if (now.details.iteration < 1) throw new Error('no failed run yet');
+      },
+      { timeoutMs: 10_000 },
+    );
+    rmSync(blocker);
+    mkdirSync(blocker);
+    const done = await eventually(
+      async () => {
+        const now = await state(alice, recovering.body.requestId);
+        if (now.state !== 'completed') throw new Error(`the job is ${now.state}`);
+        return now;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(done.details).toMatchObject({ status: 'SUCCESS', errMessage: null });
+    expect(done.details.iteration).toBeGreaterThanOrEqual(1);
+    expect(done.details.iteration).toBeLessThan(3);
   });
 });
