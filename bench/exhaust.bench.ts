@@ -37,6 +37,11 @@ const PROGRESS_PERCENT = envInt('BENCH_PROGRESS_PERCENT', 30, 0);
  * them), so this is kept to a few thousand rather than a share of LEARNERS.
  */
 const ATTEMPT_LEARNERS = Math.min(LEARNERS, envInt('BENCH_ATTEMPT_LEARNERS', 5_000, 0));
+/**
+ * 1: stop the set-up's hub and measure the reports on a fresh one (same database and folder),
+ * so the memory figures are the report's alone rather than what set-up left on the heap.
+ */
+const FRESH_HUB = envInt('BENCH_FRESH_HUB', 0, 0) === 1;
 /** Requests in flight while setting up. */
 const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
 const UPDATES_PER_REQUEST = 100;
@@ -148,6 +153,23 @@ const eventsBehind = async (db: Client, projection: string): Promise<number> => 
   );
   return Number(rows[0]?.behind ?? 0);
 };
+
+/** Pids of the PostgreSQL backends serving the scratch database (all but this connection). */
+const backendPids = async (db: Client): Promise<number[]> => {
+  const { rows } = await db.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend'
+        AND pid <> pg_backend_pid()`,
+  );
+  return rows.map((row) => row.pid);
+};
+
+/**
+ * CPU ticks of those backends (the server is local, so /proc shows them). The hub's pool keeps
+ * its connections, so a backend seen at the start is still there at the end.
+ */
+const backendTicks = (pids: readonly number[]): Map<number, number> =>
+  new Map(pids.map((pid) => [pid, cpuTicksOf(pid)]));
 
 const waitForReadModels = async (db: Client): Promise<void> => {
   for (const projection of ['enrolments', 'assessment-responses']) {
@@ -356,7 +378,7 @@ interface JobView {
 }
 
 type ExhaustRun =
-  | { made: false; status: number; code: string }
+  | { made: false; outcome: string; reason: string | null }
   | {
       made: true;
       type: string;
@@ -377,16 +399,20 @@ type ExhaustRun =
       rssBefore: number;
       rssPeak: number;
       hubCores: number;
+      /** The scratch database's backends: the report's queries, the status polls. */
+      postgresCores: number;
       machineCores: number | null;
     };
 
 const runExhaust = async (
   hub: Hub,
+  db: Client,
   type: string,
   exhaustDir: string,
   rowsExpected: number,
 ): Promise<ExhaustRun> => {
   const pid = hub.pid;
+  const pgBefore = backendTicks(await backendPids(db));
   const rssBefore = rssOf(pid);
   let rssPeak = rssBefore;
   // Memory is sampled on its own timer so a slow status answer does not leave gaps.
@@ -404,7 +430,11 @@ const runExhaust = async (
     });
     if (response.status !== 201) {
       const body = response.body as { code?: string } | null;
-      return { made: false, status: response.status, code: body?.code ?? 'unknown' };
+      return {
+        made: false,
+        outcome: `not made by this build (${response.status} ${body?.code ?? 'no code'})`,
+        reason: null,
+      };
     }
     const { requestId } = response.body as { requestId: string };
     const postSeconds = (performance.now() - started) / 1000;
@@ -422,9 +452,21 @@ const runExhaust = async (
     rssPeak = Math.max(rssPeak, rssOf(pid));
     const hubCores = (cpuTicksOf(pid) - ticks) / 100 / seconds;
     const { machineCores } = measuredSince(cpu, 0);
+    // Backends opened during the run count from zero.
+    const pgTicks = (await backendPids(db)).reduce(
+      (sum, backend) => sum + cpuTicksOf(backend) - (pgBefore.get(backend) ?? 0),
+      0,
+    );
+    const postgresCores = pgTicks / 100 / seconds;
     const details = job.details!;
+    // Accepted but failed (a user-info report of a course that asks no consent): an outcome to
+    // show, not a fault of the benchmark.
     if (details.status !== 'SUCCESS')
-      throw new Error(`${type} failed: ${details.errMessage ?? job.error ?? 'no reason given'}`);
+      return {
+        made: false,
+        outcome: `accepted (201), job FAILED after ${seconds.toFixed(2)} s`,
+        reason: details.errMessage ?? job.error ?? 'no reason given',
+      };
     const batch = details.processedBatches[0];
     const key = details.downloadUrls[0];
     if (!batch || key === undefined) throw new Error(`${type} made no file`);
@@ -450,6 +492,7 @@ const runExhaust = async (
       rssBefore,
       rssPeak,
       hubCores,
+      postgresCores,
       machineCores,
     };
   } finally {
@@ -460,8 +503,7 @@ const runExhaust = async (
 const mib = (bytes: number) => fmtMiB(bytes);
 
 const rowsFor = (run: ExhaustRun, target: { seconds: number | null; label: string }) => {
-  if (!run.made)
-    return [[`${target.label}`, `not made by this build (${run.status} ${run.code})`, '-', '-']];
+  if (!run.made) return [[target.label, run.outcome, '-', '-']];
   const fileOk = run.fileSizeOnDisk !== null && run.fileSizeOnDisk === run.fileSize;
   return [
     [
@@ -496,14 +538,14 @@ const rowsFor = (run: ExhaustRun, target: { seconds: number | null; label: strin
       fileOk ? 'yes' : 'no',
     ],
     [
-      '  hub rss before / peak (sampled every 100 ms)',
-      `${mib(run.rssBefore)} / ${mib(run.rssPeak)}`,
+      '  hub rss before / peak (sampled every 100 ms) / growth',
+      `${mib(run.rssBefore)} / ${mib(run.rssPeak)} / ${mib(run.rssPeak - run.rssBefore)}`,
       `<= ${mib(PEAK_RSS_TARGET)}`,
       run.rssPeak <= PEAK_RSS_TARGET ? 'yes' : 'no',
     ],
     [
-      '  CPU: hub / whole machine (PostgreSQL included)',
-      `${run.hubCores.toFixed(2)} / ${run.machineCores === null ? '-' : run.machineCores.toFixed(2)} cores`,
+      '  CPU: hub / its PostgreSQL backends / whole machine',
+      `${run.hubCores.toFixed(2)} / ${run.postgresCores.toFixed(2)} / ${run.machineCores === null ? '-' : run.machineCores.toFixed(2)} cores`,
       '-',
       '-',
     ],
@@ -564,12 +606,25 @@ const main = async () => {
     );
     await recordProfiles(scratch.url, db);
     await bulkEnrol(hub);
+    progress(`hub rss ${mib(rssOf(hub.pid))}`);
     const updates = await recordProgress(hub);
+    progress(`hub rss ${mib(rssOf(hub.pid))}`);
     const attempts = await recordAttempts(hub);
     await waitForReadModels(db);
     const setupSeconds = (performance.now() - setupStarted) / 1000;
-    progress(`set-up done in ${setupSeconds.toFixed(0)} s; read models have applied everything`);
+    const setupRss = rssOf(hub.pid);
+    progress(
+      `set-up done in ${setupSeconds.toFixed(0)} s; read models have applied everything; hub rss ${mib(setupRss)}`,
+    );
+    if (FRESH_HUB) {
+      await hub.stop();
+      hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: { EXHAUST_DIR: exhaustDir } });
+      await waitForReadModels(db);
+      progress(`fresh hub for the reports: rss ${mib(rssOf(hub.pid))}`);
+    }
 
+    // Other work on the machine slows the reports down: the load says how much there was.
+    const load = os.loadavg()[0] ?? 0;
     const runs: { run: ExhaustRun; seconds: number | null; label: string }[] = [];
     for (const [type, seconds] of [
       ['progress-exhaust', PROGRESS_EXHAUST_TARGET_S],
@@ -580,6 +635,7 @@ const main = async () => {
       progress(`${type}: requesting`);
       const run = await runExhaust(
         hub,
+        db,
         type,
         exhaustDir,
         // The response exhaust has a row per question of each attempt, two per attempt here.
@@ -588,7 +644,7 @@ const main = async () => {
       progress(
         run.made
           ? `${type}: ${fmtInt(run.rows)} rows in ${run.seconds.toFixed(2)} s`
-          : `${type}: refused, ${run.status} ${run.code}`,
+          : `${type}: ${run.outcome}${run.reason === null ? '' : `: ${run.reason}`}`,
       );
       runs.push({ run, seconds, label: type });
     }
@@ -596,8 +652,8 @@ const main = async () => {
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     const lines = [
       `Exhaust benchmark, ${new Date().toISOString()}`,
-      `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; postgres ${pg.rows[0]?.server_version}`,
-      'hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR',
+      `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; postgres ${pg.rows[0]?.server_version}; load average ${load.toFixed(2)} when the reports began`,
+      `hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR; ${FRESH_HUB ? `reports on a fresh hub (the set-up's had rss ${mib(setupRss)})` : `reports on the hub that did the set-up (rss ${mib(setupRss)} after it)`}`,
       `course: ${UNITS} units x ${CONTENTS_PER_UNIT} contents, units 1-${ASSESSED_UNITS} with an assessment (maxScore ${QUIZ_MAX_SCORE}); batch of ${fmtInt(LEARNERS)} learners`,
       `set-up (not measured, ${setupSeconds.toFixed(0)} s): ${fmtInt(updates)} completed contents for ${PROGRESS_PERCENT} % of learners, ${fmtInt(attempts)} attempts by ${fmtInt(ATTEMPT_LEARNERS)} learners`,
       '',
@@ -606,6 +662,9 @@ const main = async () => {
         runs.flatMap(({ run, seconds, label }) => rowsFor(run, { seconds, label })),
       ),
       '',
+      ...runs.flatMap(({ run, label }) =>
+        !run.made && run.reason !== null ? [`${label}: ${run.reason}`] : [],
+      ),
       `request to file: from sending POST /v1/jobs to the GET /v1/jobs/{id} (polled every ${POLL_MS} ms) that shows it completed with details.status SUCCESS`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

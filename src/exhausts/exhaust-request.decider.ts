@@ -194,13 +194,21 @@ const evolve = (state: ExhaustRequestState, event: ExhaustRequestEvent): Exhaust
     case 'ExhaustStarted':
       return { ...state, status: 'PROCESSING' };
     case 'ExhaustCompleted':
-      return { ...state, status: 'SUCCESS', files: event.data.files, error: null };
+      return {
+        ...state,
+        status: 'SUCCESS',
+        files: event.data.files,
+        error: null,
+        endedAt: event.data.completedAt,
+        executionMs: event.data.executionMs,
+      };
     case 'ExhaustFailed':
       return {
         ...state,
         status: 'FAILED',
         iteration: state.iteration + 1,
         error: event.data.error,
+        endedAt: event.data.failedAt,
       };
     case 'ExhaustResubmitted':
       return {

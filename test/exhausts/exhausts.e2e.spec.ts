@@ -119,6 +119,8 @@ describe('report requests (exhausts)', () => {
       status: 'SUCCESS',
       iteration: 0,
       errMessage: null,
+      dtJobCompleted: expect.any(String),
+      executionTime: expect.any(Number),
       rowsWritten: 2,
       processedBatches: [{ batchId: 'batch-r', rows: 2 }],
     });
