@@ -544,5 +544,28 @@ describe('report retries', () => {
     expect(done.details).toMatchObject({ status: 'SUCCESS', errMessage: null });
     expect(done.details.iteration).toBeGreaterThanOrEqual(1);
     expect(done.details.iteration).toBeLessThan(3);
+
+    // The request that failed, asked for again the same day, is the same request, run again.
+    const again = await hub.call(alice, 'POST', '/v1/jobs', {
+      type: 'progress-exhaust',
+      batchId: 'batch-t',
+    });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ requestId: doomed.body.requestId, status: 'SUBMITTED' });
+    const remade = await eventually(
+      async () => {
+        const now = await state(alice, doomed.body.requestId);
+        if (now.state !== 'completed') throw new Error(`the job is ${now.state}`);
+        return now;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(remade.details).toMatchObject({ status: 'SUCCESS', iteration: 3, errMessage: null });
+    const events = await hub.store.readStream(`exhaust-request-${doomed.body.requestId}`);
+    expect(events.map((event) => event.type).slice(-3)).toEqual([
+      'ExhaustResubmitted',
+      'ExhaustStarted',
+      'ExhaustCompleted',
+    ]);
   });
 });
