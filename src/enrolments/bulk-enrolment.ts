@@ -249,7 +249,9 @@ export class BulkEnrolments implements OnModuleInit {
       if (context.signal.aborted) return null;
       const to = Math.min(from + CHUNK_ROWS, userIds.length);
       const rows = userIds.slice(from, to);
-      const outcome = await this.runChunk(job.id, payload, rows, from, seen, mayHaveRun);
+      const outcome = await this.runChunk(job.id, payload, rows, from, seen, mayHaveRun, context);
+      // Cancelled mid-chunk: the enrolments made stay, uncounted, as the job ends here.
+      if (context.signal.aborted) return null;
       mayHaveRun = false;
       progress = {
         processed: to,
@@ -286,6 +288,7 @@ export class BulkEnrolments implements OnModuleInit {
     from: number,
     seen: Set<string>,
     mayHaveRun: boolean,
+    { signal }: Pick<JobContext, 'signal'>,
   ): Promise<{ enrolled: number; alreadyEnrolled: number; failures: RowFailure[] }> {
     const failures: RowFailure[] = [];
     const fail = (index: number, code: string, detail: string) =>
@@ -309,30 +312,36 @@ export class BulkEnrolments implements OnModuleInit {
     const positions: (Position | undefined)[] = [];
     const enrolledBefore: string[] = [];
     let enrolled = 0;
-    await runConcurrently(todo, CONCURRENCY, async ({ userId, index }) => {
-      try {
-        const outcome = await this.writer.execute(
-          {
-            type: 'Enrol',
-            actor,
-            now: this.clock.now(),
-            batchId,
-            batch,
-            userId,
-            learner: learners.get(userId) ?? null,
-            course,
-          },
-          metadata,
-          { assumeNew: true },
-        );
-        positions.push(outcome.appended?.position);
-        enrolled++;
-      } catch (error) {
-        if (!(error instanceof HubError)) throw error;
-        if (error.code === 'USER_ALREADY_ENROLLED_COURSE') enrolledBefore.push(userId);
-        else fail(index, error.code, error.message);
-      }
-    });
+    await runConcurrently(
+      todo,
+      CONCURRENCY,
+      async ({ userId, index }) => {
+        try {
+          const outcome = await this.writer.execute(
+            {
+              type: 'Enrol',
+              actor,
+              now: this.clock.now(),
+              batchId,
+              batch,
+              userId,
+              learner: learners.get(userId) ?? null,
+              course,
+            },
+            metadata,
+            { assumeNew: true },
+          );
+          positions.push(outcome.appended?.position);
+          enrolled++;
+        } catch (error) {
+          if (!(error instanceof HubError)) throw error;
+          if (error.code === 'USER_ALREADY_ENROLLED_COURSE') enrolledBefore.push(userId);
+          else fail(index, error.code, error.message);
+        }
+      },
+      signal,
+    );
+    if (signal.aborted) return { enrolled, alreadyEnrolled: 0, failures };
     const byThisJob = mayHaveRun ? await this.enrolledBy(jobId, batchId, enrolledBefore) : 0;
     // A row counted as processed is one the participants list already shows.
     await this.writer.settle(positions);
