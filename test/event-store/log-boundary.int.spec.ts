@@ -52,6 +52,10 @@ const collect = (subscription: Subscription) => {
       if (message.kind === 'caught-up') seen.caughtUp = true;
     }
   })();
+  // A subscription still reading when its test has moved on (a slow connect on a loaded
+  // machine) must not fail whichever suite runs next: a test that cares awaits `done`, and one
+  // that waits for events times out on its own.
+  done.catch(() => undefined);
   return { seen, done };
 };
 
