@@ -1,12 +1,11 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { PostgresDatabase } from '../src/database/postgres-database';
-import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
 import { fmtInt, progress, renderTable, envInt } from './bench-support';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
+import { recordLearnerProfiles } from './learner-profiles';
+import { UserProfileAttributes } from '../src/users/user.events';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
 /**
@@ -31,6 +30,18 @@ const COURSE_ID = 'bench-course';
 const CONTENTS_PER_UNIT = 6;
 const UNITS = 4;
 
+const NO_ATTRIBUTES: UserProfileAttributes = {
+  userType: null,
+  userSubType: null,
+  state: null,
+  district: null,
+  block: null,
+  cluster: null,
+  schoolId: null,
+  schoolName: null,
+  organisationName: null,
+};
+
 const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
 
 const contentIds = Array.from({ length: UNITS * CONTENTS_PER_UNIT }, (_, i) => `content-${i + 1}`);
@@ -50,27 +61,6 @@ const hierarchy = () =>
     ],
   }));
 
-/** Runs `work` for every index with `concurrency` in flight, printing progress every 10 %. */
-const inParallel = async (
-  count: number,
-  concurrency: number,
-  label: string,
-  work: (index: number) => Promise<void>,
-) => {
-  let next = 0;
-  let done = 0;
-  const step = Math.max(1, Math.floor(count / 10));
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const index = next++;
-        await work(index);
-        if (++done % step === 0) progress(`${label}: ${fmtInt(done)} / ${fmtInt(count)}`);
-      }
-    }),
-  );
-};
-
 /** Seconds between now and the append of the oldest enrolment event the read model lacks. */
 const projectionLagSeconds = async (db: Client): Promise<{ lag: number; behind: number }> => {
   const { rows } = await db.query<{ lag: number | null; behind: string }>(
@@ -85,67 +75,6 @@ const projectionLagSeconds = async (db: Client): Promise<{ lag: number; behind: 
         AND e.stream_name LIKE 'enrolment-%'`,
   );
   return { lag: rows[0]?.lag ?? 0, behind: Number(rows[0]?.behind ?? 0) };
-};
-
-/**
- * Set-up, not measured: appends the learners' profile events straight to the store (the API
- * would seal personal data per learner, which this benchmark does not exercise) and waits for
- * the users read model, which bulk enrolment reads to check each learner's organisation.
- */
-const recordProfiles = async (url: string, db: Client): Promise<void> => {
-  progress(`recording ${fmtInt(LEARNERS)} learner profiles (set-up, not measured)`);
-  const database = new PostgresDatabase(url, {
-    maxConnections: 4,
-    applicationName: 'hub-bench-setup',
-  });
-  const store = await SqlEventStore.open(database);
-  try {
-    const attributes = Object.fromEntries(
-      [
-        'userType',
-        'userSubType',
-        'state',
-        'district',
-        'block',
-        'cluster',
-        'schoolId',
-        'schoolName',
-        'organisationName',
-      ].map((field) => [field, null]),
-    );
-    await inParallel(LEARNERS, 64, 'profiles', async (n) => {
-      const userId = learnerId(n);
-      await store.appendToStream(
-        `user-${userId}`,
-        [
-          {
-            id: randomUUID(),
-            type: 'UserProfileRecorded',
-            data: {
-              userId,
-              organisationId: 'org-bench',
-              personal: null,
-              personalDigest: null,
-              attributes: { ...attributes, state: 'Kerala' },
-              recordedBy: 'hub-admin',
-              recordedAt: new Date().toISOString(),
-            },
-            metadata: { principal: 'hub-admin', tenant: 'system' },
-          },
-        ],
-        { expectedRevision: 'no_stream' },
-      );
-    });
-  } finally {
-    await store.close();
-    await database.close();
-  }
-  for (;;) {
-    const { rows } = await db.query<{ count: string }>('SELECT count(*) FROM user_profiles');
-    if (Number(rows[0]?.count) >= LEARNERS) break;
-    await sleep(200);
-  }
-  progress('users read model has every learner');
 };
 
 interface ProgressRun {
@@ -299,7 +228,12 @@ const main = async () => {
       201,
     );
 
-    await recordProfiles(scratch.url, db);
+    await recordLearnerProfiles(scratch.url, db, {
+      count: LEARNERS,
+      idOf: learnerId,
+      organisationId: 'org-bench',
+      attributesOf: () => ({ ...NO_ATTRIBUTES, state: 'Kerala' }),
+    });
     const userIds = Array.from({ length: LEARNERS }, (_, n) => learnerId(n));
     const hubPid = hub.child.pid!;
     const ticks = cpuTicksOf(hubPid);

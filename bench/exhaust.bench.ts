@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { PostgresDatabase } from '../src/database/postgres-database';
-import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
 import {
   envInt,
   fmtInt,
@@ -17,6 +14,7 @@ import {
   sampleCpu,
 } from './bench-support';
 import { cpuTicksOf, Hub, rssOf } from './hub-process';
+import { inParallel, recordLearnerProfiles } from './learner-profiles';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
 /**
@@ -117,27 +115,6 @@ const attributesOf = (n: number) => {
   };
 };
 
-/** Runs `work` for every index with `concurrency` in flight, printing progress every 10 %. */
-const inParallel = async (
-  count: number,
-  concurrency: number,
-  label: string,
-  work: (index: number) => Promise<void>,
-) => {
-  let next = 0;
-  let done = 0;
-  const step = Math.max(1, Math.floor(count / 10));
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const index = next++;
-        await work(index);
-        if (++done % step === 0) progress(`${label}: ${fmtInt(done)} / ${fmtInt(count)}`);
-      }
-    }),
-  );
-};
-
 /** Events on enrolment streams that a read model has not applied yet. */
 const eventsBehind = async (db: Client, projection: string): Promise<number> => {
   const { rows } = await db.query<{ behind: string }>(
@@ -179,54 +156,6 @@ const waitForReadModels = async (db: Client): Promise<void> => {
       await sleep(100);
     }
   }
-};
-
-/**
- * Set-up: appends the learners' profile events straight to the store (the API would seal
- * personal data per learner, which no report here shows without consent) and waits for the
- * users read model, which bulk enrolment and the reports read.
- */
-const recordProfiles = async (url: string, db: Client): Promise<void> => {
-  progress(`recording ${fmtInt(LEARNERS)} learner profiles`);
-  const database = new PostgresDatabase(url, {
-    maxConnections: 4,
-    applicationName: 'hub-bench-setup',
-  });
-  const store = await SqlEventStore.open(database);
-  try {
-    await inParallel(LEARNERS, 64, 'profiles', async (n) => {
-      const userId = learnerId(n);
-      await store.appendToStream(
-        `user-${userId}`,
-        [
-          {
-            id: randomUUID(),
-            type: 'UserProfileRecorded',
-            data: {
-              userId,
-              organisationId: ORGANISATION_ID,
-              personal: null,
-              personalDigest: null,
-              attributes: attributesOf(n),
-              recordedBy: 'hub-admin',
-              recordedAt: new Date().toISOString(),
-            },
-            metadata: { principal: 'hub-admin', tenant: 'system' },
-          },
-        ],
-        { expectedRevision: 'no_stream' },
-      );
-    });
-  } finally {
-    await store.close();
-    await database.close();
-  }
-  for (;;) {
-    const { rows } = await db.query<{ count: string }>('SELECT count(*) FROM user_profiles');
-    if (Number(rows[0]?.count) >= LEARNERS) break;
-    await sleep(200);
-  }
-  progress('users read model has every learner');
 };
 
 interface BulkJobView {
@@ -604,7 +533,12 @@ const main = async () => {
       },
       201,
     );
-    await recordProfiles(scratch.url, db);
+    await recordLearnerProfiles(scratch.url, db, {
+      count: LEARNERS,
+      idOf: learnerId,
+      organisationId: ORGANISATION_ID,
+      attributesOf,
+    });
     await bulkEnrol(hub);
     progress(`hub rss ${mib(rssOf(hub.pid))}`);
     const updates = await recordProgress(hub);
