@@ -3,7 +3,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 import { Client } from 'pg';
+import { SMTPServer } from 'smtp-server';
 import {
   envInt,
   fmtInt,
@@ -14,7 +17,7 @@ import {
   sampleCpu,
 } from './bench-support';
 import { cpuTicksOf, Hub, rssOf } from './hub-process';
-import { inParallel, recordLearnerProfiles } from './learner-profiles';
+import { appendPerLearner, inParallel, recordLearnerProfiles } from './learner-profiles';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
 /**
@@ -40,6 +43,12 @@ const ATTEMPT_LEARNERS = Math.min(LEARNERS, envInt('BENCH_ATTEMPT_LEARNERS', 5_0
  * so the memory figures are the report's alone rather than what set-up left on the heap.
  */
 const FRESH_HUB = envInt('BENCH_FRESH_HUB', 0, 0) === 1;
+/**
+ * 1: keep the scratch database (its name is printed); BENCH_REUSE_DATABASE=<name>: measure on a
+ * database a kept run set up, skipping the set-up. For measuring the reports again and again.
+ */
+const KEEP_DATABASE = envInt('BENCH_KEEP_DATABASE', 0, 0) === 1;
+const REUSE_DATABASE = process.env.BENCH_REUSE_DATABASE ?? '';
 /** Requests in flight while setting up. */
 const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
 const UPDATES_PER_REQUEST = 100;
@@ -57,9 +66,27 @@ const QUIZ_MAX_SCORE = 10;
 /** Targets, in seconds and bytes. */
 const PROGRESS_EXHAUST_TARGET_S = 10;
 const COURSE_REPORT_TARGET_S = 15;
+const OTHER_REPORT_TARGET_S = 15;
 const PEAK_RSS_TARGET = 300 * 1024 * 1024;
 
 const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
+
+/**
+ * Consent and erasure mix: 7 in 10 learners consent to the organisation seeing their data in
+ * this course, one of those 7 revokes it afterwards, and 1 in 100 has their personal data erased.
+ */
+const consents = (n: number) => n % 10 < 7;
+const revokes = (n: number) => n % 10 === 6;
+const erased = (n: number) => n % 100 === 3;
+const activeConsents = () =>
+  Array.from({ length: LEARNERS }, (_, n) => n).filter((n) => consents(n) && !revokes(n)).length;
+
+const personalOf = (n: number) => ({
+  name: `Learner ${n}`,
+  email: `learner.${n}@bench.example`,
+  phone: `+91${String(9_000_000_000 + n)}`,
+  externalId: `ext-${n}`,
+});
 
 /** A fixed scramble of a learner's number, so the mix of progress is varied but repeatable. */
 const spread = (n: number) => (n * 7_919 + 104_729) % 1_000_003;
@@ -207,7 +234,7 @@ interface ContentUpdate {
  * learner's updates all go in one request, which the hub applies as one write per learner, and
  * no two requests name the same learner, so none contend for an enrolment stream.
  */
-const recordProgress = async (hub: Hub): Promise<number> => {
+const progressRequests = (): ContentUpdate[][] => {
   const at = new Date().toISOString();
   const requests: ContentUpdate[][] = [];
   let current: ContentUpdate[] = [];
@@ -222,6 +249,11 @@ const recordProgress = async (hub: Hub): Promise<number> => {
       current.push({ userId: learnerId(n), contentId, status: 2, lastAccessTime: at });
   }
   if (current.length > 0) requests.push(current);
+  return requests;
+};
+
+const recordProgress = async (hub: Hub): Promise<number> => {
+  const requests = progressRequests();
   const updates = requests.reduce((sum, contents) => sum + contents.length, 0);
   progress(`progress: ${fmtInt(updates)} updates in ${fmtInt(requests.length)} requests`);
   let failed = 0;
@@ -242,8 +274,7 @@ const recordProgress = async (hub: Hub): Promise<number> => {
  * Attempts for ATTEMPT_LEARNERS learners, spread over the batch: 1 to ASSESSED_UNITS of the
  * quizzes each, two questions of 5 points per attempt, with varied scores.
  */
-const recordAttempts = async (hub: Hub): Promise<number> => {
-  const at = new Date().toISOString();
+const plannedAttempts = (): { userId: string; quiz: number; n: number }[] => {
   const step = ATTEMPT_LEARNERS === 0 ? 1 : Math.max(1, Math.floor(LEARNERS / ATTEMPT_LEARNERS));
   const attempts: { userId: string; quiz: number; n: number }[] = [];
   for (let i = 0; i < ATTEMPT_LEARNERS; i++) {
@@ -251,6 +282,12 @@ const recordAttempts = async (hub: Hub): Promise<number> => {
     const quizzes = 1 + (spread(n) % ASSESSED_UNITS);
     for (let quiz = 0; quiz < quizzes; quiz++) attempts.push({ userId: learnerId(n), quiz, n });
   }
+  return attempts;
+};
+
+const recordAttempts = async (hub: Hub): Promise<number> => {
+  const at = new Date().toISOString();
+  const attempts = plannedAttempts();
   progress(`assessments: ${fmtInt(attempts.length)} attempts (one request each)`);
   await inParallel(attempts.length, CONCURRENCY, 'attempts', async (index) => {
     const { userId, quiz, n } = attempts[index]!;
@@ -277,6 +314,50 @@ const recordAttempts = async (hub: Hub): Promise<number> => {
     );
   });
   return attempts.length;
+};
+
+/** Consents straight to the store (set-up); each learner's decisions in one new stream. */
+const recordConsents = async (url: string): Promise<void> => {
+  const at = new Date().toISOString();
+  const decision = (type: string, userId: string, by: string) => ({
+    type,
+    data: {
+      userId,
+      courseId: COURSE_ID,
+      consumerOrganisationId: ORGANISATION_ID,
+      [`${by}By`]: userId,
+      [`${by}At`]: at,
+    },
+  });
+  const deciding = Array.from({ length: LEARNERS }, (_, n) => n).filter(consents);
+  progress(`consents: ${fmtInt(deciding.length)} learners (set-up, not measured)`);
+  await appendPerLearner(url, deciding.length, 'consents', async (index) => {
+    const n = deciding[index]!;
+    const userId = learnerId(n);
+    return [
+      {
+        stream: `consent-${userId}`,
+        events: [
+          decision('ConsentGranted', userId, 'granted'),
+          ...(revokes(n) ? [decision('ConsentRevoked', userId, 'revoked')] : []),
+        ],
+      },
+    ];
+  });
+};
+
+/** Erasures through the API, which destroys the learner's key as an admin would. */
+const eraseSome = async (hub: Hub): Promise<void> => {
+  const erasing = Array.from({ length: LEARNERS }, (_, n) => n).filter(erased);
+  progress(`erasing the personal data of ${fmtInt(erasing.length)} learners`);
+  await inParallel(erasing.length, CONCURRENCY, 'erasures', async (index) => {
+    await hub.expect(
+      'DELETE',
+      `/v1/users/${learnerId(erasing[index]!)}/personal-data`,
+      undefined,
+      204,
+    );
+  });
 };
 
 interface ProcessedBatch {
@@ -321,6 +402,8 @@ type ExhaustRun =
       runningSeconds: number;
       /** What the request's details say it took (executionTime, ms), null when unsaid. */
       executionTime: number | null;
+      /** From sending POST /v1/jobs to the mail's arrival; null when none came within a minute. */
+      mailSeconds: number | null;
       rows: number;
       rowsExpected: number;
       fileSize: number;
@@ -336,6 +419,8 @@ type ExhaustRun =
 const runExhaust = async (
   hub: Hub,
   db: Client,
+  mailbox: Mailbox,
+  token: string,
   type: string,
   exhaustDir: string,
   rowsExpected: number,
@@ -352,11 +437,13 @@ const runExhaust = async (
   const cpu = sampleCpu();
   const started = performance.now();
   try {
-    const response = await hub.call('POST', '/v1/jobs', {
-      type,
-      batchId: BATCH_ID,
-      encryptionKey: ENCRYPTION_KEY,
-    });
+    // A tag of its own, so a re-run on a kept database the same day makes a new request.
+    const response = await hub.call(
+      'POST',
+      '/v1/jobs',
+      { type, batchId: BATCH_ID, encryptionKey: ENCRYPTION_KEY, tag: `bench-${Date.now()}` },
+      token,
+    );
     if (response.status !== 201) {
       const body = response.body as { code?: string } | null;
       return {
@@ -369,7 +456,7 @@ const runExhaust = async (
     const postSeconds = (performance.now() - started) / 1000;
     let job: JobView;
     for (;;) {
-      job = await hub.expect('GET', `/v1/jobs/${requestId}`, undefined, 200);
+      job = await hub.expect('GET', `/v1/jobs/${requestId}`, undefined, 200, token);
       const status = job.details?.status;
       const ended =
         (job.state === 'completed' && status === 'SUCCESS') ||
@@ -396,6 +483,7 @@ const runExhaust = async (
         outcome: `accepted (201), job FAILED after ${seconds.toFixed(2)} s`,
         reason: details.errMessage ?? job.error ?? 'no reason given',
       };
+    const mailed = await mailbox.arrival(`Your ${type} report is ready`, started, 60_000);
     const batch = details.processedBatches[0];
     const key = details.downloadUrls[0];
     if (!batch || key === undefined) throw new Error(`${type} made no file`);
@@ -414,6 +502,7 @@ const runExhaust = async (
       queuedSeconds: (startedAt - Date.parse(job.createdAt)) / 1000,
       runningSeconds: (finishedAt - startedAt) / 1000,
       executionTime: details.executionTime,
+      mailSeconds: mailed === null ? null : (mailed - started) / 1000,
       rows: batch.rows,
       rowsExpected,
       fileSize: batch.fileSize,
@@ -431,6 +520,157 @@ const runExhaust = async (
 
 const mib = (bytes: number) => fmtMiB(bytes);
 
+interface Mailbox {
+  url: string;
+  /** When the first message with `subject` came in after `since` (performance.now()), or null. */
+  arrival(subject: string, since: number, timeoutMs: number): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server the hub mails to: what arrived and when, by subject. */
+const startMailbox = async (): Promise<Mailbox> => {
+  const arrivals: { subject: string; at: number }[] = [];
+  const server = new SMTPServer({
+    secure: false,
+    disabledCommands: ['STARTTLS'],
+    authOptional: true,
+    logger: false,
+    size: 100 * 1024 * 1024,
+    onData(stream, _session, callback) {
+      void text(stream).then((raw) => {
+        const subject = /^Subject: (.*)$/im.exec(raw)?.[1]?.trim() ?? '';
+        arrivals.push({ subject, at: performance.now() });
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    arrival: async (subject, since, timeoutMs) => {
+      for (const deadline = performance.now() + timeoutMs; performance.now() < deadline;) {
+        const found = arrivals.find((mail) => mail.at >= since && mail.subject === subject);
+        if (found) return found.at;
+        await sleep(20);
+      }
+      return null;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+};
+
+interface SetUp {
+  seconds: number;
+  /** The set-up hub's resident memory at its end. */
+  rss: number;
+}
+
+const setUp = async (hub: Hub, url: string, db: Client): Promise<SetUp> => {
+  const started = performance.now();
+  await hub.expect(
+    'POST',
+    '/v1/courses',
+    {
+      courseId: COURSE_ID,
+      name: 'Benchmark course',
+      organisationId: ORGANISATION_ID,
+      trackable: { enabled: true },
+      userConsent: true,
+      children: hierarchy(),
+    },
+    201,
+  );
+  const endDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  await hub.expect(
+    'POST',
+    '/v1/batches',
+    {
+      batchId: BATCH_ID,
+      courseId: COURSE_ID,
+      name: 'Benchmark batch',
+      enrollmentType: 'open',
+      startDate: new Date().toISOString(),
+      endDate,
+      certificateCriteria: { minCompletionPercent: 100, minScorePercent: null },
+    },
+    201,
+  );
+  await recordLearnerProfiles(url, db, {
+    count: LEARNERS,
+    idOf: learnerId,
+    organisationId: ORGANISATION_ID,
+    attributesOf,
+    personalOf,
+  });
+  await recordConsents(url);
+  await eraseSome(hub);
+  await bulkEnrol(hub);
+  progress(`hub rss ${mib(rssOf(hub.pid))}`);
+  await recordProgress(hub);
+  progress(`hub rss ${mib(rssOf(hub.pid))}`);
+  await recordAttempts(hub);
+  await waitForReadModels(db);
+  // What autovacuum does within a minute of a bulk load; this machine's server runs without it,
+  // and on row estimates from before the load the planner sorts the whole batch for each page.
+  await db.query('ANALYZE');
+  const setup = { seconds: (performance.now() - started) / 1000, rss: rssOf(hub.pid) };
+  progress(
+    `set-up done in ${setup.seconds.toFixed(0)} s; read models have applied everything; hub rss ${mib(setup.rss)}`,
+  );
+  return setup;
+};
+
+const hubOrigin = (setup: SetUp | null): string =>
+  setup === null
+    ? 'reports on a hub started on the kept database'
+    : FRESH_HUB
+      ? `reports on a fresh hub (the set-up's had rss ${mib(setup.rss)})`
+      : `reports on the hub that did the set-up (rss ${mib(setup.rss)} after it)`;
+
+/** A database an earlier run kept: used as it is, and kept again. */
+const reuse = (url: string, name: string): ScratchDatabase => {
+  const scratch = new URL(url);
+  scratch.pathname = `/${name}`;
+  return { name, url: scratch.toString(), drop: async () => undefined };
+};
+
+/** Reports are asked for by an admin of the batch's organisation, whose consents they show. */
+const orgAdminToken = async (hub: Hub): Promise<string> => {
+  // The mail goes to the address in the requester's profile.
+  const principalId = 'bench-org-admin';
+  const profile = await hub.call('PUT', `/v1/users/${principalId}/profile`, {
+    organisationId: ORGANISATION_ID,
+    name: 'Bench Admin',
+    email: 'bench.admin@bench.example',
+  });
+  if (profile.status >= 300) throw new Error(`recording the admin's profile: ${profile.status}`);
+  const issued: { token: string } = await hub.expect(
+    'POST',
+    '/v1/admin/api-keys',
+    {
+      principalId,
+      organisationId: ORGANISATION_ID,
+      roles: ['ORG_ADMIN'],
+    },
+    201,
+  );
+  return issued.token;
+};
+
+/** Rows each report should have, from the set-up's plan. */
+const rowsExpected = (type: string): number => {
+  switch (type) {
+    case 'response-exhaust':
+      // A row per question of each attempt, two per attempt here.
+      return plannedAttempts().length * 2;
+    case 'userinfo-exhaust':
+      return activeConsents();
+    default:
+      return LEARNERS;
+  }
+};
+
 const rowsFor = (run: ExhaustRun, target: { seconds: number | null; label: string }) => {
   if (!run.made) return [[target.label, run.outcome, '-', '-']];
   const fileOk = run.fileSizeOnDisk !== null && run.fileSizeOnDisk === run.fileSize;
@@ -446,6 +686,12 @@ const rowsFor = (run: ExhaustRun, target: { seconds: number | null; label: strin
       `${run.postSeconds.toFixed(2)} s / ${run.queuedSeconds.toFixed(2)} s / ${run.runningSeconds.toFixed(2)} s`,
       '-',
       '-',
+    ],
+    [
+      '  request to e-mail received (SMTP server in this process)',
+      run.mailSeconds === null ? 'none within 60 s' : `${run.mailSeconds.toFixed(2)} s`,
+      '<= 60 s',
+      run.mailSeconds !== null && run.mailSeconds <= 60 ? 'yes' : 'no',
     ],
     [
       '  details.executionTime',
@@ -489,73 +735,37 @@ const main = async () => {
   let scratch: ScratchDatabase | null = null;
   let hub: Hub | null = null;
   const exhaustDir = await mkdtemp(join(os.tmpdir(), 'hub-bench-exhaust-'));
+  const mailbox: Mailbox | null = await startMailbox();
+  const hubEnv = { EXHAUST_DIR: exhaustDir, SMTP_URL: mailbox.url, MAIL_FROM: 'hub@bench.example' };
   const cleanup = async () => {
     await hub?.stop();
-    await scratch?.drop();
+    await mailbox?.close();
+    if (KEEP_DATABASE)
+      progress(`kept database ${scratch?.name}: BENCH_REUSE_DATABASE=${scratch?.name}`);
+    else await scratch?.drop();
     await rm(exhaustDir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
   try {
-    scratch = await createScratchDatabase(url);
-    hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: { EXHAUST_DIR: exhaustDir } });
+    scratch = REUSE_DATABASE === '' ? await createScratchDatabase(url) : reuse(url, REUSE_DATABASE);
+    hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: hubEnv });
     const db = new Client({ connectionString: scratch.url, application_name: 'hub-bench-lag' });
     // Dropping the scratch database at the end ends this connection: expected, not a failure.
     db.on('error', () => undefined);
     await db.connect();
     const pg = await db.query<{ server_version: string }>('SHOW server_version');
 
-    const setupStarted = performance.now();
-    await hub.expect(
-      'POST',
-      '/v1/courses',
-      {
-        courseId: COURSE_ID,
-        name: 'Benchmark course',
-        organisationId: ORGANISATION_ID,
-        trackable: { enabled: true },
-        children: hierarchy(),
-      },
-      201,
-    );
-    const endDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-    await hub.expect(
-      'POST',
-      '/v1/batches',
-      {
-        batchId: BATCH_ID,
-        courseId: COURSE_ID,
-        name: 'Benchmark batch',
-        enrollmentType: 'open',
-        startDate: new Date().toISOString(),
-        endDate,
-        certificateCriteria: { minCompletionPercent: 100, minScorePercent: null },
-      },
-      201,
-    );
-    await recordLearnerProfiles(scratch.url, db, {
-      count: LEARNERS,
-      idOf: learnerId,
-      organisationId: ORGANISATION_ID,
-      attributesOf,
-    });
-    await bulkEnrol(hub);
-    progress(`hub rss ${mib(rssOf(hub.pid))}`);
-    const updates = await recordProgress(hub);
-    progress(`hub rss ${mib(rssOf(hub.pid))}`);
-    const attempts = await recordAttempts(hub);
-    await waitForReadModels(db);
-    const setupSeconds = (performance.now() - setupStarted) / 1000;
-    const setupRss = rssOf(hub.pid);
-    progress(
-      `set-up done in ${setupSeconds.toFixed(0)} s; read models have applied everything; hub rss ${mib(setupRss)}`,
-    );
-    if (FRESH_HUB) {
+    const setup = REUSE_DATABASE === '' ? await setUp(hub, scratch.url, db) : null;
+    if (setup && FRESH_HUB) {
       await hub.stop();
-      hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: { EXHAUST_DIR: exhaustDir } });
-      await waitForReadModels(db);
-      progress(`fresh hub for the reports: rss ${mib(rssOf(hub.pid))}`);
+      hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: hubEnv });
     }
+    await waitForReadModels(db);
+    progress(`hub for the reports: rss ${mib(rssOf(hub.pid))}`);
+    const updates = progressRequests().reduce((sum, contents) => sum + contents.length, 0);
+    const attempts = plannedAttempts().length;
+    const orgAdmin = await orgAdminToken(hub);
 
     // Other work on the machine slows the reports down: the load says how much there was.
     const load = os.loadavg()[0] ?? 0;
@@ -563,17 +773,18 @@ const main = async () => {
     for (const [type, seconds] of [
       ['progress-exhaust', PROGRESS_EXHAUST_TARGET_S],
       ['course-progress-report', COURSE_REPORT_TARGET_S],
-      ['response-exhaust', null],
-      ['userinfo-exhaust', null],
+      ['response-exhaust', OTHER_REPORT_TARGET_S],
+      ['userinfo-exhaust', OTHER_REPORT_TARGET_S],
     ] as const) {
       progress(`${type}: requesting`);
       const run = await runExhaust(
         hub,
         db,
+        mailbox,
+        orgAdmin,
         type,
         exhaustDir,
-        // The response exhaust has a row per question of each attempt, two per attempt here.
-        type === 'response-exhaust' ? attempts * 2 : LEARNERS,
+        rowsExpected(type),
       );
       progress(
         run.made
@@ -587,9 +798,9 @@ const main = async () => {
     const lines = [
       `Exhaust benchmark, ${new Date().toISOString()}`,
       `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; postgres ${pg.rows[0]?.server_version}; load average ${load.toFixed(2)} when the reports began`,
-      `hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR; ${FRESH_HUB ? `reports on a fresh hub (the set-up's had rss ${mib(setupRss)})` : `reports on the hub that did the set-up (rss ${mib(setupRss)} after it)`}`,
+      `hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR; ${hubOrigin(setup)}`,
       `course: ${UNITS} units x ${CONTENTS_PER_UNIT} contents, units 1-${ASSESSED_UNITS} with an assessment (maxScore ${QUIZ_MAX_SCORE}); batch of ${fmtInt(LEARNERS)} learners`,
-      `set-up (not measured, ${setupSeconds.toFixed(0)} s): ${fmtInt(updates)} completed contents for ${PROGRESS_PERCENT} % of learners, ${fmtInt(attempts)} attempts by ${fmtInt(ATTEMPT_LEARNERS)} learners`,
+      `set-up (not measured, ${setup === null ? `done by an earlier run, database ${scratch.name}` : `${setup.seconds.toFixed(0)} s`}): ${fmtInt(activeConsents())} active consents, ${fmtInt(LEARNERS / 100)} erasures, ${fmtInt(updates)} completed contents for ${PROGRESS_PERCENT} % of learners, ${fmtInt(attempts)} attempts by ${fmtInt(ATTEMPT_LEARNERS)} learners`,
       '',
       renderTable(
         ['measure', 'value', 'target', 'met?'],

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -75,6 +75,9 @@ export class Hub {
     // BENCH_HUB_NODE_ARGS: extra flags for the hub's node, e.g. --cpu-prof to profile it.
     const extraArgs = (process.env.BENCH_HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const main = options.entry ?? join(__dirname, '..', 'src', 'main.js');
+    // BENCH_HUB_STDOUT: a file for the hub's standard output (e.g. what --trace-gc prints).
+    const stdoutFile = process.env.BENCH_HUB_STDOUT;
+    const stdout = stdoutFile ? openSync(stdoutFile, 'a') : 'ignore';
     const child = spawn(process.execPath, [...startFlags(), ...extraArgs, main], {
       env: {
         ...process.env,
@@ -86,7 +89,7 @@ export class Hub {
         LOG_LEVEL: 'warn',
         ...options.env,
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', stdout, 'inherit'],
     });
     const hub = new Hub(`http://127.0.0.1:${port}`, child, options.adminToken);
     const deadline = Date.now() + 30_000;

@@ -98,6 +98,9 @@ export class ExhaustSources {
         readUserProfiles(this.db, userIds),
         activeConsents(this.db, batch.courseId, batch.requestingOrganisationId, userIds),
       ]);
+      const personal = options.personalData
+        ? await this.personalDataOf(profiles, consents)
+        : new Map<string, PersonalDataInput>();
       for (const enrolment of page) {
         const profile = profiles.get(enrolment.userId) ?? null;
         const grantedAt = consents.get(enrolment.userId);
@@ -113,10 +116,7 @@ export class ExhaustSources {
           enrolment,
           attributes: profile?.attributes ?? null,
           consent,
-          personal:
-            options.personalData && consent !== null
-              ? await this.personalOf(profile)
-              : { state: 'none' },
+          personal: personal.get(enrolment.userId) ?? { state: 'none' },
         };
       }
       after = page[page.length - 1]?.userId;
@@ -129,13 +129,24 @@ export class ExhaustSources {
     return attemptsOfBatch(this.db, batch.batchId);
   }
 
-  private async personalOf(profile: UserProfileRow | null): Promise<PersonalDataInput> {
-    if (profile === null) return { state: 'none' };
-    if (profile.personalErasedAt !== null) return { state: 'erased' };
-    const view = await this.profiles.view(profile);
-    return {
-      state: 'recorded',
-      data: { name: view.name, email: view.email, phone: view.phone, externalId: view.externalId },
-    };
+  /** Personal data of the consenting learners of a page, opened with one read of their keys. */
+  private async personalDataOf(
+    profiles: ReadonlyMap<string, UserProfileRow>,
+    consents: ReadonlyMap<string, Date>,
+  ): Promise<Map<string, PersonalDataInput>> {
+    const shown = [...profiles.values()].filter((profile) => consents.has(profile.userId));
+    const recorded = shown.filter((profile) => profile.personalErasedAt === null);
+    const opened = await this.profiles.personalDataOf(recorded);
+    const personal = new Map<string, PersonalDataInput>();
+    for (const profile of shown) {
+      const data = opened.get(profile.userId);
+      personal.set(
+        profile.userId,
+        profile.personalErasedAt !== null || data === undefined
+          ? { state: 'erased' }
+          : { state: 'recorded', data },
+      );
+    }
+    return personal;
   }
 }

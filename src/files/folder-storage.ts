@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -33,6 +33,7 @@ export class FolderStorage implements FileStorage {
       const bytes = await writeDurably(temporary, source);
       await rename(temporary, path);
       await syncFolders(folder, firstCreated === undefined ? folder : dirname(firstCreated));
+      await removeLeftovers(folder, basename(path));
       return { key, bytes };
     } catch (error) {
       abandon(source);
@@ -115,6 +116,21 @@ const writeAll = async (handle: FileHandle, chunk: Uint8Array): Promise<number> 
     offset += bytesWritten;
   }
   return chunk.byteLength;
+};
+
+/**
+ * Temporary files of earlier writes of the same key that never finished: a process killed while
+ * writing leaves one. Only one writer makes a key at a time (a report job holds its lease), so any
+ * other temporary of this name is dead.
+ */
+const removeLeftovers = async (folder: string, name: string): Promise<void> => {
+  const prefix = `.${name}.`;
+  const entries = await readdir(folder).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((entry) => entry.startsWith(prefix) && entry.endsWith('.tmp'))
+      .map((entry) => rm(join(folder, entry), { force: true })),
+  );
 };
 
 /**

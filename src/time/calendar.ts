@@ -37,8 +37,8 @@ export interface WallClockFields {
   second: number;
 }
 
-/** The wall-clock fields the zone shows at an instant (proleptic Gregorian, astronomical years). */
-export const wallFieldsAt = (epochMs: number, timeZone: string): WallClockFields => {
+/** The wall-clock fields, asked of ICU: exact, and the costly path (one formatToParts each). */
+const wallFieldsFromIntl = (epochMs: number, timeZone: string): WallClockFields => {
   const fields: Record<string, string> = {};
   for (const part of formatterFor(timeZone).formatToParts(epochMs)) fields[part.type] = part.value;
   const field = (name: string): number => Number(fields[name]);
@@ -51,6 +51,49 @@ export const wallFieldsAt = (epochMs: number, timeZone: string): WallClockFields
     hour: field('hour'),
     minute: field('minute'),
     second: field('second'),
+  };
+};
+
+/**
+ * Zone offsets by 15-minute slot of UTC. A report formats 100,000 dates that mostly fall in a few
+ * slots, and asking ICU for each is the largest cost of writing one. An offset is only reused
+ * inside a slot that starts and ends on the same offset, so a change of offset (which no zone
+ * makes twice within 15 minutes) is always asked of ICU.
+ */
+const SLOT_MS = 15 * 60_000;
+const MAX_CACHED_SLOTS = 50_000;
+const slotOffsets = new Map<string, Map<number, number | null>>();
+
+/** The offset that holds through the instant's whole slot, or null when it changes inside it. */
+const steadyOffset = (epochMs: number, timeZone: string): number | null => {
+  const slot = Math.floor(epochMs / SLOT_MS);
+  const cached = slotOffsets.get(timeZone)?.get(slot);
+  if (cached !== undefined) return cached;
+  // Asked of ICU before anything is cached, so an unknown zone throws and leaves nothing behind.
+  const start = offsetAt(slot * SLOT_MS, timeZone);
+  const offset = start === offsetAt((slot + 1) * SLOT_MS - 1000, timeZone) ? start : null;
+  let zone = slotOffsets.get(timeZone);
+  if (zone === undefined) slotOffsets.set(timeZone, (zone = new Map<number, number | null>()));
+  if (zone.size >= MAX_CACHED_SLOTS) zone.clear();
+  zone.set(slot, offset);
+  return offset;
+};
+
+// Past about ±270,000 years an instant plus its offset leaves what a Date can hold.
+const CACHE_RANGE_MS = 8.6e15;
+
+/** The wall-clock fields the zone shows at an instant (proleptic Gregorian, astronomical years). */
+export const wallFieldsAt = (epochMs: number, timeZone: string): WallClockFields => {
+  const offset = Math.abs(epochMs) < CACHE_RANGE_MS ? steadyOffset(epochMs, timeZone) : null;
+  if (offset === null) return wallFieldsFromIntl(epochMs, timeZone);
+  const wall = new Date(epochMs + offset);
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
   };
 };
 
@@ -78,7 +121,7 @@ const utcMs = (year: number, month: number, day: number, hour = 0, minute = 0, s
  * seconds only, so the instant is floored to its second before comparing.
  */
 const offsetAt = (epochMs: number, timeZone: string): number => {
-  const f = wallFieldsAt(epochMs, timeZone);
+  const f = wallFieldsFromIntl(epochMs, timeZone);
   const wall = utcMs(f.year, f.month, f.day, f.hour, f.minute, f.second);
   return wall - Math.floor(epochMs / 1000) * 1000;
 };

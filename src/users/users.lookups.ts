@@ -2,7 +2,7 @@ import { UserProfileRow } from '../../projections/users/users.query';
 import { Injectable } from '@nestjs/common';
 import { loadState } from '../event-sourcing/command-handler';
 import { EventStore } from '../event-store/event-store.port';
-import { PersonalDataVault } from './personal-data-vault';
+import { PersonalData, PersonalDataVault } from './personal-data-vault';
 import { userDecider } from './user.decider';
 import { userStream } from './user.events';
 import { UserProfileView } from './users.dto';
@@ -30,6 +30,11 @@ export class UserProfiles {
 
   view(row: UserProfileRow): Promise<UserProfileView> {
     return profileView(row, this.vault);
+  }
+
+  /** The personal data of many profiles, by user id, with one read of their keys. */
+  personalDataOf(rows: readonly UserProfileRow[]): Promise<Map<string, PersonalData>> {
+    return this.vault.openMany(rows.map((row) => ({ userId: row.userId, sealed: row.personal })));
   }
 }
 

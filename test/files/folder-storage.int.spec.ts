@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -42,6 +42,18 @@ describe('FolderStorage', () => {
 
     expect(await storage.stat(key)).toBeNull();
     expect(await readdir(join(root, 'progress-exhaust', 'r1'))).toEqual([]);
+  });
+
+  it('clears what a killed writer of the same key left behind, and nothing else', async () => {
+    const folder = join(root, 'progress-exhaust', 'r1');
+    await mkdir(folder, { recursive: true });
+    const name = key.split('/').pop()!;
+    await writeFile(join(folder, `.${name}.0123456789ab.tmp`), 'half a file');
+    await writeFile(join(folder, '.other.zip.0123456789ab.tmp'), 'another key');
+
+    await storage.put(key, Readable.from(['whole']));
+
+    expect((await readdir(folder)).sort()).toEqual(['.other.zip.0123456789ab.tmp', name]);
   });
 
   it('keeps the previous file when a replacement fails', async () => {

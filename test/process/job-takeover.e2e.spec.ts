@@ -1,18 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgliteDatabase } from '../../src/database/pglite-database';
 import { PostgresDatabase } from '../../src/database/postgres-database';
 import { SqlExecutor } from '../../src/database/sql-database';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { tempDataDir } from '../support/hub-config';
-import { sampleHierarchy, utcDay } from '../support/hub-harness';
+import { builtFilesExist, exited, HubProcess } from '../support/hub-process';
 import {
-  builtFilesExist,
-  exited,
-  HubProcess,
-  spawnHub,
-  untilListening,
-} from '../support/hub-process';
+  Body,
+  callHub,
+  killAll,
+  leaseOwnerPid,
+  learnerId,
+  prepareBatch,
+  seedProfiles,
+  startHubProcess,
+} from '../support/process-fixtures';
 import {
   createScratchDatabase,
   postgresServer,
@@ -21,89 +23,23 @@ import {
 
 const ADMIN = 'takeover-admin-token-0123456789abcdef';
 const BATCH = 'batch-takeover';
-const learner = (n: number) => `learner-${String(n).padStart(6, '0')}`;
-type Body = Record<string, unknown>;
+const learner = learnerId;
 
 const children: HubProcess[] = [];
-afterEach(() => {
-  for (const { child } of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(() => killAll(children));
 
-const start = async (env: Record<string, string>): Promise<HubProcess> => {
-  const hub = await spawnHub({ ...env, HUB_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' });
-  children.push(hub);
-  await untilListening(hub);
-  return hub;
-};
+const start = (env: Record<string, string>) => startHubProcess(children, ADMIN, env);
 
-const call = async (hub: HubProcess, method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${hub.base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Body };
-};
+const call = (hub: HubProcess, method: string, path: string, body?: unknown) =>
+  callHub(hub, ADMIN, method, path, body);
 
-/** Learner profiles straight into the store (set-up): bulk enrolment checks each learner's. */
-const seedProfiles = async (store: SqlEventStore, learners: number) => {
-  for (let from = 0; from < learners; from += 64)
-    await Promise.all(
-      Array.from({ length: Math.min(64, learners - from) }, (_, i) => {
-        const userId = learner(from + i);
-        return store.appendToStream(
-          `user-${userId}`,
-          [
-            {
-              id: randomUUID(),
-              type: 'UserProfileRecorded',
-              data: {
-                userId,
-                organisationId: 'org-t',
-                personal: null,
-                personalDigest: null,
-                attributes: {},
-                recordedBy: 'takeover-test',
-                recordedAt: new Date().toISOString(),
-              },
-              metadata: { principal: 'takeover-test', tenant: 'system' },
-            },
-          ],
-          { expectedRevision: 'no_stream' },
-        );
-      }),
-    );
-};
-
-/** A course and an open batch, once the users read model has every learner. */
-const prepareBatch = async (hub: HubProcess, learners: number) => {
-  for (const deadline = Date.now() + 120_000; ; await sleep(200)) {
-    if ((await call(hub, 'GET', `/v1/users/${learner(learners - 1)}/profile`)).status === 200)
-      break;
-    if (Date.now() > deadline) throw new Error('The users read model never caught up');
-  }
-  const course = await call(hub, 'POST', '/v1/courses', {
-    courseId: 'course-takeover',
-    name: 'Takeover',
-    organisationId: 'org-t',
-    trackable: { enabled: true },
-    children: sampleHierarchy(),
-  });
-  expect(course.status).toBe(201);
-  const batch = await call(hub, 'POST', '/v1/batches', {
+const prepare = (hub: HubProcess, learners: number) =>
+  prepareBatch(hub, ADMIN, {
     batchId: BATCH,
     courseId: 'course-takeover',
-    name: 'Everyone',
-    enrollmentType: 'open',
-    startDate: new Date().toISOString(),
-    endDate: utcDay(30),
+    organisationId: 'org-t',
+    learners,
   });
-  expect(batch.status).toBe(201);
-};
 
 /** Submits the bulk enrolment; resolves once a few chunks are recorded, most still to do. */
 const submitAndCatchMidway = async (hub: HubProcess, learners: number): Promise<string> => {
@@ -172,16 +108,16 @@ describe('a bulk enrolment whose instance dies (SIGKILL) mid-job', () => {
       const scratch = await createScratchDatabase(server.url, 'takeover');
       const db = new PostgresDatabase(scratch.url, { maxConnections: 70 });
       try {
-        await seedProfiles(await SqlEventStore.open(db), learners);
+        await seedProfiles(await SqlEventStore.open(db), learners, 'org-t');
         const env = { DATABASE_URL: scratch.url, HUB_JOB_LEASE_MS: '2000' };
         const hubs = [await start(env), await start(env)];
-        await prepareBatch(hubs[0]!, learners);
+        await prepare(hubs[0]!, learners);
         const jobId = await submitAndCatchMidway(hubs[0]!, learners);
         const { rows } = await db.query<{ lease_owner: string }>(
           'SELECT lease_owner FROM hub_jobs WHERE id = $1',
           [jobId],
         );
-        const pid = Number(/:(\d+):[0-9a-f]{8}:\d+$/.exec(rows[0]?.lease_owner ?? '')?.[1]);
+        const pid = leaseOwnerPid(rows[0]?.lease_owner);
         const victim = hubs.find((hub) => hub.child.pid === pid);
         const survivor = hubs.find((hub) => hub.child.pid !== pid)!;
         expect(victim).toBeDefined();
@@ -204,11 +140,11 @@ describe('a bulk enrolment whose instance dies (SIGKILL) mid-job', () => {
     expect(builtFilesExist()).toBe(true);
     const dataDir = tempDataDir('takeover');
     const seedDb = await PgliteDatabase.open(dataDir);
-    await seedProfiles(await SqlEventStore.open(seedDb), learners);
+    await seedProfiles(await SqlEventStore.open(seedDb), learners, 'org-t');
     await seedDb.close();
     const env = { DATA_DIR: dataDir, HUB_JOB_LEASE_MS: '2000' };
     const first = await start(env);
-    await prepareBatch(first, learners);
+    await prepare(first, learners);
     const jobId = await submitAndCatchMidway(first, learners);
     first.child.kill('SIGKILL');
     await exited(first.child);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   CALENDAR_DATE,
   addDays,
@@ -8,6 +9,7 @@ import {
   isValidTimeZone,
   parseIsoInstant,
   startOfDayIn,
+  wallFieldsAt,
 } from '../../src/time/calendar';
 
 // Expected instants come from the published tz rules (offsets and transition times), not from
@@ -284,5 +286,74 @@ describe('addDays', () => {
     expect(() => addDays('2026-02-29', 1)).toThrow(RangeError);
     expect(() => addDays('2026-12-01', 1.5)).toThrow(RangeError);
     expect(() => addDays('9999-12-31', 1)).toThrow(RangeError);
+  });
+});
+
+describe('wallFieldsAt', () => {
+  // What ICU says, field by field: the reference the cached offsets must agree with.
+  const fromIntl = (epochMs: number, timeZone: string) => {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    }).formatToParts(epochMs);
+    const field = (type: string) => Number(parts.find((part) => part.type === type)?.value);
+    const era = parts.find((part) => part.type === 'era')?.value;
+    return {
+      year: era === 'BC' || era === 'B' ? 1 - field('year') : field('year'),
+      month: field('month'),
+      day: field('day'),
+      hour: field('hour'),
+      minute: field('minute'),
+      second: field('second'),
+    };
+  };
+  const zones = [
+    'UTC',
+    'Asia/Kolkata',
+    'Europe/Berlin',
+    'America/New_York',
+    'Australia/Lord_Howe', // moves by 30 minutes
+    'Asia/Kathmandu', // +05:45
+    'Pacific/Apia', // skipped a whole day in 2011
+    'America/Sao_Paulo',
+  ];
+
+  it('agrees with ICU at any instant, in zones with odd offsets and changes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(-100, 0, 1), max: Date.UTC(2200, 0, 1) }),
+        fc.constantFrom(...zones),
+        (epochMs, zone) => {
+          expect(wallFieldsAt(epochMs, zone)).toEqual(fromIntl(epochMs, zone));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('agrees with ICU second by second around a change of offset', () => {
+    // Europe/Berlin leaves summer time at 2026-10-25T01:00:00Z; Lord Howe's half hour at 15:00Z.
+    // Berlin left its local mean time (+00:53:28) at 1893-03-31T23:06:32Z, inside a 15-minute
+    // slot rather than at its start, so that slot mixes two offsets.
+    for (const [zone, change] of [
+      ['Europe/Berlin', Date.UTC(2026, 9, 25, 1)],
+      ['Australia/Lord_Howe', Date.UTC(2026, 3, 4, 15)],
+      ['Europe/Berlin', Date.UTC(1893, 2, 31, 23, 6, 32)],
+    ] as const) {
+      for (let at = change - 20 * 60_000; at <= change + 20 * 60_000; at += 997) {
+        expect(wallFieldsAt(at, zone)).toEqual(fromIntl(at, zone));
+      }
+    }
+  });
+
+  it('rejects an unknown zone', () => {
+    expect(() => wallFieldsAt(0, 'Mars/Olympus')).toThrow(RangeError);
   });
 });
