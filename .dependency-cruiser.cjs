@@ -8,6 +8,7 @@ const SLICES = [
   'courses',
   'enrolments',
   'exhausts',
+  'groups',
   'me',
   'programs',
   'publishing',

@@ -5,6 +5,7 @@ import { consentsProjection } from './consents/consents.projection';
 import { coursesProjection } from './courses/courses.projection';
 import { Projection } from './engine/projection';
 import { enrolmentsProjection } from './enrolments/enrolments.projection';
+import { groupActivityProjection } from './group-activity/group-activity.projection';
 import { jobRequestsProjection } from './job-requests/job-requests.projection';
 import { learningEventsProjection } from './learning-events/learning-events.projection';
 import { programsProjection } from './programs/programs.projection';
@@ -24,4 +25,5 @@ export const projections: readonly Projection[] = [
   subscriptionsProjection,
   jobRequestsProjection,
   assessmentResponsesProjection,
+  groupActivityProjection,
 ];

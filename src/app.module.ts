@@ -9,6 +9,7 @@ import { ConsentsModule } from './consents/consents.module';
 import { CoursesModule } from './courses/courses.module';
 import { EnrolmentsModule } from './enrolments/enrolments.module';
 import { ExhaustsModule } from './exhausts/exhausts.module';
+import { GroupsModule } from './groups/groups.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -48,6 +49,7 @@ export class AppModule {
         CoursesModule,
         BatchesModule,
         ConsentsModule,
+        GroupsModule,
         EnrolmentsModule,
         ExhaustsModule,
         ProgramsModule,

@@ -1,0 +1,296 @@
+import { SqlExecutor } from '../../src/database/sql-database';
+
+export const GROUP_ACTIVITY_READ_MODEL = 'group-activity';
+
+/** Progress buckets of 10 %: [0, 10), [10, 20), …, [90, 100]. */
+export const PROGRESS_BUCKETS = 10;
+
+/** One assessment over the group's enrolled members: their counted attempts. */
+export interface AssessmentAggregate {
+  contentId: string;
+  /** Members with a counted attempt. */
+  attempted: number;
+  averageScore: number;
+  lowestScore: number;
+  highestScore: number;
+  /** The assessment's maximum score. */
+  maxScore: number;
+  /** Attempts made, all members together. */
+  attempts: number;
+  lastUpdatedOn: Date;
+}
+
+export interface GroupActivityAggregates {
+  /** Active members of the group. */
+  memberCount: number;
+  /** Active members with an active enrolment in the course (each counted once). */
+  enrolmentCount: number;
+  completedCount: number;
+  /** Average progress percent of the enrolled members; null when none is enrolled. */
+  averageProgress: number | null;
+  /** Enrolled members per progress bucket of 10 %. */
+  progressDistribution: number[];
+  assessments: AssessmentAggregate[];
+  lastUpdatedOn: Date | null;
+}
+
+export interface GroupActivity {
+  groupId: string;
+  organisationId: string;
+  activityId: string;
+  activityType: string;
+}
+
+/** A counted attempt of one assessment, as the enrolment holds it. */
+export interface MemberScore {
+  score: number;
+  maxScore: number;
+  attempts: number;
+  at: string;
+}
+
+/** The enrolment a member is shown with: the most advanced active one, then the latest. */
+export interface MemberEnrolment {
+  batchId: string;
+  enrolledAt: Date;
+  /** 0 enrolled, 1 in progress, 2 completed. */
+  status: number;
+  progressPercent: number;
+  completedCount: number;
+  completedOn: Date | null;
+  scores: Record<string, MemberScore>;
+  /** Σscore × 100 / Σmax over the assessments attempted; null without any. */
+  scorePercent: number | null;
+  updatedAt: Date;
+}
+
+export interface GroupActivityMember {
+  userId: string;
+  role: string;
+  status: string;
+  createdBy: string;
+  joinedAt: Date;
+  enrolment: MemberEnrolment | null;
+}
+
+export type MemberSort = 'userId' | 'progress' | 'score';
+
+/** Where the previous page ended: the sort value (null for userId order) and the user id. */
+export interface MemberCursor {
+  value: number | null;
+  userId: string;
+}
+
+/**
+ * Each member's enrolment in the course: active ones only (an unenrolled member is not
+ * enrolled), one per member however many batches they are in.
+ */
+const chosenEnrolments = (activeMembersOnly: boolean) => `
+  SELECT DISTINCT ON (e.user_id) e.*
+    FROM group_activity_enrolments e
+    JOIN group_activity_members m ON m.group_id = $1 AND m.user_id = e.user_id
+   WHERE e.course_id = $2 AND e.active ${activeMembersOnly ? "AND m.status = 'active'" : ''}
+   ORDER BY e.user_id, e.progress_percent DESC, e.enrolled_at DESC, e.batch_id`;
+
+/** The group's activity, or null when the group is unknown or the activity is not one of it. */
+export const readGroupActivity = async (
+  db: SqlExecutor,
+  groupId: string,
+  activityId: string,
+): Promise<GroupActivity | null> => {
+  const { rows } = await db.query<{
+    organisation_id: string;
+    activity_type: string;
+    [column: string]: unknown;
+  }>(
+    `SELECT g.organisation_id, a.activity_type
+       FROM group_activity_groups g
+       JOIN group_activity_activities a ON a.group_id = g.group_id AND a.activity_id = $2
+      WHERE g.group_id = $1`,
+    [groupId, activityId],
+  );
+  const row = rows[0];
+  return row
+    ? { groupId, organisationId: row.organisation_id, activityId, activityType: row.activity_type }
+    : null;
+};
+
+interface TotalsRow {
+  member_count: number | string;
+  enrolment_count: number | string;
+  completed_count: number | string;
+  average_progress: number | string | null;
+  last_updated: Date | string | null;
+  buckets: (number | string)[];
+  [column: string]: unknown;
+}
+
+interface AssessmentRow {
+  content_id: string;
+  attempted: number | string;
+  average_score: number | string;
+  lowest_score: number | string;
+  highest_score: number | string;
+  max_score: number | string;
+  attempts: number | string;
+  last_updated: string;
+  [column: string]: unknown;
+}
+
+const bucketColumns = Array.from(
+  { length: PROGRESS_BUCKETS },
+  (_, bucket) =>
+    `count(*) FILTER (WHERE least(progress_percent / 10, ${PROGRESS_BUCKETS - 1}) = ${bucket})`,
+).join(', ');
+
+/** The activity's aggregates over the group's active members, computed from the read model. */
+export const groupActivityAggregates = async (
+  db: SqlExecutor,
+  groupId: string,
+  courseId: string,
+): Promise<GroupActivityAggregates> => {
+  const [totals, assessments] = await Promise.all([
+    db.query<TotalsRow>(
+      `WITH chosen AS (${chosenEnrolments(true)})
+       SELECT (SELECT count(*) FROM group_activity_members
+                WHERE group_id = $1 AND status = 'active') AS member_count,
+              count(*) AS enrolment_count,
+              count(*) FILTER (WHERE completed_on IS NOT NULL) AS completed_count,
+              avg(progress_percent)::float8 AS average_progress,
+              max(updated_at) AS last_updated,
+              ARRAY[${bucketColumns}] AS buckets
+         FROM chosen`,
+      [groupId, courseId],
+    ),
+    db.query<AssessmentRow>(
+      `WITH chosen AS (${chosenEnrolments(true)})
+       SELECT s.key AS content_id, count(*) AS attempted,
+              avg((s.value->>'score')::float8) AS average_score,
+              min((s.value->>'score')::float8) AS lowest_score,
+              max((s.value->>'score')::float8) AS highest_score,
+              max((s.value->>'maxScore')::float8) AS max_score,
+              sum((s.value->>'attempts')::int) AS attempts,
+              max(s.value->>'at') AS last_updated
+         FROM chosen c CROSS JOIN LATERAL jsonb_each(c.scores) s
+        GROUP BY s.key ORDER BY s.key`,
+      [groupId, courseId],
+    ),
+  ]);
+  const row = totals.rows[0]!;
+  return {
+    memberCount: Number(row.member_count),
+    enrolmentCount: Number(row.enrolment_count),
+    completedCount: Number(row.completed_count),
+    averageProgress: row.average_progress === null ? null : Number(row.average_progress),
+    progressDistribution: row.buckets.map(Number),
+    assessments: assessments.rows.map((assessment) => ({
+      contentId: assessment.content_id,
+      attempted: Number(assessment.attempted),
+      averageScore: Number(assessment.average_score),
+      lowestScore: Number(assessment.lowest_score),
+      highestScore: Number(assessment.highest_score),
+      maxScore: Number(assessment.max_score),
+      attempts: Number(assessment.attempts),
+      lastUpdatedOn: new Date(assessment.last_updated),
+    })),
+    lastUpdatedOn: row.last_updated === null ? null : new Date(row.last_updated),
+  };
+};
+
+interface MemberRow {
+  user_id: string;
+  role: string;
+  status: string;
+  created_by: string;
+  joined_at: Date | string;
+  batch_id: string | null;
+  enrolled_at: Date | string | null;
+  enrolment_status: number | null;
+  progress_percent: number | null;
+  completed_count: number | null;
+  completed_on: Date | string | null;
+  scores: Record<string, MemberScore> | null;
+  score_percent: number | string | null;
+  enrolment_updated_at: Date | string | null;
+  sort_key: number | string | null;
+  [column: string]: unknown;
+}
+
+const toMember = (row: MemberRow): GroupActivityMember => ({
+  userId: row.user_id,
+  role: row.role,
+  status: row.status,
+  createdBy: row.created_by,
+  joinedAt: new Date(row.joined_at),
+  enrolment:
+    row.batch_id === null
+      ? null
+      : {
+          batchId: row.batch_id,
+          enrolledAt: new Date(row.enrolled_at!),
+          status: Number(row.enrolment_status),
+          progressPercent: Number(row.progress_percent),
+          completedCount: Number(row.completed_count),
+          completedOn: row.completed_on === null ? null : new Date(row.completed_on),
+          scores: row.scores ?? {},
+          scorePercent: row.score_percent === null ? null : Number(row.score_percent),
+          updatedAt: new Date(row.enrolment_updated_at!),
+        },
+});
+
+// Not enrolled (or no attempt) sorts after every value: progress and scores are never negative.
+const SORT_KEYS: Record<Exclude<MemberSort, 'userId'>, string> = {
+  progress: 'coalesce(progress_percent::float8, -1)',
+  score: 'coalesce(score_percent, -1)',
+};
+
+/**
+ * All the group's members (any status) with their enrolment in the course, a page at a time:
+ * by user id, or by progress or score, highest first (ties by user id).
+ */
+export const listGroupActivityMembers = async (
+  db: SqlExecutor,
+  groupId: string,
+  courseId: string,
+  page: { sort: MemberSort; after?: MemberCursor; limit: number },
+): Promise<{ members: GroupActivityMember[]; next: MemberCursor | null }> => {
+  const sortKey = page.sort === 'userId' ? 'NULL::float8' : SORT_KEYS[page.sort];
+  const params: unknown[] = [groupId, courseId];
+  let after = '';
+  if (page.after !== undefined) {
+    params.push(page.after.userId);
+    const user = `$${params.length}`;
+    if (page.sort === 'userId') after = `WHERE user_id > ${user}`;
+    else {
+      params.push(page.after.value ?? -1);
+      const value = `$${params.length}::float8`;
+      after = `WHERE sort_key < ${value} OR (sort_key = ${value} AND user_id > ${user})`;
+    }
+  }
+  params.push(page.limit + 1);
+  const { rows } = await db.query<MemberRow>(
+    `WITH chosen AS (${chosenEnrolments(false)}),
+     listed AS (
+       SELECT m.user_id, m.role, m.status, m.created_by, m.joined_at,
+              c.batch_id, c.enrolled_at, c.status AS enrolment_status, c.progress_percent,
+              c.completed_count, c.completed_on, c.scores, c.updated_at AS enrolment_updated_at,
+              (SELECT sum((s.value->>'score')::float8) * 100
+                      / nullif(sum((s.value->>'maxScore')::float8), 0)
+                 FROM jsonb_each(c.scores) s) AS score_percent
+         FROM group_activity_members m LEFT JOIN chosen c ON c.user_id = m.user_id
+        WHERE m.group_id = $1),
+     keyed AS (SELECT listed.*, ${sortKey} AS sort_key FROM listed)
+     SELECT * FROM keyed ${after}
+      ORDER BY ${page.sort === 'userId' ? 'user_id' : 'sort_key DESC, user_id'}
+      LIMIT $${params.length}`,
+    params,
+  );
+  const members = rows.slice(0, page.limit);
+  const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
+  return {
+    members: members.map(toMember),
+    next: last
+      ? { value: last.sort_key === null ? null : Number(last.sort_key), userId: last.user_id }
+      : null,
+  };
+};
