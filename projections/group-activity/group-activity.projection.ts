@@ -1,6 +1,9 @@
 import { SqlExecutor } from '../../src/database/sql-database';
+import { CONSENT_STREAM_PREFIX, ConsentEvent } from '../../src/consents/consent.events';
 import { ENROLMENT_STREAM_PREFIX, EnrolmentEvent } from '../../src/enrolments/enrolment.events';
+import { Position } from '../../src/event-store/event-store.port';
 import { GROUP_STREAM_PREFIX, GroupEvent } from '../../src/groups/group.events';
+import { USER_STREAM_PREFIX, UserEvent } from '../../src/users/user.events';
 import { defineProjection } from '../engine/projection';
 import { GROUP_ACTIVITY_READ_MODEL } from './group-activity.query';
 
@@ -60,7 +63,40 @@ CREATE TABLE IF NOT EXISTS group_activity_enrolments (
 );
 CREATE INDEX IF NOT EXISTS group_activity_enrolments_course
   ON group_activity_enrolments (course_id, user_id);
+-- Where in the log each (group, activity)'s view last changed: its members, their enrolments in
+-- the course, and what their names may show (profiles, consents). Readers compare it to decide
+-- whether what they keep is still current; a rebuild gives the same positions.
+CREATE TABLE IF NOT EXISTS group_activity_changes (
+  group_id text NOT NULL,
+  activity_id text NOT NULL,
+  changed_at text NOT NULL,
+  PRIMARY KEY (group_id, activity_id)
+);
 `;
+
+/** Every activity of the group changed at `position` (members, details, the activity itself). */
+const groupChanged = (tx: SqlExecutor, groupId: string, position: Position) =>
+  tx.query(
+    `INSERT INTO group_activity_changes (group_id, activity_id, changed_at)
+     SELECT group_id, activity_id, $2 FROM group_activity_activities WHERE group_id = $1
+     ON CONFLICT (group_id, activity_id) DO UPDATE SET changed_at = excluded.changed_at`,
+    [groupId, position],
+  );
+
+/** The activities of the user's groups changed: for `courseId` only, or all when it is null. */
+const memberChanged = (
+  tx: SqlExecutor,
+  userId: string,
+  courseId: string | null,
+  position: Position,
+) =>
+  tx.query(
+    `UPDATE group_activity_changes c SET changed_at = $3
+       FROM group_activity_members m
+      WHERE m.user_id = $1 AND c.group_id = m.group_id
+        AND ($2::text IS NULL OR c.activity_id = $2)`,
+    [userId, courseId, position],
+  );
 
 /**
  * Claims the group's next revision: true when this event is new to the read model, false when
@@ -125,19 +161,27 @@ const updateEnrolment = (
     [key.batchId, key.userId, revision.toString(), ...values],
   );
 
-export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEvent>({
+export const groupActivityProjection = defineProjection<
+  GroupEvent | EnrolmentEvent | ConsentEvent | UserEvent
+>({
   name: GROUP_ACTIVITY_READ_MODEL,
-  version: 1,
+  version: 2,
   schema,
   tables: [
     'group_activity_groups',
     'group_activity_members',
     'group_activity_activities',
     'group_activity_enrolments',
+    'group_activity_changes',
   ],
-  streamNamePrefixes: [GROUP_STREAM_PREFIX, ENROLMENT_STREAM_PREFIX],
+  streamNamePrefixes: [
+    GROUP_STREAM_PREFIX,
+    ENROLMENT_STREAM_PREFIX,
+    CONSENT_STREAM_PREFIX,
+    USER_STREAM_PREFIX,
+  ],
   handlers: {
-    GroupCreated: async ({ data, revision }, tx) => {
+    GroupCreated: async ({ data, revision, position }, tx) => {
       await tx.query(
         `INSERT INTO group_activity_groups (group_id, organisation_id, name, description,
            member_count, activity_count, updated_at, revision)
@@ -152,33 +196,38 @@ export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEv
           revision.toString(),
         ],
       );
+      await groupChanged(tx, data.groupId, position);
     },
-    GroupDetailsChanged: async ({ data, revision }, tx) => {
+    GroupDetailsChanged: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.changedAt))) return;
       await tx.query(
         'UPDATE group_activity_groups SET name = $2, description = $3 WHERE group_id = $1',
         [data.groupId, data.name, data.description],
       );
+      await groupChanged(tx, data.groupId, position);
     },
-    GroupMemberAdded: async ({ data, revision }, tx) => {
+    GroupMemberAdded: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.addedAt))) return;
       const added = await upsertMember(tx, { ...data, by: data.addedBy, at: data.addedAt });
       await adjustCount(tx, data.groupId, 'member_count', added);
+      await groupChanged(tx, data.groupId, position);
     },
-    GroupMemberChanged: async ({ data, revision }, tx) => {
+    GroupMemberChanged: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.changedAt))) return;
       const added = await upsertMember(tx, { ...data, by: data.changedBy, at: data.changedAt });
       await adjustCount(tx, data.groupId, 'member_count', added);
+      await groupChanged(tx, data.groupId, position);
     },
-    GroupMemberRemoved: async ({ data, revision }, tx) => {
+    GroupMemberRemoved: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.removedAt))) return;
       const { rows } = await tx.query(
         'DELETE FROM group_activity_members WHERE group_id = $1 AND user_id = $2 RETURNING 1',
         [data.groupId, data.userId],
       );
       await adjustCount(tx, data.groupId, 'member_count', -rows.length);
+      await groupChanged(tx, data.groupId, position);
     },
-    GroupActivityAdded: async ({ data, revision }, tx) => {
+    GroupActivityAdded: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.addedAt))) return;
       const { rows } = await tx.query<{ inserted: boolean }>(
         `INSERT INTO group_activity_activities (group_id, activity_id, activity_type, added_at)
@@ -188,17 +237,23 @@ export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEv
         [data.groupId, data.activityId, data.activityType, data.addedAt],
       );
       await adjustCount(tx, data.groupId, 'activity_count', rows[0]?.inserted === true ? 1 : 0);
+      await groupChanged(tx, data.groupId, position);
     },
-    GroupActivityRemoved: async ({ data, revision }, tx) => {
+    GroupActivityRemoved: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.removedAt))) return;
       const { rows } = await tx.query(
         'DELETE FROM group_activity_activities WHERE group_id = $1 AND activity_id = $2 RETURNING 1',
         [data.groupId, data.activityId],
       );
       await adjustCount(tx, data.groupId, 'activity_count', -rows.length);
+      await tx.query(
+        'DELETE FROM group_activity_changes WHERE group_id = $1 AND activity_id = $2',
+        [data.groupId, data.activityId],
+      );
+      await groupChanged(tx, data.groupId, position);
     },
 
-    UserEnrolled: async ({ data, revision }, tx) => {
+    UserEnrolled: async ({ data, revision, position }, tx) => {
       const { progress } = data;
       await tx.query(
         `INSERT INTO group_activity_enrolments (batch_id, user_id, course_id, active, enrolled_at,
@@ -222,13 +277,15 @@ export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEv
           progress?.completedCount ?? null,
         ],
       );
+      await memberChanged(tx, data.userId, data.courseId, position);
     },
-    UserUnenrolled: async ({ data, revision }, tx) => {
+    UserUnenrolled: async ({ data, revision, position }, tx) => {
       await updateEnrolment(tx, data, revision, 'active = false, updated_at = $4', [
         data.unenrolledAt,
       ]);
+      await memberChanged(tx, data.userId, data.courseId, position);
     },
-    ContentProgressRecorded: async ({ data, revision }, tx) => {
+    ContentProgressRecorded: async ({ data, revision, position }, tx) => {
       // Completion is for good: a course that later gains contents does not undo it.
       await updateEnrolment(
         tx,
@@ -239,8 +296,9 @@ export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEv
          completed_count = $5, updated_at = $6`,
         [data.progress.percent, data.progress.completedCount, data.recordedAt],
       );
+      await memberChanged(tx, data.userId, data.courseId, position);
     },
-    AssessmentAttemptRecorded: async ({ data, revision }, tx) => {
+    AssessmentAttemptRecorded: async ({ data, revision, position }, tx) => {
       const { contentId, score, maxScore, attempts } = data.assessment;
       await updateEnrolment(
         tx,
@@ -253,8 +311,9 @@ export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEv
           data.recordedAt,
         ],
       );
+      await memberChanged(tx, data.userId, data.courseId, position);
     },
-    CourseCompleted: async ({ data, revision }, tx) => {
+    CourseCompleted: async ({ data, revision, position }, tx) => {
       await updateEnrolment(
         tx,
         data,
@@ -262,6 +321,21 @@ export const groupActivityProjection = defineProjection<GroupEvent | EnrolmentEv
         'status = 2, progress_percent = 100, completed_on = $4, updated_at = $4',
         [data.completedOn],
       );
+      await memberChanged(tx, data.userId, data.courseId, position);
+    },
+
+    // What a member's name may show: their consents and their profile.
+    ConsentGranted: async ({ data, position }, tx) => {
+      await memberChanged(tx, data.userId, data.courseId, position);
+    },
+    ConsentRevoked: async ({ data, position }, tx) => {
+      await memberChanged(tx, data.userId, data.courseId, position);
+    },
+    UserProfileRecorded: async ({ data, position }, tx) => {
+      await memberChanged(tx, data.userId, null, position);
+    },
+    UserPersonalDataErased: async ({ data, position }, tx) => {
+      await memberChanged(tx, data.userId, null, position);
     },
   },
 });

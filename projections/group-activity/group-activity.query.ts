@@ -39,6 +39,17 @@ export interface GroupActivity {
   organisationId: string;
   activityId: string;
   activityType: string;
+  /** Where in the log the activity's view last changed (members, enrolments, names). */
+  changedAt: string | null;
+}
+
+/** What deciding access to a group's activity takes, read at once; null for an unknown group. */
+export interface GroupAccess {
+  organisationId: string;
+  /** Whether the user asked about is one of the group's members (any role or status). */
+  isMember: boolean;
+  /** Null when the activity is not one of the group's. */
+  activity: GroupActivity | null;
 }
 
 /** A counted attempt of one assessment, as the enrolment holds it. */
@@ -92,28 +103,55 @@ const chosenEnrolments = (activeMembersOnly: boolean) => `
    WHERE e.course_id = $2 AND e.active ${activeMembersOnly ? "AND m.status = 'active'" : ''}
    ORDER BY e.user_id, e.progress_percent DESC, e.enrolled_at DESC, e.batch_id`;
 
+/** The group, whether `userId` is in it, and its activity: one round trip for every read. */
+export const readGroupAccess = async (
+  db: SqlExecutor,
+  groupId: string,
+  activityId: string,
+  userId: string,
+): Promise<GroupAccess | null> => {
+  const { rows } = await db.query<{
+    organisation_id: string;
+    is_member: boolean;
+    activity_type: string | null;
+    changed_at: string | null;
+    [column: string]: unknown;
+  }>(
+    `SELECT g.organisation_id,
+            EXISTS (SELECT 1 FROM group_activity_members m
+                     WHERE m.group_id = g.group_id AND m.user_id = $3) AS is_member,
+            a.activity_type, c.changed_at
+       FROM group_activity_groups g
+       LEFT JOIN group_activity_activities a ON a.group_id = g.group_id AND a.activity_id = $2
+       LEFT JOIN group_activity_changes c ON c.group_id = g.group_id AND c.activity_id = $2
+      WHERE g.group_id = $1`,
+    [groupId, activityId, userId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    organisationId: row.organisation_id,
+    isMember: row.is_member,
+    activity:
+      row.activity_type === null
+        ? null
+        : {
+            groupId,
+            organisationId: row.organisation_id,
+            activityId,
+            activityType: row.activity_type,
+            changedAt: row.changed_at,
+          },
+  };
+};
+
 /** The group's activity, or null when the group is unknown or the activity is not one of it. */
 export const readGroupActivity = async (
   db: SqlExecutor,
   groupId: string,
   activityId: string,
-): Promise<GroupActivity | null> => {
-  const { rows } = await db.query<{
-    organisation_id: string;
-    activity_type: string;
-    [column: string]: unknown;
-  }>(
-    `SELECT g.organisation_id, a.activity_type
-       FROM group_activity_groups g
-       JOIN group_activity_activities a ON a.group_id = g.group_id AND a.activity_id = $2
-      WHERE g.group_id = $1`,
-    [groupId, activityId],
-  );
-  const row = rows[0];
-  return row
-    ? { groupId, organisationId: row.organisation_id, activityId, activityType: row.activity_type }
-    : null;
-};
+): Promise<GroupActivity | null> =>
+  (await readGroupAccess(db, groupId, activityId, ''))?.activity ?? null;
 
 interface TotalsRow {
   member_count: number | string;
@@ -238,6 +276,42 @@ const toMember = (row: MemberRow): GroupActivityMember => ({
         },
 });
 
+/** A member's row with their chosen enrolment (`c`) and its score percent. */
+const MEMBER_COLUMNS = `m.user_id, m.role, m.status, m.created_by, m.joined_at,
+  c.batch_id, c.enrolled_at, c.status AS enrolment_status, c.progress_percent,
+  c.completed_count, c.completed_on, c.scores, c.updated_at AS enrolment_updated_at,
+  (SELECT sum((s.value->>'score')::float8) * 100 / nullif(sum((s.value->>'maxScore')::float8), 0)
+     FROM jsonb_each(c.scores) s) AS score_percent`;
+
+/**
+ * In user-id order the page is found first and only its members' enrolments are read, so the
+ * first page of a group of 100,000 costs what a page costs.
+ */
+const pageByUserId = (afterUser: string | null, limit: string) => `
+  WITH page AS (
+    SELECT * FROM group_activity_members
+     WHERE group_id = $1 ${afterUser === null ? '' : `AND user_id > ${afterUser}`}
+     ORDER BY user_id LIMIT ${limit})
+  SELECT ${MEMBER_COLUMNS}, NULL::float8 AS sort_key
+    FROM page m
+    LEFT JOIN LATERAL (
+      SELECT e.* FROM group_activity_enrolments e
+       WHERE e.course_id = $2 AND e.user_id = m.user_id AND e.active
+       ORDER BY e.progress_percent DESC, e.enrolled_at DESC, e.batch_id LIMIT 1) c ON true
+   ORDER BY m.user_id`;
+
+/** By progress or score every member's standing is needed to know the page. */
+const pageBySortKey = (sortKey: string, after: string, limit: string) => `
+  WITH chosen AS (${chosenEnrolments(false)}),
+  listed AS (
+    SELECT ${MEMBER_COLUMNS}
+      FROM group_activity_members m LEFT JOIN chosen c ON c.user_id = m.user_id
+     WHERE m.group_id = $1),
+  keyed AS (SELECT listed.*, ${sortKey} AS sort_key FROM listed)
+  SELECT * FROM keyed ${after}
+   ORDER BY sort_key DESC, user_id
+   LIMIT ${limit}`;
+
 // Not enrolled (or no attempt) sorts after every value: progress and scores are never negative.
 const SORT_KEYS: Record<Exclude<MemberSort, 'userId'>, string> = {
   progress: 'coalesce(progress_percent::float8, -1)',
@@ -257,32 +331,20 @@ export const listGroupActivityMembers = async (
   const sortKey = page.sort === 'userId' ? 'NULL::float8' : SORT_KEYS[page.sort];
   const params: unknown[] = [groupId, courseId];
   let after = '';
+  let afterUser: string | null = null;
   if (page.after !== undefined) {
     params.push(page.after.userId);
-    const user = `$${params.length}`;
-    if (page.sort === 'userId') after = `WHERE user_id > ${user}`;
-    else {
+    afterUser = `$${params.length}`;
+    if (page.sort !== 'userId') {
       params.push(page.after.value ?? -1);
       const value = `$${params.length}::float8`;
-      after = `WHERE sort_key < ${value} OR (sort_key = ${value} AND user_id > ${user})`;
+      after = `WHERE sort_key < ${value} OR (sort_key = ${value} AND user_id > ${afterUser})`;
     }
   }
   params.push(page.limit + 1);
+  const limit = `$${params.length}`;
   const { rows } = await db.query<MemberRow>(
-    `WITH chosen AS (${chosenEnrolments(false)}),
-     listed AS (
-       SELECT m.user_id, m.role, m.status, m.created_by, m.joined_at,
-              c.batch_id, c.enrolled_at, c.status AS enrolment_status, c.progress_percent,
-              c.completed_count, c.completed_on, c.scores, c.updated_at AS enrolment_updated_at,
-              (SELECT sum((s.value->>'score')::float8) * 100
-                      / nullif(sum((s.value->>'maxScore')::float8), 0)
-                 FROM jsonb_each(c.scores) s) AS score_percent
-         FROM group_activity_members m LEFT JOIN chosen c ON c.user_id = m.user_id
-        WHERE m.group_id = $1),
-     keyed AS (SELECT listed.*, ${sortKey} AS sort_key FROM listed)
-     SELECT * FROM keyed ${after}
-      ORDER BY ${page.sort === 'userId' ? 'user_id' : 'sort_key DESC, user_id'}
-      LIMIT $${params.length}`,
+    page.sort === 'userId' ? pageByUserId(afterUser, limit) : pageBySortKey(sortKey, after, limit),
     params,
   );
   const members = rows.slice(0, page.limit);

@@ -44,8 +44,6 @@ import {
 /** How often an open stream looks for a change, and how often it says it is still there. */
 const STREAM_POLL_MS = 250;
 const STREAM_HEARTBEAT_MS = 15_000;
-/** Polls between checks that the viewer may still see the group (5 s). */
-const ACCESS_CHECK_POLLS = 20;
 /** The reference form lists every member; it reads them a page at a time. */
 const REFERENCE_PAGE = 1_000;
 
@@ -101,20 +99,22 @@ export class GroupActivityController implements OnModuleDestroy {
       'activityType',
       'ACTIVITY_TYPE_MISSING',
     );
-    const actor = actorOf(principal);
-    const activity = await this.reader.open(actor, groupId, activityId, activityType);
-    const members: NamedMember[] = [];
-    for (let after = undefined, more = true; more;) {
-      const page = await this.reader.members(actor, activity, {
-        sort: 'userId',
-        limit: REFERENCE_PAGE,
-        ...(after === undefined ? {} : { after }),
-      });
-      members.push(...page.members);
-      after = page.next ?? undefined;
-      more = page.next !== null;
-    }
-    return referenceView(activity, await this.reader.aggregates(activity), members);
+    const opened = await this.reader.open(actorOf(principal), groupId, activityId, activityType);
+    const view = await this.reader.cached(opened, 'reference', async () => {
+      const members: NamedMember[] = [];
+      for (let after = undefined, more = true; more;) {
+        const page = await this.reader.members(opened, {
+          sort: 'userId',
+          limit: REFERENCE_PAGE,
+          ...(after === undefined ? {} : { after }),
+        });
+        members.push(...page.members);
+        after = page.next ?? undefined;
+        more = page.next !== null;
+      }
+      return referenceView(opened.activity, await this.reader.aggregates(opened.activity), members);
+    });
+    return view.value;
   }
 
   @Get('v1/groups/:groupId/activities/:activityId')
@@ -137,25 +137,26 @@ export class GroupActivityController implements OnModuleDestroy {
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<GroupActivityStandingView | undefined> {
-    const actor = actorOf(principal);
     const after = query.cursor === undefined ? undefined : decodeMemberCursor(query.cursor);
-    const activity = await this.reader.open(actor, groupId, activityId);
-    const [aggregates, page] = await Promise.all([
-      this.reader.aggregates(activity),
-      this.reader.members(actor, activity, {
-        sort: query.sort ?? 'userId',
-        limit: query.limit ?? 100,
-        ...(after === undefined ? {} : { after }),
-      }),
-    ]);
-    const view = restView(activity, aggregates, page.members, page.next);
-    const etag = weakEtag(view);
+    const opened = await this.reader.open(actorOf(principal), groupId, activityId);
+    const sort = query.sort ?? 'userId';
+    const limit = query.limit ?? 100;
+    const key = `rest|${sort}|${limit}|${query.cursor ?? ''}`;
+    const view = await this.reader.cached(opened, key, async () => {
+      const [aggregates, page] = await Promise.all([
+        this.reader.aggregates(opened.activity),
+        this.reader.members(opened, { sort, limit, ...(after === undefined ? {} : { after }) }),
+      ]);
+      return restView(opened.activity, aggregates, page.members, page.next);
+    });
+    // The view follows from where the activity had changed when it was made, and what was asked.
+    const etag = weakEtag([view.changedAt, opened.viewer, key]);
     void reply.header('etag', etag).header('cache-control', 'private, no-cache');
     if (ifNoneMatch !== undefined && ifNoneMatch.split(/\s*,\s*/).includes(etag)) {
       void reply.status(304);
       return undefined;
     }
-    return view;
+    return view.value;
   }
 
   @Get('v1/groups/:groupId/activities/:activityId/stream')
@@ -179,7 +180,7 @@ export class GroupActivityController implements OnModuleDestroy {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const actor = actorOf(principal);
-    const activity = await this.reader.open(actor, groupId, activityId);
+    let opened = await this.reader.open(actor, groupId, activityId);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -196,19 +197,28 @@ export class GroupActivityController implements OnModuleDestroy {
     let sent = '';
     let quietSince = Date.now();
     try {
-      for (let poll = 1; !closed.signal.aborted; poll++) {
-        // A viewer who leaves the group (or loses the role) stops seeing it within seconds.
-        if (poll % ACCESS_CHECK_POLLS === 0) await this.reader.open(actor, groupId, activityId);
-        const data = JSON.stringify(aggregatesView(await this.reader.aggregates(activity)));
-        if (data !== sent) {
-          raw.write(`event: aggregates\ndata: ${data}\n\n`);
-          sent = data;
-          quietSince = Date.now();
-        } else if (Date.now() - quietSince >= STREAM_HEARTBEAT_MS) {
+      for (let changedAt: string | null | undefined; !closed.signal.aborted;) {
+        // Each look also checks access: a viewer who leaves the group stops seeing it at once.
+        if (opened.activity.changedAt !== changedAt) {
+          const current = opened;
+          const view = await this.reader.cached(current, 'stream', async () =>
+            JSON.stringify(aggregatesView(await this.reader.aggregates(current.activity))),
+          );
+          // What the data reflects: a view served from before the change is looked at again.
+          changedAt = view.changedAt;
+          const data = view.value;
+          if (data !== sent) {
+            raw.write(`event: aggregates\ndata: ${data}\n\n`);
+            sent = data;
+            quietSince = Date.now();
+          }
+        }
+        if (Date.now() - quietSince >= STREAM_HEARTBEAT_MS) {
           raw.write(': keep-alive\n\n');
           quietSince = Date.now();
         }
         await sleep(STREAM_POLL_MS, undefined, { signal: closed.signal }).catch(() => undefined);
+        if (!closed.signal.aborted) opened = await this.reader.open(actor, groupId, activityId);
       }
     } catch {
       // Access gone, or the database failing under an open stream: the stream ends.

@@ -257,6 +257,17 @@ describe('group-activity projection', () => {
     });
     expect(second.members.map((m) => m.userId)).toEqual(['ana', 'dev']);
     expect(second.next).toBeNull();
+    const byId = await listGroupActivityMembers(db, 'g1', COURSE, { sort: 'userId', limit: 3 });
+    expect(byId.members.map((m) => m.userId)).toEqual(['ana', 'ben', 'cai']);
+    const rest = await listGroupActivityMembers(db, 'g1', COURSE, {
+      sort: 'userId',
+      limit: 3,
+      after: byId.next!,
+    });
+    expect(rest.members.map((m) => [m.userId, m.enrolment?.batchId ?? null])).toEqual([
+      ['dev', null],
+    ]);
+    expect(rest.next).toBeNull();
   });
 
   it('follows the last-attempt policy: a lower counted score lowers the roll-up', async () => {
@@ -316,6 +327,22 @@ describe('group-activity projection', () => {
     expect(await listGroups(db, { memberId: 'ben', limit: 10 })).toEqual([]);
   });
 
+  it('marks where the activity last changed: by its members, not by others', async () => {
+    const changedAt = async () => (await readGroupActivity(db, 'g1', COURSE))!.changedAt;
+    const before = await changedAt();
+    expect(before).not.toBeNull();
+    const outsider = learner('b1', 'zoe');
+    await append(outsider.stream, outsider.enrolled(11));
+    await catchUp();
+    expect(await changedAt()).toBe(before);
+    const eve = learner('b1', 'eve');
+    await append(eve.stream, eve.progressed(12, 95, 9));
+    await catchUp();
+    const after = await changedAt();
+    expect(after).not.toBe(before);
+    expect(String(after) > String(before)).toBe(true);
+  });
+
   it('knows only the activities of the group', async () => {
     expect(await readGroupActivity(db, 'g1', COURSE)).toMatchObject({ activityType: 'Course' });
     expect(await readGroupActivity(db, 'g1', 'another-course')).toBeNull();
@@ -328,6 +355,7 @@ describe('group-activity projection', () => {
       members: (await db.query('SELECT * FROM group_activity_members ORDER BY 1, 2')).rows,
       activities: (await db.query('SELECT * FROM group_activity_activities ORDER BY 1, 2')).rows,
       enrolments: (await db.query('SELECT * FROM group_activity_enrolments ORDER BY 1, 2')).rows,
+      changes: (await db.query('SELECT * FROM group_activity_changes ORDER BY 1, 2')).rows,
     });
     const before = await snapshot();
     const events = await store.readAll({ maxCount: 1_000 });
