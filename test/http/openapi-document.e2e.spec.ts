@@ -110,7 +110,8 @@ describe('the OpenAPI document (/docs/json)', () => {
   it('documents what each operation answers on success, with its media type and schema', () => {
     const wrong = operations(document).flatMap(({ name, operation }) =>
       Object.entries(operation.responses)
-        .filter(([status]) => Number(status) < 400 && status !== '204')
+        // 204 No Content and 304 Not Modified carry no body (RFC 9110 §15.3.5, §15.4.5).
+        .filter(([status]) => Number(status) < 400 && status !== '204' && status !== '304')
         .flatMap(([status, response]) => {
           const content = Object.entries(response.content ?? {});
           if (content.length === 0) return [`${name} ${status}: no content`];
