@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { PostgresDatabase } from '../src/database/postgres-database';
 import { SqlEventStore } from '../src/event-store/sql/sql-event-store';
+import { encodeMemberCursor } from '../src/groups/group-activity-views';
 import { envInt, fmtInt, progress, renderTable } from './bench-support';
 import { HttpClient } from './http-client';
 import { Hub, percentile, rssOf } from './hub-process';
@@ -228,7 +229,7 @@ interface Probe {
 /** One learner's next content completed; resolves when the members page shows it. */
 const probe = async (client: HttpClient, n: number, step: number): Promise<Probe | null> => {
   const userId = learnerId(n);
-  const before = `cursor=${Buffer.from(JSON.stringify([null, learnerId(n - 1)])).toString('base64url')}`;
+  const before = `cursor=${encodeMemberCursor({ value: null, userId: learnerId(n - 1) })}`;
   const path = `/v1/groups/${SMALL}/activities/${COURSE}?limit=1${n > 0 ? `&${before}` : ''}`;
   const sent = performance.now();
   const update = await client.send(

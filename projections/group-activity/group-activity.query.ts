@@ -145,14 +145,6 @@ export const readGroupAccess = async (
   };
 };
 
-/** The group's activity, or null when the group is unknown or the activity is not one of it. */
-export const readGroupActivity = async (
-  db: SqlExecutor,
-  groupId: string,
-  activityId: string,
-): Promise<GroupActivity | null> =>
-  (await readGroupAccess(db, groupId, activityId, ''))?.activity ?? null;
-
 interface TotalsRow {
   member_count: number | string;
   enrolment_count: number | string;

@@ -67,28 +67,3 @@ export const listGroups = async (db: SqlExecutor, filter: GroupFilter): Promise<
   );
   return rows.map(toSummary);
 };
-
-/** One group as the read model has it; null when unknown. */
-export const readGroupSummary = async (
-  db: SqlExecutor,
-  groupId: string,
-): Promise<GroupSummary | null> => {
-  const { rows } = await db.query<GroupRow>(
-    'SELECT * FROM group_activity_groups WHERE group_id = $1',
-    [groupId],
-  );
-  return rows[0] ? toSummary(rows[0]) : null;
-};
-
-/** Whether `userId` is one of the group's members (any role or status). */
-export const isGroupMember = async (
-  db: SqlExecutor,
-  groupId: string,
-  userId: string,
-): Promise<boolean> => {
-  const { rows } = await db.query(
-    'SELECT 1 FROM group_activity_members WHERE group_id = $1 AND user_id = $2',
-    [groupId, userId],
-  );
-  return rows.length > 0;
-};

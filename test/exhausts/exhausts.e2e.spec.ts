@@ -3,7 +3,6 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { BlobReader, TextWriter, ZipReader } from '@zip.js/zip.js';
 import { SMTPServer } from 'smtp-server';
 import { testConfig } from '../support/hub-config';
 import {
@@ -18,23 +17,12 @@ import {
   startHub,
 } from '../support/hub-harness';
 import { eventually } from '../support/eventually';
+import { csvIn } from '../support/report-zips';
 
 type Reply = Awaited<ReturnType<RunningHub['call']>>;
 
 const expectProblem = (response: Reply, status: number, code: string) =>
   expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-
-/** The one CSV in a zip, opened with the password (or without one). */
-const csvIn = async (zip: Blob, password?: string): Promise<string> => {
-  const reader = new ZipReader(new BlobReader(zip));
-  try {
-    const [entry] = await reader.getEntries();
-    if (!entry || entry.directory) throw new Error('the zip holds no file');
-    return await entry.getData(new TextWriter(), password === undefined ? {} : { password });
-  } finally {
-    await reader.close();
-  }
-};
 
 describe('report requests (exhausts)', () => {
   let storage: HubStorage;

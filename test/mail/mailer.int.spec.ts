@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
-import { TextWriter, Uint8ArrayReader, ZipReader } from '@zip.js/zip.js';
 import { SMTPServer, SMTPServerOptions } from 'smtp-server';
 import { FolderStorage } from '../../src/files/folder-storage';
 import { zipReport } from '../../src/files/report-zip';
 import { SmtpMailer } from '../../src/mail/mailer';
+import { csvIn } from '../support/report-zips';
 
 describe('SmtpMailer', () => {
   let received: ReceivedMail[];
@@ -213,12 +213,3 @@ const decodedBytes = (part: MimePart): Buffer => {
 };
 
 const decodedText = (part: MimePart): string => decodedBytes(part).toString('utf8');
-
-const csvIn = async (zip: Uint8Array, password: string): Promise<string> => {
-  const reader = new ZipReader(new Uint8ArrayReader(zip));
-  const [entry] = await reader.getEntries();
-  if (entry === undefined || entry.directory) throw new Error('the zip holds no file');
-  const csv = await entry.getData(new TextWriter(), { password });
-  await reader.close();
-  return csv;
-};

@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BlobReader, TextWriter, ZipReader } from '@zip.js/zip.js';
 import { PostgresDatabase } from '../../src/database/postgres-database';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { builtFilesExist, exited, HubProcess } from '../support/hub-process';
@@ -20,6 +19,7 @@ import {
   postgresServer,
   whyNoPostgresServer,
 } from '../support/test-databases';
+import { csvIn } from '../support/report-zips';
 
 const ADMIN = 'exhaust-takeover-admin-token-0123456789';
 const BATCH = 'batch-report-takeover';
@@ -82,17 +82,6 @@ const eventsOf = async (db: PostgresDatabase, requestId: string): Promise<string
     [`exhaust-request-${requestId}`],
   );
   return rows.map((row) => row.event_type);
-};
-
-const csvIn = async (path: string, password: string): Promise<string> => {
-  const reader = new ZipReader(new BlobReader(new Blob([readFileSync(path)])));
-  try {
-    const [entry] = await reader.getEntries();
-    if (!entry || entry.directory) throw new Error('the zip holds no file');
-    return await entry.getData(new TextWriter(), { password });
-  } finally {
-    await reader.close();
-  }
 };
 
 /**
@@ -167,7 +156,9 @@ describe('a report whose worker dies (SIGKILL) mid-file', () => {
         const folder = join(exhaustDir, 'progress-exhaust', requestId);
         const files = readdirSync(folder);
         expect(files).toHaveLength(1);
-        const lines = (await csvIn(join(folder, files[0]!), KEY)).trimEnd().split('\r\n');
+        const lines = (await csvIn(readFileSync(join(folder, files[0]!)), KEY))
+          .trimEnd()
+          .split('\r\n');
         expect(lines).toHaveLength(LEARNERS + 1);
         const users = new Set(lines.slice(1).map((line) => line.split(',')[4]));
         expect(users.size).toBe(LEARNERS);

@@ -7,7 +7,7 @@ import { groupActivityProjection } from '../../projections/group-activity/group-
 import {
   groupActivityAggregates,
   listGroupActivityMembers,
-  readGroupActivity,
+  readGroupAccess,
 } from '../../projections/group-activity/group-activity.query';
 import { listGroups } from '../../projections/group-activity/groups.query';
 import { SqlDatabase } from '../../src/database/sql-database';
@@ -17,6 +17,8 @@ import { GroupEvent, groupStream } from '../../src/groups/group.events';
 import { openTestSqlDatabase, TestSqlDatabase } from '../support/test-databases';
 
 const COURSE = 'course-g';
+const readGroupActivity = async (db: SqlDatabase, groupId: string, activityId: string) =>
+  (await readGroupAccess(db, groupId, activityId, 'nobody'))?.activity ?? null;
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 9, minute)).toISOString();
 
 type Data<E extends { type: string; data: unknown }, T extends E['type']> = Extract<
