@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { LogPage } from './recent-log';
 
 export interface SharedPagesLimits {
@@ -5,6 +6,13 @@ export interface SharedPagesLimits {
   maxPages: number;
   /** Rows kept at most, over all pages. */
   maxRows: number;
+  /** A kept page nobody has asked for in this long is let go, in milliseconds. */
+  maxIdleMs: number;
+}
+
+interface KeptPage {
+  page: LogPage;
+  usedAt: number;
 }
 
 /**
@@ -21,23 +29,33 @@ export interface SharedPagesLimits {
  *
  * The rows, and the documents parsed from them, are shared between the subscribers that read the
  * page: they must be treated as read-only, as every reader of the event store does.
+ *
+ * Pages are worth keeping only while subscribers are catching up together; once they are live
+ * (served by the RecentLog) nobody asks for them again. So a page left unasked for `maxIdleMs` is
+ * dropped, by a timer that does not keep the process alive, rather than held until the next
+ * catch-up pushes it out.
  */
 export class SharedPages {
   private readonly inFlight = new Map<string, Promise<LogPage>>();
-  private readonly kept = new Map<string, LogPage>();
+  private readonly kept = new Map<string, KeptPage>();
   private keptRows = 0;
   /** Bumped by discard, so a read begun before a deletion is not kept after it. */
   private generation = 0;
+  private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly limits: SharedPagesLimits) {}
+  constructor(
+    private readonly limits: SharedPagesLimits,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   read(key: string, limit: number, fetch: () => Promise<LogPage>): Promise<LogPage> {
     const kept = this.kept.get(key);
     if (kept) {
       // Most recently used last, so eviction drops the page nobody has asked for the longest.
       this.kept.delete(key);
+      kept.usedAt = this.now();
       this.kept.set(key, kept);
-      return Promise.resolve(kept);
+      return Promise.resolve(kept.page);
     }
     const pending = this.inFlight.get(key);
     if (pending) return pending;
@@ -63,15 +81,48 @@ export class SharedPages {
     this.inFlight.clear();
     this.kept.clear();
     this.keptRows = 0;
+    this.stopSweeping();
+  }
+
+  /** Pages kept now. */
+  get size(): number {
+    return this.kept.size;
   }
 
   private keep(key: string, page: LogPage): void {
-    this.kept.set(key, page);
+    this.kept.set(key, { page, usedAt: this.now() });
     this.keptRows += page.rows.length;
     for (const [oldest, evicted] of this.kept) {
       if (this.kept.size <= this.limits.maxPages && this.keptRows <= this.limits.maxRows) break;
       this.kept.delete(oldest);
-      this.keptRows -= evicted.rows.length;
+      this.keptRows -= evicted.page.rows.length;
     }
+    this.sweeper ??= this.sweepIn(this.limits.maxIdleMs);
+  }
+
+  private sweepIn(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.sweep(), ms);
+    timer.unref();
+    return timer;
+  }
+
+  /** Drops the pages idle for maxIdleMs (the least recently used come first) and re-arms. */
+  private sweep(): void {
+    this.sweeper = null;
+    const now = this.now();
+    for (const [key, kept] of this.kept) {
+      const idle = now - kept.usedAt;
+      if (idle < this.limits.maxIdleMs) {
+        this.sweeper = this.sweepIn(this.limits.maxIdleMs - idle);
+        return;
+      }
+      this.kept.delete(key);
+      this.keptRows -= kept.page.rows.length;
+    }
+  }
+
+  private stopSweeping(): void {
+    if (this.sweeper) clearTimeout(this.sweeper);
+    this.sweeper = null;
   }
 }

@@ -162,7 +162,11 @@ export class SqlEventStore implements EventStore {
     maxChars: 16 * 1024 * 1024,
     fetchRows: 2_000,
   });
-  private readonly sharedPages = new SharedPages({ maxPages: 64, maxRows: 100_000 });
+  private readonly sharedPages = new SharedPages({
+    maxPages: 64,
+    maxRows: 100_000,
+    maxIdleMs: 30_000,
+  });
   private readonly pollIntervalMs: number;
   private readonly subscriptionBatchSize: number;
   private stopListening: Promise<() => Promise<void>> | null = null;
@@ -331,6 +335,7 @@ export class SqlEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sharedPages.discard();
     this.wake.notify();
     const stop = await this.stopListening?.catch(() => null);
     await stop?.();
