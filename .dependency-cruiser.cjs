@@ -9,6 +9,7 @@ const SLICES = [
   'enrolments',
   'exhausts',
   'groups',
+  'lms',
   'me',
   'programs',
   'publishing',

@@ -7,6 +7,7 @@ import { Projection } from './engine/projection';
 import { enrolmentsProjection } from './enrolments/enrolments.projection';
 import { groupActivityProjection } from './group-activity/group-activity.projection';
 import { jobRequestsProjection } from './job-requests/job-requests.projection';
+import { lmsMirrorProjection } from './lms-mirror/lms-mirror.projection';
 import { learningEventsProjection } from './learning-events/learning-events.projection';
 import { programsProjection } from './programs/programs.projection';
 import { subscriptionsProjection } from './subscriptions/subscriptions.projection';
@@ -26,4 +27,5 @@ export const projections: readonly Projection[] = [
   jobRequestsProjection,
   assessmentResponsesProjection,
   groupActivityProjection,
+  lmsMirrorProjection,
 ];

@@ -13,6 +13,7 @@ import { GroupsModule } from './groups/groups.module';
 import { StorageModule } from './event-store/storage.module';
 import { HealthModule } from './health/health.module';
 import { JobsModule } from './jobs/jobs.module';
+import { LmsModule } from './lms/lms.module';
 import { MeModule } from './me/me.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ProgramsModule } from './programs/programs.module';
@@ -52,6 +53,7 @@ export class AppModule {
         GroupsModule,
         EnrolmentsModule,
         ExhaustsModule,
+        LmsModule,
         ProgramsModule,
         PublishingModule,
         SubscriptionsModule,

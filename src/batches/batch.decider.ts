@@ -56,6 +56,7 @@ export type CreateBatch = Clocked & {
   mentors: string[];
   invitees: string[];
   certificateCriteria: CertificateCriteria;
+  lmsResourceLink: string | null;
   knownUsers: KnownUsers;
 };
 
@@ -72,6 +73,7 @@ export interface BatchPatch {
   mentors?: string[];
   invitees?: string[];
   certificateCriteria?: CertificateCriteria;
+  lmsResourceLink?: string | null;
 }
 
 export type UpdateBatch = Clocked & {
@@ -229,6 +231,7 @@ const decideCreate = (command: CreateBatch, state: BatchState): BatchEvent[] => 
     mentors: [...new Set(command.mentors)],
     invitees: [...new Set(command.invitees)],
     certificateCriteria: command.certificateCriteria,
+    ...(command.lmsResourceLink === null ? {} : { lmsResourceLink: command.lmsResourceLink }),
   };
   const created: BatchEvent = {
     type: 'BatchCreated',
@@ -331,8 +334,9 @@ const changesBetween = (state: ExistingBatch, next: BatchDetails, extended: bool
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const field of Object.keys(next) as (keyof BatchDetails)[]) {
     if (field === 'end' && extended) continue;
-    if (!sameJson(state[field], next[field]))
-      changes[field] = { from: state[field], to: next[field] };
+    // `?? null`: a field added later (lmsResourceLink) is absent from older batches.
+    if (!sameJson(state[field] ?? null, next[field] ?? null))
+      changes[field] = { from: state[field] ?? null, to: next[field] };
   }
   return changes;
 };
@@ -363,6 +367,8 @@ const decideUpdate = (command: UpdateBatch, state: BatchState): BatchEvent[] => 
     mentors: patch.mentors ? [...new Set(patch.mentors)] : state.mentors,
     invitees: patch.invitees ? [...new Set(patch.invitees)] : state.invitees,
     certificateCriteria: patch.certificateCriteria ?? state.certificateCriteria,
+    lmsResourceLink:
+      patch.lmsResourceLink === undefined ? (state.lmsResourceLink ?? null) : patch.lmsResourceLink,
   };
   const extended = end !== null && state.end !== null && time(end) > time(state.end);
   const changes = changesBetween(state, next, extended);

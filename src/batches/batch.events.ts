@@ -52,6 +52,11 @@ export interface BatchDetails {
   mentors: string[];
   invitees: string[];
   certificateCriteria: CertificateCriteria;
+  /**
+   * The LMS course run this batch's enrolments mirror to, instead of the course's. Absent in
+   * batches created before it existed, and when not given: the course's link applies.
+   */
+  lmsResourceLink?: string | null;
 }
 
 export type BatchCreated = DomainEvent<

@@ -134,6 +134,7 @@ export class CreateBatchHandler
         mentors: request.mentors ?? [],
         invitees: request.invitees ?? [],
         certificateCriteria: criteria(request.certificateCriteria, DEFAULT_CERTIFICATE_CRITERIA),
+        lmsResourceLink: request.lmsResourceLink ?? null,
         knownUsers: await this.knownUsers(request.mentors),
         actor,
         now,
@@ -164,6 +165,7 @@ export class UpdateBatchHandler
     if (request.createdFor !== undefined) patch.createdFor = request.createdFor;
     if (request.mentors !== undefined) patch.mentors = request.mentors;
     if (request.invitees !== undefined) patch.invitees = request.invitees;
+    if (request.lmsResourceLink !== undefined) patch.lmsResourceLink = request.lmsResourceLink;
     const { state } = await loadState(this.store, batchStream(batchId), batchDecider);
     if (request.certificateCriteria !== undefined)
       patch.certificateCriteria = criteria(

@@ -71,6 +71,7 @@ const toView = (batch: BatchRecord): BatchView => ({
   mentors: batch.mentors,
   invitees: batch.invitees,
   certificateCriteria: criteriaView(batch.certificateCriteria),
+  lmsResourceLink: batch.lmsResourceLink ?? null,
   createdAt: batch.createdAt.toISOString(),
   updatedAt: batch.updatedAt.toISOString(),
   revision: batch.revision.toString(),

@@ -15,6 +15,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { LMS_RESOURCE_LINK, LMS_RESOURCE_LINK_RULE } from '../courses/courses.dto';
 import { PageLimit, queryInteger } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { BatchStatus, CertificateCriteria, ENROLLMENT_TYPES, EnrollmentType } from './batch.events';
@@ -109,6 +110,18 @@ class BatchFields {
   @ValidateNested()
   @Type(() => CertificateCriteriaDto)
   certificateCriteria?: CertificateCriteriaDto;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description:
+      'The LMS course run this batch’s enrolments mirror to, instead of the course’s; null clears it',
+  })
+  @IsOptional()
+  @ValidateIf((_, value) => value !== null)
+  @Matches(LMS_RESOURCE_LINK, { message: LMS_RESOURCE_LINK_RULE })
+  @MaxLength(2_000)
+  lmsResourceLink?: string | null;
 }
 
 export class CertificateCriteriaView {
@@ -231,6 +244,8 @@ export class BatchView {
   @ApiProperty({ type: [String] }) mentors!: string[];
   @ApiProperty({ type: [String] }) invitees!: string[];
   @ApiProperty({ type: CertificateCriteriaView }) certificateCriteria!: CertificateCriteriaView;
+  @ApiProperty({ type: String, nullable: true, description: 'null: the course’s link applies' })
+  lmsResourceLink!: string | null;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ description: 'Stream revision; send it back as If-Match' }) revision!: string;

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors/hub-error';
 import { API_KEYS_USAGE, runApiKeysCommand } from './api-keys-command';
 import { ENROLMENTS_USAGE, runEnrolmentsCommand } from './enrolments-command';
 import { JOBS_USAGE, runJobsCommand } from './jobs-command';
+import { LMS_USAGE, runLmsCommand } from './lms-command';
 import { PROJECTIONS_USAGE, runProjectionsCommand } from './projections-command';
 
 const USAGE = `Usage:
@@ -11,11 +12,12 @@ ${PROJECTIONS_USAGE}
 ${API_KEYS_USAGE}
 ${ENROLMENTS_USAGE}
 ${JOBS_USAGE}
+${LMS_USAGE}
 
 Configuration comes from the same environment as the hub (DATABASE_URL, EVENTSTORE_URL, DATA_DIR).
 While a hub holds the embedded DATA_DIR, the commands go through it (it leaves its address and a
-credential in DATA_DIR/hub.json); otherwise they open the store. enrolments bulk and jobs always
-go through a hub: HUB_URL and HUB_TOKEN name another one. Failures print one line;
+credential in DATA_DIR/hub.json); otherwise they open the store. enrolments bulk, jobs and lms
+always go through a hub: HUB_URL and HUB_TOKEN name another one. Failures print one line;
 LOG_LEVEL=debug adds the stack trace.`;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -32,6 +34,8 @@ const main = async ([area, ...args]: string[]): Promise<number> => {
       return runEnrolmentsCommand(args, process.env, print);
     case 'jobs':
       return runJobsCommand(args, process.env, print);
+    case 'lms':
+      return runLmsCommand(args, process.env, print);
     case undefined:
       return usage(2);
     default:

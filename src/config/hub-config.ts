@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { isValidTimeZone } from '../time/calendar';
+import { LmsBackendSettings, parseLmsBackends } from './lms-backends';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -49,6 +50,26 @@ export interface HubConfig {
   clearinghouse: ClearinghouseConfig;
   /** Report files, their download links and the mail that announces them. */
   exhausts?: ExhaustConfig;
+  /** External LMSs enrolments are mirrored to. */
+  lms: LmsConfig;
+}
+
+export const LMS_USERNAME_FIELDS = ['externalId', 'email', 'userId'] as const;
+
+export interface LmsConfig {
+  /** LMS_BACKENDS, in order: the first whose selector matches a resource link wins. */
+  backends: LmsBackendSettings[];
+  /** LMS_USERNAME_FIELD: the profile field that is the learner's LMS username. */
+  usernameField: (typeof LMS_USERNAME_FIELDS)[number];
+  /** LMS_CONCURRENCY: calls in flight per instance; 0 stops this instance mirroring. */
+  concurrency: number;
+  /** LMS_MAX_ATTEMPTS: attempts at one desired state before it waits for a new one. */
+  maxAttempts: number;
+  /** LMS_RETRY_BASE_MS and LMS_RETRY_MAX_MS: the back-off after the first failure, and its cap. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** LMS_LEASE_MS: how long a claimed pair stays this instance's without an outcome. */
+  leaseMs: number;
 }
 
 export interface ExhaustConfig {
@@ -469,6 +490,42 @@ const loadExhausts = (env: EnvReader, storage: StorageMode, port: number): Exhau
   };
 };
 
+export const defaultLmsConfig = (): LmsConfig => ({
+  backends: [],
+  usernameField: 'externalId',
+  concurrency: 16,
+  maxAttempts: 10,
+  retryBaseMs: 1_000,
+  retryMaxMs: 300_000,
+  leaseMs: 60_000,
+});
+
+/** LMS_*: the backends (every problem of LMS_BACKENDS at once, secrets never shown) and pacing. */
+const loadLms = (env: EnvReader): LmsConfig => {
+  const { backends, problems } = parseLmsBackends(env.raw('LMS_BACKENDS'));
+  env.problems.push(...problems);
+  const usernameField = env.text('LMS_USERNAME_FIELD') ?? 'externalId';
+  if (!(LMS_USERNAME_FIELDS as readonly string[]).includes(usernameField))
+    env.problems.push(
+      `LMS_USERNAME_FIELD must be one of ${LMS_USERNAME_FIELDS.join(', ')}, got "${usernameField}"`,
+    );
+  const slowestCallMs = Math.max(0, ...backends.map((backend) => backend.timeoutMs));
+  const defaults = defaultLmsConfig();
+  return {
+    backends,
+    usernameField: LMS_USERNAME_FIELDS.find((field) => field === usernameField) ?? 'externalId',
+    concurrency: env.integer('LMS_CONCURRENCY', defaults.concurrency, 0, 256),
+    maxAttempts: env.integer('LMS_MAX_ATTEMPTS', defaults.maxAttempts, 1, 100),
+    retryBaseMs: env.integer('LMS_RETRY_BASE_MS', defaults.retryBaseMs, 10, 3_600_000),
+    retryMaxMs: env.integer('LMS_RETRY_MAX_MS', defaults.retryMaxMs, 10, 86_400_000),
+    // A lease outlives the read and the write it covers, so no other instance repeats them.
+    leaseMs: Math.max(
+      env.integer('LMS_LEASE_MS', defaults.leaseMs, 1_000, 3_600_000),
+      3 * slowestCallMs,
+    ),
+  };
+};
+
 /** Reads and checks the environment, reporting every wrong value at once. */
 export const loadConfig = (source: Env = process.env): HubConfig => {
   const env = new EnvReader(source);
@@ -498,6 +555,7 @@ export const loadConfig = (source: Env = process.env): HubConfig => {
     metricsHost: env.text('HUB_METRICS_HOST') ?? '127.0.0.1',
     clearinghouse,
     exhausts: loadExhausts(env, storage, port),
+    lms: loadLms(env),
     ...(adminToken === undefined ? {} : { adminToken }),
     ...(oidc === undefined ? {} : { oidc }),
   };

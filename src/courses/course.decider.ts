@@ -66,6 +66,7 @@ export type RegisterCourse = {
   trackable: boolean;
   children: CourseNode[];
   userConsent: boolean;
+  lmsResourceLink: string | null;
   actor: Actor;
   now: Date;
 };
@@ -78,7 +79,15 @@ export type UpdateCourseHierarchy = {
   now: Date;
 };
 
-export type CourseCommand = RegisterCourse | UpdateCourseHierarchy;
+export type SetCourseLmsResourceLink = {
+  type: 'SetCourseLmsResourceLink';
+  courseId: string;
+  lmsResourceLink: string | null;
+  actor: Actor;
+  now: Date;
+};
+
+export type CourseCommand = RegisterCourse | UpdateCourseHierarchy | SetCourseLmsResourceLink;
 
 export type CourseState =
   | { exists: false }
@@ -93,6 +102,7 @@ export type CourseState =
       registeredAt: string;
       updatedAt: string;
       userConsent: boolean;
+      lmsResourceLink: string | null;
     };
 
 export const courseNotFound = (courseId: string) =>
@@ -103,6 +113,25 @@ const assertSoundHierarchy = (children: CourseNode[]) => {
   if (issues.length > 0)
     throw new InvalidInputError('The course hierarchy is not valid', issues, 'INVALID_HIERARCHY');
 };
+
+/** Only the course's creator or an admin of its organisation changes it; others do not see it. */
+function assertCourseEditor(
+  command: { courseId: string; actor: Actor },
+  state: CourseState,
+  what: string,
+): asserts state is Extract<CourseState, { exists: true }> {
+  const { actor } = command;
+  if (
+    !state.exists ||
+    (actor.organisationId !== state.organisationId && !isAdminOf(actor, state.organisationId))
+  )
+    throw courseNotFound(command.courseId);
+  if (actor.userId !== state.createdBy && !isAdminOf(actor, state.organisationId))
+    throw new ForbiddenError(
+      'UNAUTHORIZED_USER',
+      `Only the course’s creator or an admin changes its ${what}`,
+    );
+}
 
 export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
   initialState: () => ({ exists: false }),
@@ -151,21 +180,15 @@ export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
               hierarchyVersion: 1,
               registeredAt: command.now.toISOString(),
               ...(command.userConsent ? { userConsent: true } : {}),
+              ...(command.lmsResourceLink === null
+                ? {}
+                : { lmsResourceLink: command.lmsResourceLink }),
             },
           },
         ];
       }
       case 'UpdateCourseHierarchy': {
-        if (
-          !state.exists ||
-          (actor.organisationId !== state.organisationId && !isAdminOf(actor, state.organisationId))
-        )
-          throw courseNotFound(command.courseId);
-        if (actor.userId !== state.createdBy && !isAdminOf(actor, state.organisationId))
-          throw new ForbiddenError(
-            'UNAUTHORIZED_USER',
-            'Only the course’s creator or an admin changes its hierarchy',
-          );
+        assertCourseEditor(command, state, 'hierarchy');
         assertSoundHierarchy(command.children);
         if (sameHierarchy(state.children, command.children)) return [];
         return [
@@ -177,6 +200,22 @@ export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
               hierarchyVersion: state.hierarchyVersion + 1,
               updatedBy: actor.userId,
               updatedAt: command.now.toISOString(),
+            },
+          },
+        ];
+      }
+      case 'SetCourseLmsResourceLink': {
+        assertCourseEditor(command, state, 'LMS resource link');
+        if (state.lmsResourceLink === command.lmsResourceLink) return [];
+        return [
+          {
+            type: 'CourseLmsResourceLinkChanged',
+            data: {
+              courseId: command.courseId,
+              from: state.lmsResourceLink,
+              to: command.lmsResourceLink,
+              changedBy: actor.userId,
+              changedAt: command.now.toISOString(),
             },
           },
         ];
@@ -195,6 +234,7 @@ export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
           exists: true,
           ...event.data,
           userConsent: event.data.userConsent ?? false,
+          lmsResourceLink: event.data.lmsResourceLink ?? null,
           updatedAt: event.data.registeredAt,
         };
       case 'CourseHierarchyUpdated':
@@ -205,6 +245,10 @@ export const courseDecider: Decider<CourseCommand, CourseEvent, CourseState> = {
               hierarchyVersion: event.data.hierarchyVersion,
               updatedAt: event.data.updatedAt,
             }
+          : state;
+      case 'CourseLmsResourceLinkChanged':
+        return state.exists
+          ? { ...state, lmsResourceLink: event.data.to, updatedAt: event.data.changedAt }
           : state;
       default: {
         const unknownEvent: never = event;

@@ -34,6 +34,8 @@ export type CourseRegistered = DomainEvent<
      * Absent in courses registered before it existed: no.
      */
     userConsent?: boolean;
+    /** Where the course runs in an external LMS (LMS_BACKENDS selects it); absent: nowhere. */
+    lmsResourceLink?: string;
   }
 >;
 
@@ -49,4 +51,16 @@ export type CourseHierarchyUpdated = DomainEvent<
   }
 >;
 
-export type CourseEvent = CourseRegistered | CourseHierarchyUpdated;
+/** The course moved to (or away from) a course run of an external LMS. */
+export type CourseLmsResourceLinkChanged = DomainEvent<
+  'CourseLmsResourceLinkChanged',
+  {
+    courseId: string;
+    from: string | null;
+    to: string | null;
+    changedBy: string;
+    changedAt: string;
+  }
+>;
+
+export type CourseEvent = CourseRegistered | CourseHierarchyUpdated | CourseLmsResourceLinkChanged;

@@ -11,6 +11,7 @@ import { CourseCommand, courseDecider, CourseState } from './course.decider';
 import { CourseEvent, courseStream } from './course.events';
 import {
   CourseHierarchyRequest,
+  CourseLmsResourceLinkRequest,
   isTrackable,
   RegisterCourseRequest,
   toCourseNodes,
@@ -32,6 +33,17 @@ export class UpdateCourseHierarchyCommand extends Command<CourseOutcome> {
   constructor(
     readonly courseId: string,
     readonly request: CourseHierarchyRequest,
+    readonly principal: Principal,
+    readonly requestId: string,
+  ) {
+    super();
+  }
+}
+
+export class SetCourseLmsResourceLinkCommand extends Command<CourseOutcome> {
+  constructor(
+    readonly courseId: string,
+    readonly request: CourseLmsResourceLinkRequest,
     readonly principal: Principal,
     readonly requestId: string,
   ) {
@@ -80,6 +92,7 @@ export class RegisterCourseHandler
         trackable: isTrackable(request.trackable),
         children: toCourseNodes(request.children),
         userConsent: request.userConsent ?? false,
+        lmsResourceLink: request.lmsResourceLink ?? null,
         actor: actorOf(principal),
         now: this.clock.now(),
       },
@@ -105,6 +118,31 @@ export class UpdateCourseHierarchyHandler
         type: 'UpdateCourseHierarchy',
         courseId,
         children: toCourseNodes(request.children),
+        actor: actorOf(principal),
+        now: this.clock.now(),
+      },
+      principal,
+      requestId,
+    );
+  }
+}
+
+@CommandHandler(SetCourseLmsResourceLinkCommand)
+export class SetCourseLmsResourceLinkHandler
+  extends CourseCommandHandler
+  implements ICommandHandler<SetCourseLmsResourceLinkCommand, CourseOutcome>
+{
+  execute({
+    courseId,
+    request,
+    principal,
+    requestId,
+  }: SetCourseLmsResourceLinkCommand): Promise<CourseOutcome> {
+    return this.run(
+      {
+        type: 'SetCourseLmsResourceLink',
+        courseId,
+        lmsResourceLink: request.lmsResourceLink,
         actor: actorOf(principal),
         now: this.clock.now(),
       },

@@ -19,8 +19,17 @@ import { IdParam, RequestId } from '../http/request-context';
 import { leavesOf } from './course.events';
 import { courseDecider, courseNotFound, CourseState } from './course.decider';
 import { courseStream } from './course.events';
-import { RegisterCourseCommand, UpdateCourseHierarchyCommand } from './courses.commands';
-import { CourseHierarchyRequest, CourseView, RegisterCourseRequest } from './courses.dto';
+import {
+  RegisterCourseCommand,
+  SetCourseLmsResourceLinkCommand,
+  UpdateCourseHierarchyCommand,
+} from './courses.commands';
+import {
+  CourseHierarchyRequest,
+  CourseLmsResourceLinkRequest,
+  CourseView,
+  RegisterCourseRequest,
+} from './courses.dto';
 
 @ApiTags('courses')
 @ApiBearerAuth()
@@ -82,6 +91,29 @@ export class CoursesController {
     return this.get(courseId, principal, reply);
   }
 
+  @Put(':courseId/lms-resource-link')
+  @ApiOperation({
+    summary: 'Set or clear the LMS course run the course’s enrolments mirror to (creator or admin)',
+  })
+  @ApiOkResponse({ type: CourseView })
+  @ApiProblems({
+    400: ['INVALID_IDENTIFIER', 'VALIDATION_FAILED'],
+    403: ['UNAUTHORIZED_USER'],
+    404: ['COURSE_NOT_FOUND'],
+  })
+  async setLmsResourceLink(
+    @IdParam('courseId') courseId: string,
+    @Body() body: CourseLmsResourceLinkRequest,
+    @CurrentPrincipal() principal: Principal,
+    @RequestId() requestId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CourseView> {
+    await this.commands.execute(
+      new SetCourseLmsResourceLinkCommand(courseId, body, principal, requestId),
+    );
+    return this.get(courseId, principal, reply);
+  }
+
   @Get(':courseId')
   @ApiOperation({ summary: 'A course with its current hierarchy and its batches per status' })
   @ApiOkResponse({ type: CourseView })
@@ -117,6 +149,7 @@ export class CoursesController {
       registeredAt: state.registeredAt,
       updatedAt: state.updatedAt,
       userConsent: state.userConsent,
+      lmsResourceLink: state.lmsResourceLink,
       batchCounts: {
         upcoming: counts?.upcoming ?? 0,
         inProgress: counts?.inProgress ?? 0,

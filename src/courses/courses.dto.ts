@@ -21,6 +21,10 @@ import { PageLimit } from '../http/query-params';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../http/request-context';
 import { CourseNode } from './course.events';
 
+/** An http(s) URL without spaces: what LMS selectors and course regexes are matched against. */
+export const LMS_RESOURCE_LINK = /^https?:\/\/[^\s]+$/;
+export const LMS_RESOURCE_LINK_RULE = 'lmsResourceLink must be an http(s) URL without spaces';
+
 export class CourseNodeDto {
   @ApiProperty({ example: 'do_unit_1' })
   @Matches(IDENTIFIER, { message: `id must be ${IDENTIFIER_RULE}` })
@@ -103,6 +107,28 @@ export class RegisterCourseRequest extends CourseHierarchyRequest {
   @IsOptional()
   @IsBoolean()
   userConsent?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'The course run in an external LMS whose enrolments mirror this course’s (LMS_BACKENDS selects the LMS by it)',
+    example: 'https://openedx.example.org/courses/course-v1:edX+DemoX+2026/course',
+  })
+  @IsOptional()
+  @Matches(LMS_RESOURCE_LINK, { message: LMS_RESOURCE_LINK_RULE })
+  @MaxLength(2_000)
+  lmsResourceLink?: string;
+}
+
+export class CourseLmsResourceLinkRequest {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'null: the course is no longer mirrored to an LMS',
+  })
+  @ValidateIf((_, value) => value !== null)
+  @Matches(LMS_RESOURCE_LINK, { message: LMS_RESOURCE_LINK_RULE })
+  @MaxLength(2_000)
+  lmsResourceLink!: string | null;
 }
 
 const misplacedFields = (node: CourseNodeDto): string[] =>
@@ -175,6 +201,7 @@ export class CourseView {
   @ApiProperty() updatedAt!: string;
   @ApiProperty({ description: 'Learners are asked for consent to share personal data' })
   userConsent!: boolean;
+  @ApiProperty({ type: String, nullable: true }) lmsResourceLink!: string | null;
   @ApiProperty({ type: BatchStatusCountsView }) batchCounts!: BatchStatusCountsView;
 }
 

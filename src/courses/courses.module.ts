@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
 import { CourseListController } from './course-list.controller';
-import { RegisterCourseHandler, UpdateCourseHierarchyHandler } from './courses.commands';
+import {
+  RegisterCourseHandler,
+  SetCourseLmsResourceLinkHandler,
+  UpdateCourseHierarchyHandler,
+} from './courses.commands';
 import { CoursesController } from './courses.controller';
 
 @Module({
   controllers: [CourseListController, CoursesController],
-  providers: [RegisterCourseHandler, UpdateCourseHierarchyHandler],
+  providers: [RegisterCourseHandler, UpdateCourseHierarchyHandler, SetCourseLmsResourceLinkHandler],
 })
 export class CoursesModule {}

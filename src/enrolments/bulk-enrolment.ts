@@ -22,7 +22,7 @@ import { managesBatch } from './enrolment.decider';
 import { enrolmentStream } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
 import { EnrolmentWriter } from './enrolment-writer';
-import { runConcurrently } from './run-concurrently';
+import { runConcurrently } from '../jobs/run-concurrently';
 
 export const MAX_BULK_ROWS = 100_000;
 export const BULK_ENROLMENT_JOB = 'bulk-enrolment';

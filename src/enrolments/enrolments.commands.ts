@@ -21,7 +21,7 @@ import { AssessmentScore, ScorePolicy } from './enrolment.events';
 import { EnrolmentLookups } from './enrolment-lookups';
 import { EnrolmentOutcome, EnrolmentWriter } from './enrolment-writer';
 import { RecordAssessmentRequest, RecordProgressRequest } from './enrolments.dto';
-import { runConcurrently } from './run-concurrently';
+import { runConcurrently } from '../jobs/run-concurrently';
 
 /** Clocks drift: a last-access time this far ahead of the hub's clock is still accepted. */
 

@@ -73,6 +73,7 @@ const createBatch = (overrides: Partial<CreateBatch> = {}): CreateBatch => ({
   mentors: [],
   invitees: [],
   certificateCriteria: criteria,
+  lmsResourceLink: null,
   knownUsers,
   ...overrides,
 });
@@ -827,5 +828,54 @@ describe('nextBoundary', () => {
       ...batchDecider.decide(updateBatch({ end: resolveEnd('2026-12-15', TZ) }), state(closed)),
     ];
     expect(nextBoundary(state(reopened))).toEqual(new Date('2026-12-16T00:00:00.000Z'));
+  });
+});
+
+describe('batch decider: its own LMS resource link', () => {
+  const LINK = 'https://lms.test/courses/course-v1:hub+B+2026/course';
+  const linkChanged = (from: string | null, to: string | null): BatchEvent => ({
+    type: 'BatchUpdated',
+    data: {
+      ...stamp,
+      changes: { lmsResourceLink: { from, to } },
+      updatedBy: 'u-creator',
+      updatedAt: NOW,
+    },
+  });
+
+  it('records a link given at creation, and none when none is given', () => {
+    const [withLink] = batchDecider.decide(
+      createBatch({ lmsResourceLink: LINK }),
+      batchDecider.initialState(),
+    );
+    expect(withLink).toMatchObject({ type: 'BatchCreated', data: { lmsResourceLink: LINK } });
+    const [without] = batchDecider.decide(createBatch(), batchDecider.initialState());
+    expect(without?.data).not.toHaveProperty('lmsResourceLink');
+  });
+
+  it('sets and clears the link on an older batch that never had the field', () => {
+    spec
+      .given([batchCreated()])
+      .when(updateBatch({ lmsResourceLink: LINK }))
+      .then([linkChanged(null, LINK)]);
+    spec
+      .given([batchCreated(), linkChanged(null, LINK)])
+      .when(updateBatch({ lmsResourceLink: null }))
+      .then([linkChanged(LINK, null)]);
+  });
+
+  it('records no change when another field changes or the link stays', () => {
+    spec
+      .given([batchCreated()])
+      .when(updateBatch({ lmsResourceLink: null }))
+      .thenNothingHappens();
+    const [event] = batchDecider.decide(
+      updateBatch({ name: 'Winter cohort' }),
+      batchDecider.evolve(batchDecider.initialState(), batchCreated()),
+    );
+    expect(event).toMatchObject({ data: { changes: { name: expect.anything() } } });
+    expect(
+      Object.keys((event as Extract<BatchEvent, { type: 'BatchUpdated' }>).data.changes),
+    ).toEqual(['name']);
   });
 });

@@ -145,6 +145,7 @@ describe('Batches API', () => {
       createdFor: ['org-a'],
       mentors: [],
       invitees: [],
+      lmsResourceLink: null,
       // The default score rule, for a course with assessments only.
       certificateCriteria: {
         minCompletionPercent: 100,

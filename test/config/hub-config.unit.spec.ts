@@ -112,3 +112,52 @@ describe('configuration from the environment', () => {
     expect(problem).not.toContain(':pw@');
   });
 });
+
+describe('LMS configuration', () => {
+  const backend = {
+    BACKEND: 'openedx',
+    BASE_URL: 'https://edx.test',
+    SELECTOR_REGEX: '^https://edx\\.test/',
+    COURSE_REGEX: '^.*/courses/(?P<course_id>.*)/course/?$',
+    API_TOKEN: 'edx-secret-token-value',
+  };
+
+  it('mirrors to nothing by default, and reads LMS_BACKENDS and the pacing settings', () => {
+    expect(loadConfig({}).lms).toMatchObject({ backends: [], usernameField: 'externalId' });
+    const lms = loadConfig({
+      LMS_BACKENDS: JSON.stringify([backend]),
+      LMS_USERNAME_FIELD: 'email',
+      LMS_CONCURRENCY: '4',
+    }).lms;
+    expect(lms).toMatchObject({ usernameField: 'email', concurrency: 4, maxAttempts: 10 });
+    expect(lms.backends).toHaveLength(1);
+    expect(lms.backends[0]).toMatchObject({ backend: 'openedx', mode: 'honor', index: 0 });
+  });
+
+  it('reports LMS problems with the others, at once, never showing a token', () => {
+    const problems = problemsOf({
+      PORT: 'x',
+      LMS_BACKENDS: JSON.stringify([
+        { ...backend, COURSE_REGEX: '^(.*)$', BASE_URL: 'ftp://edx.test' },
+        { ...backend, BACKEND: 'moodle', SELECTOR_REGEX: '([' },
+      ]),
+      LMS_USERNAME_FIELD: 'nickname',
+    });
+    const text = problems.join('\n');
+    expect(text).toMatch(/PORT/);
+    expect(text).toMatch(/LMS_BACKENDS\[0\]\.COURSE_REGEX/);
+    expect(text).toMatch(/LMS_BACKENDS\[0\]\.BASE_URL/);
+    expect(text).toMatch(/LMS_BACKENDS\[1\]\.SELECTOR_REGEX/);
+    expect(text).toMatch(/LMS_BACKENDS\[1\]\.STUDENT_ROLE_ID/);
+    expect(text).toMatch(/LMS_USERNAME_FIELD must be one of externalId, email, userId/);
+    expect(text).not.toContain('edx-secret-token-value');
+  });
+
+  it('keeps a lease longer than the calls it covers', () => {
+    const lms = loadConfig({
+      LMS_BACKENDS: JSON.stringify([{ ...backend, TIMEOUT_MS: 60_000 }]),
+      LMS_LEASE_MS: '5000',
+    }).lms;
+    expect(lms.leaseMs).toBe(180_000);
+  });
+});

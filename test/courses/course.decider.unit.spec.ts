@@ -62,6 +62,7 @@ const register = (overrides: Partial<RegisterCourse> = {}): RegisterCourse => ({
   trackable: true,
   children,
   userConsent: false,
+  lmsResourceLink: null,
   actor: creator,
   now,
   ...overrides,
@@ -335,5 +336,61 @@ describe('course decider: UpdateCourseHierarchy', () => {
       .given([registered])
       .when(updateHierarchy(revised, otherCreator))
       .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
+  });
+});
+
+describe('course decider: SetCourseLmsResourceLink', () => {
+  const LINK = 'https://lms.test/courses/course-v1:hub+A+2026/course';
+  const setLink = (lmsResourceLink: string | null, actor: Actor = creator) => ({
+    type: 'SetCourseLmsResourceLink' as const,
+    courseId: 'course-1',
+    lmsResourceLink,
+    actor,
+    now,
+  });
+  const changed = (from: string | null, to: string | null): CourseEvent => ({
+    type: 'CourseLmsResourceLinkChanged',
+    data: { courseId: 'course-1', from, to, changedBy: 'u-creator', changedAt: NOW },
+  });
+
+  it('records a course registered with a link, and reads older courses as without one', () => {
+    const [event] = courseDecider.decide(
+      register({ lmsResourceLink: LINK }),
+      courseDecider.initialState(),
+    );
+    expect(event).toMatchObject({ data: { lmsResourceLink: LINK } });
+    expect(courseDecider.evolve({ exists: false }, registered)).toMatchObject({
+      lmsResourceLink: null,
+    });
+  });
+
+  it('moves the course to a link, and away from it', () => {
+    spec
+      .given([registered])
+      .when(setLink(LINK))
+      .then([changed(null, LINK)]);
+    spec
+      .given([registered, changed(null, LINK)])
+      .when(setLink(null))
+      .then([changed(LINK, null)]);
+  });
+
+  it('does nothing when the link is the one it has', () => {
+    spec
+      .given([registered, changed(null, LINK)])
+      .when(setLink(LINK))
+      .thenNothingHappens();
+  });
+
+  it('lets only the creator or an admin change it, and hides it from other organisations', () => {
+    spec
+      .given([registered])
+      .when(setLink(LINK, otherCreator))
+      .thenThrows(ForbiddenError, { code: 'UNAUTHORIZED_USER' });
+    spec
+      .given([registered])
+      .when(setLink(LINK, foreignAdmin))
+      .thenThrows(NotFoundError, { code: 'COURSE_NOT_FOUND' });
+    spec.given([]).when(setLink(LINK)).thenThrows(NotFoundError, { code: 'COURSE_NOT_FOUND' });
   });
 });

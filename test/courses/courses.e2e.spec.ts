@@ -69,6 +69,7 @@ describe('Courses API', () => {
       organisationId: 'org-a',
       createdBy: 'alice',
       hierarchyVersion: 1,
+      lmsResourceLink: null,
       children: [
         {
           id: 'unit-1',

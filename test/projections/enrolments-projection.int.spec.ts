@@ -32,7 +32,7 @@ import {
   QuestionResponse,
   ScorePolicy,
 } from '../../src/enrolments/enrolment.events';
-import { runConcurrently } from '../../src/enrolments/run-concurrently';
+import { runConcurrently } from '../../src/jobs/run-concurrently';
 import {
   CommandContext,
   CommandOutcome,

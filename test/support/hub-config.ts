@@ -1,7 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultClearinghouseConfig, HubConfig } from '../../src/config/hub-config';
+import {
+  defaultClearinghouseConfig,
+  defaultLmsConfig,
+  HubConfig,
+} from '../../src/config/hub-config';
 
 export const tempDataDir = (label: string): string => mkdtempSync(join(tmpdir(), `hub-${label}-`));
 
@@ -40,5 +44,7 @@ export const testConfig = (
       timeoutMs: 2_000,
     },
   },
+  // Retries a test can wait for; a lease short enough for a takeover test.
+  lms: { ...defaultLmsConfig(), retryBaseMs: 50, retryMaxMs: 400, leaseMs: 3_000 },
   ...overrides,
 });
