@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS lms_mirror_targets (
   mirrored_at timestamptz,
   lms text,
   lms_course_id text,
-  username text,
   attempts integer NOT NULL DEFAULT 0,
   last_status integer,
   last_error text,
@@ -161,10 +160,10 @@ const mirrored = async (event: ProjectedEvent<LmsEnrollmentMirrored>, tx: SqlExe
   await tx.query(
     `UPDATE lms_mirror_targets
         SET outcome_revision = $3, handled_version = greatest(handled_version, $4),
-            mirrored_active = $5, mirrored_at = $6, lms = $7, lms_course_id = $8, username = $9,
+            mirrored_active = $5, mirrored_at = $6, lms = $7, lms_course_id = $8,
             attempts = 0, last_status = NULL, last_error = NULL, next_attempt_at = NULL
       WHERE ${OUTCOME_GUARD}`,
-    [...outcomeKey(event), data.active, data.mirroredAt, data.lms, data.lmsCourseId, data.username],
+    [...outcomeKey(event), data.active, data.mirroredAt, data.lms, data.lmsCourseId],
   );
 };
 
@@ -180,8 +179,7 @@ const mirrorFailed = async (event: ProjectedEvent<LmsEnrollmentMirrorFailed>, tx
             last_failed_at = $8, next_attempt_at = $9,
             handled_version = CASE WHEN $9::timestamptz IS NULL
                                    THEN greatest(handled_version, $4) ELSE handled_version END,
-            lms = coalesce($10, lms), lms_course_id = coalesce($11, lms_course_id),
-            username = coalesce($12, username)
+            lms = coalesce($10, lms), lms_course_id = coalesce($11, lms_course_id)
       WHERE ${OUTCOME_GUARD} AND desired_version = $4`,
     [
       ...outcomeKey(event),
@@ -192,7 +190,6 @@ const mirrorFailed = async (event: ProjectedEvent<LmsEnrollmentMirrorFailed>, tx
       data.nextAttemptAt,
       data.lms,
       data.lmsCourseId,
-      data.username,
     ],
   );
 };

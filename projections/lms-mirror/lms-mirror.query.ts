@@ -8,8 +8,6 @@ export interface MirrorTarget {
   resourceLink: string;
   desiredActive: boolean;
   desiredVersion: string;
-  /** The LMS username the last outcome used: what unenrols a learner whose profile was erased. */
-  username: string | null;
   attempts: number;
 }
 
@@ -18,7 +16,6 @@ interface TargetRow {
   resource_link: string;
   desired_active: boolean;
   desired_version: string;
-  username: string | null;
   attempts: number;
   [column: string]: unknown;
 }
@@ -45,7 +42,7 @@ export const claimDueTargets = async (
               ORDER BY next_attempt_at NULLS FIRST, desired_version
               LIMIT $4 FOR UPDATE SKIP LOCKED) due
       WHERE t.user_id = due.user_id AND t.resource_link = due.resource_link
-      RETURNING t.user_id, t.resource_link, t.desired_active, t.desired_version, t.username, t.attempts`,
+      RETURNING t.user_id, t.resource_link, t.desired_active, t.desired_version, t.attempts`,
     [owner, now, leaseUntil, limit],
   );
   return rows.map((row) => ({
@@ -53,7 +50,6 @@ export const claimDueTargets = async (
     resourceLink: row.resource_link,
     desiredActive: row.desired_active,
     desiredVersion: row.desired_version,
-    username: row.username,
     attempts: Number(row.attempts),
   }));
 };

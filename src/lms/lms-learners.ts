@@ -23,17 +23,17 @@ export class LmsLearners {
   }
 
   /**
-   * The learner, or null without a username. A profile erased since the last mirror keeps the
-   * username that mirror used (`knownUsername`), so an unenrolment still reaches the LMS.
+   * The learner, or null without a username: no profile, no such field, or erased (the hub no
+   * longer knows who they are, so it cannot name them to an LMS either).
    */
-  async learnerOf(userId: string, knownUsername: string | null): Promise<LmsLearner | null> {
+  async learnerOf(userId: string): Promise<LmsLearner | null> {
     if (this.field === 'userId')
       return { username: userId, email: null, firstName: null, lastName: null };
     const profile = await readUserProfile(this.db, userId);
     const personal = profile
       ? (await this.profiles.personalDataOf([profile])).get(userId)
       : undefined;
-    const username = personal?.[this.field] ?? knownUsername;
+    const username = personal?.[this.field];
     if (!username) return null;
     const [firstName, ...rest] = (personal?.name ?? '').trim().split(/\s+/);
     return {

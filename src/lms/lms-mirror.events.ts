@@ -3,7 +3,9 @@ import { DomainEvent } from '../event-sourcing/decider';
 
 /**
  * One stream per learner and LMS course (a resource link): every outcome of making that LMS
- * agree with the hub. A digest names the link, which may hold any character.
+ * agree with the hub. A digest names the link, which may hold any character. Outcomes carry no
+ * LMS username: it is personal data (an external id, an e-mail), and the log keeps events after
+ * the person is erased.
  */
 export const lmsMirrorStream = (userId: string, resourceLink: string): string =>
   `${LMS_MIRROR_STREAM_PREFIX}${userId}/${createHash('sha256').update(resourceLink).digest('hex').slice(0, 32)}`;
@@ -18,7 +20,6 @@ interface MirrorTarget {
   /** The backend (`openedx-0`) and its course id, as the configuration resolved the link. */
   lms: string;
   lmsCourseId: string;
-  username: string;
   /** The desired state this outcome answers: the log position that last changed it. */
   desiredVersion: string;
 }
@@ -37,10 +38,9 @@ export type LmsEnrollmentMirrored = DomainEvent<
 
 export type LmsEnrollmentMirrorFailed = DomainEvent<
   'LmsEnrollmentMirrorFailed',
-  Omit<MirrorTarget, 'lms' | 'lmsCourseId' | 'username'> & {
+  Omit<MirrorTarget, 'lms' | 'lmsCourseId'> & {
     lms: string | null;
     lmsCourseId: string | null;
-    username: string | null;
     active: boolean;
     /** The LMS's HTTP status; null for a network error, a timeout or a failure before any call. */
     status: number | null;

@@ -155,7 +155,7 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
         message: `No LMS in LMS_BACKENDS matches the resource link ${target.resourceLink}`,
       });
     const { name: lms, backend } = selected;
-    const learner = await this.learners.learnerOf(target.userId, target.username);
+    const learner = await this.learners.learnerOf(target.userId);
     const where = { lms, lmsCourseId: selected.courseId };
     if (!learner)
       return this.failure(target, attempt, where, {
@@ -177,7 +177,6 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
         data: {
           ...this.targetKey(target),
           ...where,
-          username: learner.username,
           active: target.desiredActive,
           changed,
           calls: changed ? 2 : 1,
@@ -190,14 +189,21 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
       const failure =
         error instanceof LmsCallError ? error : new LmsCallError(String(error), true, null);
       this.backends.health.failed(lms, this.clock.now().getTime(), failure);
-      return this.failure(target, attempt, { ...where, username: learner.username }, failure);
+      // The LMS may name the user in its message (Open edX's 406): the log must not keep it.
+      const message = failure.message.replaceAll(learner.username, '‹username›');
+      return this.failure(target, attempt, where, {
+        message,
+        retryable: failure.retryable,
+        status: failure.status,
+        retryAfterMs: failure.retryAfterMs,
+      });
     }
   }
 
   private failure(
     target: MirrorTarget,
     attempt: number,
-    where: { lms: string; lmsCourseId: string; username?: string } | null,
+    where: { lms: string; lmsCourseId: string } | null,
     error: {
       message: string;
       retryable?: boolean;
@@ -217,7 +223,6 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
         ...this.targetKey(target),
         lms: where?.lms ?? null,
         lmsCourseId: where?.lmsCourseId ?? null,
-        username: where?.username ?? null,
         active: target.desiredActive,
         status: error.status ?? null,
         message: error.message.slice(0, 1_000),

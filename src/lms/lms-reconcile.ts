@@ -121,7 +121,7 @@ export class LmsReconcileJob implements JobHandler, OnModuleInit {
     const found: LearnerDrift[] = [];
     await runConcurrently(page, CONCURRENCY, async (learner) => {
       const hub = learner.desiredActive ?? false;
-      const identity = await this.learners.learnerOf(learner.userId, null);
+      const identity = await this.learners.learnerOf(learner.userId);
       if (!identity) {
         if (hub) found.push({ userId: learner.userId, hub, lms: null, error: 'no LMS username' });
         return;

@@ -2,6 +2,7 @@ import { defaultLmsConfig, LmsConfig } from '../../src/config/hub-config';
 import { runLmsCommand } from '../../src/cli/lms-command';
 import { parseLmsBackends } from '../../src/config/lms-backends';
 import { InvalidInputError } from '../../src/errors/hub-error';
+import { lmsMirrorStream } from '../../src/lms/lms-mirror.events';
 import { eventually } from '../support/eventually';
 import { FakeMoodle } from '../support/fake-moodle';
 import { FakeOpenEdx } from '../support/fake-openedx';
@@ -259,6 +260,31 @@ describe('LMS mirroring (e2e, against fake Open edX and Moodle)', () => {
     expect(edx.calls.length).toBe(count);
   });
 
+  it('keeps no LMS username: not in the LMS’s message, and none for an erased learner', async () => {
+    const named = await newLearner();
+    edx.nextAnswers.push({
+      kind: 'status',
+      status: 406,
+      body: JSON.stringify({ message: `The user ext-${named} does not exist.` }),
+      headers: { 'content-type': 'application/json' },
+    });
+    await enrol('batch-a', named);
+    await settledFor('batch-a', named, { lastStatus: 406 });
+    const refused = await learnerSync('batch-a', named);
+    expect(refused.lastError).toContain('The user ‹username› does not exist.');
+    expect(refused.lastError).not.toContain(`ext-${named}`);
+    const events = await hub.store.readStream(lmsMirrorStream(named, edxLink(RUN_A)));
+    expect(JSON.stringify(events.map((event) => event.data))).not.toContain(`ext-${named}`);
+
+    const erased = await newLearner();
+    expect((await hub.call(admin, 'DELETE', `/v1/users/${erased}/personal-data`)).status).toBe(204);
+    await enrol('batch-a', erased);
+    await settledFor('batch-a', erased, { mirroredActive: null, lastStatus: null });
+    expect((await learnerSync('batch-a', erased)).lastError).toBe(
+      `User ${erased} has no externalId to use as LMS username`,
+    );
+  });
+
   it('shows the configured LMSs without secrets, to admins only', async () => {
     const response = await hub.call(admin, 'GET', '/v1/lms');
     expect(response.status).toBe(200);
@@ -454,20 +480,21 @@ describe('LMS mirroring (e2e, against fake Open edX and Moodle)', () => {
   });
 
   it('reconciles from the command line, with a progress bar and the drift listed', async () => {
+    await batch('batch-cli', 'course-a');
     const userId = await newLearner();
-    await enrol('batch-a', userId);
-    await settledFor('batch-a', userId, { mirroredActive: true });
+    await enrol('batch-cli', userId);
+    await settledFor('batch-cli', userId, { mirroredActive: true });
     edx.enrol(`ext-${userId}`, RUN_A, false);
     const env = { HUB_URL: hub.base, HUB_TOKEN: admin };
     const lines: string[] = [];
     const print = (line: string) => lines.push(line);
-    expect(await runLmsCommand(['reconcile', '--batch', 'batch-a'], env, print)).toBe(1);
+    expect(await runLmsCommand(['reconcile', '--batch', 'batch-cli'], env, print)).toBe(1);
     expect(lines).toContain(`  ${userId}: hub enrolled, LMS not enrolled`);
-    expect(await runLmsCommand(['reconcile', '--batch', 'batch-a', '--fix'], env, print)).toBe(0);
+    expect(await runLmsCommand(['reconcile', '--batch', 'batch-cli', '--fix'], env, print)).toBe(0);
     await eventually(async () =>
       expect(edx.enrollment(`ext-${userId}`, RUN_A)?.isActive).toBe(true),
     );
-    await expect(runLmsCommand(['reconcile', 'batch-a'], env, print)).rejects.toThrow(
+    await expect(runLmsCommand(['reconcile', 'batch-cli'], env, print)).rejects.toThrow(
       InvalidInputError,
     );
   });
