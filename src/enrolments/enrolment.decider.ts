@@ -137,7 +137,10 @@ const at = (iso: string | null): number =>
   iso === null ? Number.POSITIVE_INFINITY : Date.parse(iso);
 
 /** The batch's creator, its mentors and admins of its organisation look after its learners. */
-export const managesBatch = (actor: Actor, batch: BatchFacts): boolean =>
+export const managesBatch = (
+  actor: Actor,
+  batch: Pick<BatchFacts, 'createdBy' | 'mentors' | 'organisationId'>,
+): boolean =>
   actor.userId === batch.createdBy ||
   batch.mentors.includes(actor.userId) ||
   isAdminOf(actor, batch.organisationId);

@@ -2,8 +2,9 @@ import { Inject } from '@nestjs/common';
 import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { JOB_REQUESTS_READ_MODEL } from '../../projections/job-requests/job-requests.query';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Actor, actorOf, isAdminOf, Principal } from '../auth/principal';
+import { Actor, actorOf, Principal } from '../auth/principal';
 import { HUB_CONFIG, HubConfig } from '../config/hub-config';
+import { managesBatch } from '../enrolments/enrolment.decider';
 import { ForbiddenError, InvalidInputError } from '../errors/hub-error';
 import { handleCommand } from '../event-sourcing/command-handler';
 import { actorMetadata } from '../event-sourcing/event-metadata';
@@ -20,7 +21,7 @@ import {
 } from './exhaust-request.decider';
 import { exhaustRequestStream } from './exhaust-request.events';
 import { ExhaustSecrets } from './exhaust-secrets';
-import { BatchOwnership, ExhaustSources } from './exhaust-sources';
+import { ExhaustSources } from './exhaust-sources';
 import { ExhaustType } from './reports/exhaust-types';
 
 export interface ExhaustRequestInput {
@@ -46,12 +47,6 @@ export class RequestExhaustCommand extends Command<ExhaustRequestOutcome> {
     super();
   }
 }
-
-/** The reference's rule: a batch's creator, its mentors, and admins of its organisation. */
-const mayRequest = (actor: Actor, batch: BatchOwnership): boolean =>
-  actor.userId === batch.createdBy ||
-  batch.mentors.includes(actor.userId) ||
-  isAdminOf(actor, batch.organisationId);
 
 const refuse = (message: string, field: string) =>
   new InvalidInputError(message, [{ field, message }], 'INVALID_EXHAUST_REQUEST');
@@ -135,7 +130,8 @@ export class RequestExhaustHandler implements ICommandHandler<
   private async authorise(actor: Actor, batchIds: string[]): Promise<void> {
     for (const batchId of batchIds) {
       const batch = await this.sources.batch(batchId, actor.organisationId);
-      if (batch && !mayRequest(actor, batch.ownership))
+      // The reference's rule: a batch's creator, its mentors, and admins of its organisation.
+      if (batch && !managesBatch(actor, batch.ownership))
         throw new ForbiddenError(
           'UNAUTHORIZED_USER',
           `Only the batch's creator, its mentors and admins of its organisation may ask for its reports`,

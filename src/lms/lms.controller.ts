@@ -16,8 +16,9 @@ import {
   readBatchMirrorLink,
 } from '../../projections/lms-mirror/lms-mirror.query';
 import { CurrentPrincipal } from '../auth/auth.guard';
-import { Actor, actorOf, hasRole, isAdminOf, Principal } from '../auth/principal';
+import { actorOf, hasRole, isAdminOf, Principal } from '../auth/principal';
 import { batchNotFound } from '../batches/batch.decider';
+import { managesBatch } from '../enrolments/enrolment.decider';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { ApiProblems } from '../errors/api-problems';
 import { ConflictError, ForbiddenError } from '../errors/hub-error';
@@ -40,15 +41,6 @@ import {
   LmsSyncQuery,
   LmsSyncView,
 } from './lms.dto';
-
-/** The reference's rule for a batch's reports applies to its mirror: creator, mentors, admins. */
-const mayManage = (
-  actor: Actor,
-  batch: { createdBy: string; mentors: string[]; organisationId: string },
-) =>
-  actor.userId === batch.createdBy ||
-  batch.mentors.includes(actor.userId) ||
-  isAdminOf(actor, batch.organisationId);
 
 const notMirrored = (batchId: string) =>
   new ConflictError(
@@ -217,7 +209,7 @@ export class LmsController {
       (actor.organisationId !== record.organisationId && !isAdminOf(actor, record.organisationId))
     )
       throw batchNotFound(batchId);
-    if (!mayManage(actor, record))
+    if (!managesBatch(actor, record))
       throw new ForbiddenError(
         'UNAUTHORIZED_USER',
         'Only the batch’s creator, its mentors or an admin see its LMS mirror',
