@@ -1,14 +1,23 @@
 import { SqlExecutor } from '../../src/database/sql-database';
-import { BatchCreated, BatchUpdated } from '../../src/batches/batch.events';
-import { CourseLmsResourceLinkChanged, CourseRegistered } from '../../src/courses/course.events';
-import { UserEnrolled, UserUnenrolled } from '../../src/enrolments/enrolment.events';
+import { BATCH_STREAM_PREFIX, BatchCreated, BatchUpdated } from '../../src/batches/batch.events';
+import {
+  COURSE_STREAM_PREFIX,
+  CourseLmsResourceLinkChanged,
+  CourseRegistered,
+} from '../../src/courses/course.events';
+import {
+  ENROLMENT_STREAM_PREFIX,
+  UserEnrolled,
+  UserUnenrolled,
+} from '../../src/enrolments/enrolment.events';
 import { Position } from '../../src/event-store/event-store.port';
 import {
+  LMS_MIRROR_STREAM_PREFIX,
   LmsEnrollmentMirrored,
   LmsEnrollmentMirrorFailed,
   LmsMirrorRequested,
 } from '../../src/lms/lms-mirror.events';
-import { defineProjection, ProjectedEvent } from '../engine/projection';
+import { defineProjection, HandlersOf, ProjectedEvent } from '../engine/projection';
 import { LMS_MIRROR_READ_MODEL } from './lms-mirror.query';
 
 type MirrorEvent =
@@ -68,7 +77,9 @@ CREATE TABLE IF NOT EXISTS lms_mirror_targets (
   lease_until timestamptz,
   PRIMARY KEY (user_id, resource_link)
 );
-CREATE INDEX IF NOT EXISTS lms_mirror_targets_due ON lms_mirror_targets (next_attempt_at)
+-- What a claim reads: due pairs, retries that fell due before new ones, oldest wish first.
+CREATE INDEX IF NOT EXISTS lms_mirror_targets_due
+  ON lms_mirror_targets (next_attempt_at, desired_version)
   WHERE handled_version IS NULL OR handled_version < desired_version;
 `;
 
@@ -77,27 +88,37 @@ const EFFECTIVE_LINK = 'coalesce(b.resource_link, c.resource_link)';
 const BATCH_LINKS = `lms_mirror_batches b LEFT JOIN lms_mirror_courses c ON c.course_id = b.course_id`;
 
 /**
- * Sets the desired state of each (user, link) pair the users of `pairs` may have changed: the
- * learner is wanted enrolled there while an active enrolment in a batch mirrored to it exists.
- * A pair with no row is created only when it is wanted enrolled (nothing to undo otherwise).
+ * Sets the desired state of each (user, link, version) of `versionedPairs`: the learner is wanted
+ * enrolled there while an active enrolment in a batch mirrored to it exists; a change takes the
+ * version (the log position of the event that caused it). A pair with no row is created only
+ * when it is wanted enrolled: there is nothing to undo otherwise.
  */
-const settleDesired = (tx: SqlExecutor, pairsSql: string, params: unknown[], position: Position) =>
+const settleDesiredAt = (tx: SqlExecutor, versionedPairs: string, params: unknown[]) =>
   tx.query(
-    `WITH pairs AS (${pairsSql}),
+    `WITH pairs AS (${versionedPairs}),
      wanted AS (
-       SELECT p.user_id, p.resource_link,
+       SELECT p.user_id, p.resource_link, max(p.version COLLATE "C") AS version,
               EXISTS (SELECT 1 FROM lms_mirror_enrolments e
                         JOIN ${BATCH_LINKS} ON b.batch_id = e.batch_id
                        WHERE e.user_id = p.user_id AND e.active
                          AND ${EFFECTIVE_LINK} = p.resource_link) AS active
-         FROM (SELECT DISTINCT user_id, resource_link FROM pairs WHERE resource_link IS NOT NULL) p)
+         FROM pairs p WHERE p.resource_link IS NOT NULL
+        GROUP BY p.user_id, p.resource_link)
      INSERT INTO lms_mirror_targets (user_id, resource_link, desired_active, desired_version)
-     SELECT w.user_id, w.resource_link, w.active, $${params.length + 1} FROM wanted w
+     SELECT w.user_id, w.resource_link, w.active, w.version FROM wanted w
       WHERE w.active OR EXISTS (SELECT 1 FROM lms_mirror_targets t
                                  WHERE t.user_id = w.user_id AND t.resource_link = w.resource_link)
      ON CONFLICT (user_id, resource_link) DO UPDATE
         SET desired_active = excluded.desired_active, desired_version = excluded.desired_version
       WHERE lms_mirror_targets.desired_active IS DISTINCT FROM excluded.desired_active`,
+    params,
+  );
+
+/** The same, every pair of `pairsSql` (user_id, resource_link) changed by the event at `position`. */
+const settleDesired = (tx: SqlExecutor, pairsSql: string, params: unknown[], position: Position) =>
+  settleDesiredAt(
+    tx,
+    `SELECT q.user_id, q.resource_link, $${params.length + 1}::text AS version FROM (${pairsSql}) q`,
     [...params, position],
   );
 
@@ -125,74 +146,147 @@ const claimStreamRevision = async (
   return rows.length > 0;
 };
 
-const enrolmentChanged = async (
-  event: ProjectedEvent<UserEnrolled | UserUnenrolled>,
-  tx: SqlExecutor,
-): Promise<void> => {
-  const { batchId, userId } = event.data;
-  const { rows } = await tx.query(
-    `INSERT INTO lms_mirror_enrolments (batch_id, user_id, active, revision) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (batch_id, user_id) DO UPDATE SET active = excluded.active, revision = excluded.revision
-      WHERE lms_mirror_enrolments.revision < excluded.revision
-     RETURNING 1`,
-    [batchId, userId, event.type === 'UserEnrolled', event.revision.toString()],
-  );
-  if (rows.length === 0) return;
-  await settleDesired(
-    tx,
-    `SELECT $1::text AS user_id, ${EFFECTIVE_LINK} AS resource_link FROM ${BATCH_LINKS} WHERE b.batch_id = $2`,
-    [userId, batchId],
-    event.position,
-  );
-};
-
-/** Applies an outcome of the pair's mirror stream once, in stream order. */
-const OUTCOME_GUARD = 'user_id = $1 AND resource_link = $2 AND outcome_revision < $3';
-const outcomeKey = (event: ProjectedEvent<LmsEnrollmentMirrored | LmsEnrollmentMirrorFailed>) => [
-  event.data.userId,
-  event.data.resourceLink,
-  event.revision.toString(),
-  event.data.desiredVersion,
-];
-
-const mirrored = async (event: ProjectedEvent<LmsEnrollmentMirrored>, tx: SqlExecutor) => {
-  const { data } = event;
-  await tx.query(
-    `UPDATE lms_mirror_targets
-        SET outcome_revision = $3, handled_version = greatest(handled_version, $4),
-            mirrored_active = $5, mirrored_at = $6, lms = $7, lms_course_id = $8,
-            attempts = 0, last_status = NULL, last_error = NULL, next_attempt_at = NULL
-      WHERE ${OUTCOME_GUARD}`,
-    [...outcomeKey(event), data.active, data.mirroredAt, data.lms, data.lmsCourseId],
-  );
-};
+type EnrolmentChange = ProjectedEvent<UserEnrolled | UserUnenrolled>;
 
 /**
- * A failure counts against the desired version it tried; without a retry time the pair waits
- * for a new desired state or a request to mirror again.
+ * Enrolment changes of distinct learners, with two statements: a learner's wish depends only on
+ * their own enrolments, so each comes out as if the events were applied one by one.
  */
-const mirrorFailed = async (event: ProjectedEvent<LmsEnrollmentMirrorFailed>, tx: SqlExecutor) => {
-  const { data } = event;
-  await tx.query(
-    `UPDATE lms_mirror_targets
-        SET outcome_revision = $3, attempts = $5, last_status = $6, last_error = $7,
-            last_failed_at = $8, next_attempt_at = $9,
-            handled_version = CASE WHEN $9::timestamptz IS NULL
-                                   THEN greatest(handled_version, $4) ELSE handled_version END,
-            lms = coalesce($10, lms), lms_course_id = coalesce($11, lms_course_id)
-      WHERE ${OUTCOME_GUARD} AND desired_version = $4`,
+const enrolmentsChanged = async (
+  events: readonly EnrolmentChange[],
+  tx: SqlExecutor,
+): Promise<void> => {
+  const { rows } = await tx.query<{ batch_id: string; user_id: string }>(
+    `INSERT INTO lms_mirror_enrolments (batch_id, user_id, active, revision)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::bigint[])
+     ON CONFLICT (batch_id, user_id) DO UPDATE SET active = excluded.active, revision = excluded.revision
+      WHERE lms_mirror_enrolments.revision < excluded.revision
+     RETURNING batch_id, user_id`,
     [
-      ...outcomeKey(event),
-      data.attempt,
-      data.status,
-      data.message,
-      data.failedAt,
-      data.nextAttemptAt,
-      data.lms,
-      data.lmsCourseId,
+      events.map((event) => event.data.batchId),
+      events.map((event) => event.data.userId),
+      events.map((event) => event.type === 'UserEnrolled'),
+      events.map((event) => event.revision.toString()),
+    ],
+  );
+  const applied = new Set(rows.map((row) => `${row.batch_id}/${row.user_id}`));
+  const changed = events.filter((event) =>
+    applied.has(`${event.data.batchId}/${event.data.userId}`),
+  );
+  if (changed.length === 0) return;
+  await settleDesiredAt(
+    tx,
+    `SELECT chg.user_id, ${EFFECTIVE_LINK} AS resource_link, chg.version
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS chg(batch_id, user_id, version)
+       JOIN ${BATCH_LINKS} ON b.batch_id = chg.batch_id`,
+    [
+      changed.map((event) => event.data.batchId),
+      changed.map((event) => event.data.userId),
+      changed.map((event) => event.position),
     ],
   );
 };
+
+const enrolmentChanged = (event: EnrolmentChange, tx: SqlExecutor) =>
+  enrolmentsChanged([event], tx);
+
+type Outcome = ProjectedEvent<LmsEnrollmentMirrored | LmsEnrollmentMirrorFailed>;
+
+/** Applies each outcome of a pair's mirror stream once, in stream order (outcome_revision). */
+const OUTCOME_MATCH = `t.user_id = o.user_id AND t.resource_link = o.resource_link
+                       AND t.outcome_revision < o.revision`;
+const outcomeKeys = (events: readonly Outcome[]) => [
+  events.map((event) => event.data.userId),
+  events.map((event) => event.data.resourceLink),
+  events.map((event) => event.revision.toString()),
+  events.map((event) => event.data.desiredVersion),
+];
+
+/**
+ * Outcomes hand their pairs back: the lease each one's claim took, and only that one (a
+ * redelivered outcome of an older claim leaves a newer claim's lease alone).
+ */
+const handBack = (events: readonly Outcome[], tx: SqlExecutor) =>
+  tx.query(
+    `UPDATE lms_mirror_targets t SET lease_owner = NULL, lease_until = NULL
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS o(user_id, resource_link, lease)
+      WHERE t.user_id = o.user_id AND t.resource_link = o.resource_link AND t.lease_owner = o.lease`,
+    [
+      events.map((event) => event.data.userId),
+      events.map((event) => event.data.resourceLink),
+      events.map((event) => event.data.lease),
+    ],
+  );
+
+const mirroredMany = (events: readonly ProjectedEvent<LmsEnrollmentMirrored>[], tx: SqlExecutor) =>
+  tx.query(
+    `UPDATE lms_mirror_targets t
+        SET outcome_revision = o.revision, handled_version = greatest(t.handled_version, o.version),
+            mirrored_active = o.active, mirrored_at = o.at, lms = o.lms, lms_course_id = o.course,
+            attempts = 0, last_status = NULL, last_error = NULL, next_attempt_at = NULL
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::boolean[],
+                   $6::timestamptz[], $7::text[], $8::text[])
+            AS o(user_id, resource_link, revision, version, active, at, lms, course)
+      WHERE ${OUTCOME_MATCH}`,
+    [
+      ...outcomeKeys(events),
+      events.map((event) => event.data.active),
+      events.map((event) => event.data.mirroredAt),
+      events.map((event) => event.data.lms),
+      events.map((event) => event.data.lmsCourseId),
+    ],
+  );
+
+/**
+ * A failure counts against the desired version it tried, unless that one was handled or moved
+ * on meanwhile; without a retry time the pair waits for a new wish or a request to mirror again.
+ */
+const failedMany = (
+  events: readonly ProjectedEvent<LmsEnrollmentMirrorFailed>[],
+  tx: SqlExecutor,
+) =>
+  tx.query(
+    `UPDATE lms_mirror_targets t
+        SET outcome_revision = o.revision, attempts = o.attempt, last_status = o.status,
+            last_error = o.message, last_failed_at = o.at, next_attempt_at = o.next,
+            handled_version = CASE WHEN o.next IS NULL
+                                   THEN greatest(t.handled_version, o.version)
+                                   ELSE t.handled_version END,
+            lms = coalesce(o.lms, t.lms), lms_course_id = coalesce(o.course, t.lms_course_id)
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::integer[],
+                   $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[])
+            AS o(user_id, resource_link, revision, version, attempt, status, message, at, next,
+                 lms, course)
+      WHERE ${OUTCOME_MATCH} AND t.desired_version = o.version
+        AND (t.handled_version IS NULL OR t.handled_version < o.version)`,
+    [
+      ...outcomeKeys(events),
+      events.map((event) => event.data.attempt),
+      events.map((event) => event.data.status),
+      events.map((event) => event.data.message),
+      events.map((event) => event.data.failedAt),
+      events.map((event) => event.data.nextAttemptAt),
+      events.map((event) => event.data.lms),
+      events.map((event) => event.data.lmsCourseId),
+    ],
+  );
+
+/** Outcomes of distinct pairs: each pair's row changes on its own, so order among them is moot. */
+const outcomesApplied = async (events: readonly Outcome[], tx: SqlExecutor): Promise<void> => {
+  const successes = events.filter(
+    (event): event is ProjectedEvent<LmsEnrollmentMirrored> =>
+      event.type === 'LmsEnrollmentMirrored',
+  );
+  const failures = events.filter(
+    (event): event is ProjectedEvent<LmsEnrollmentMirrorFailed> =>
+      event.type === 'LmsEnrollmentMirrorFailed',
+  );
+  if (successes.length > 0) await mirroredMany(successes, tx);
+  if (failures.length > 0) await failedMany(failures, tx);
+  await handBack(events, tx);
+};
+
+const outcomeApplied = (event: Outcome, tx: SqlExecutor) => outcomesApplied([event], tx);
 
 /** Mirror the batch (or one learner) again: a new desired version, attempts from zero. */
 const mirrorRequested = async (
@@ -215,9 +309,159 @@ const mirrorRequested = async (
   );
 };
 
+const handlers = {
+  CourseRegistered: async (event, tx) => {
+    await tx.query(
+      `INSERT INTO lms_mirror_courses (course_id, resource_link, revision) VALUES ($1, $2, $3)
+       ON CONFLICT (course_id) DO NOTHING`,
+      [event.data.courseId, event.data.lmsResourceLink ?? null, event.revision.toString()],
+    );
+  },
+  CourseLmsResourceLinkChanged: async (event, tx) => {
+    const { courseId, from, to } = event.data;
+    const key = { column: 'course_id', value: courseId };
+    if (!(await claimStreamRevision(tx, 'lms_mirror_courses', key, event.revision))) return;
+    await tx.query('UPDATE lms_mirror_courses SET resource_link = $2 WHERE course_id = $1', [
+      courseId,
+      to,
+    ]);
+    // Only batches without a link of their own follow the course's.
+    const filter = 'b.course_id = $1 AND b.resource_link IS NULL';
+    await settleDesired(
+      tx,
+      batchPairs(filter, ['$2::text', '$3::text']),
+      [courseId, from, to],
+      event.position,
+    );
+  },
+  BatchCreated: async (event, tx) => {
+    const { batchId, courseId, organisationId } = event.data;
+    await tx.query(
+      `INSERT INTO lms_mirror_batches (batch_id, course_id, organisation_id, resource_link, revision)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (batch_id) DO NOTHING`,
+      [
+        batchId,
+        courseId,
+        organisationId,
+        event.data.lmsResourceLink ?? null,
+        event.revision.toString(),
+      ],
+    );
+  },
+  BatchUpdated: async (event, tx) => {
+    const change = event.data.changes.lmsResourceLink;
+    const key = { column: 'batch_id', value: event.data.batchId };
+    if (!(await claimStreamRevision(tx, 'lms_mirror_batches', key, event.revision)) || !change)
+      return;
+    const before = `coalesce($2::text, c.resource_link)`;
+    await tx.query('UPDATE lms_mirror_batches SET resource_link = $2 WHERE batch_id = $1', [
+      event.data.batchId,
+      change.to ?? null,
+    ]);
+    await settleDesired(
+      tx,
+      batchPairs('b.batch_id = $1', [before, EFFECTIVE_LINK]),
+      [event.data.batchId, change.from ?? null],
+      event.position,
+    );
+  },
+  UserEnrolled: enrolmentChanged,
+  UserUnenrolled: enrolmentChanged,
+  LmsEnrollmentMirrored: outcomeApplied,
+  LmsEnrollmentMirrorFailed: outcomeApplied,
+  LmsMirrorRequested: mirrorRequested,
+} satisfies Required<HandlersOf<MirrorEvent>>;
+
+/** Runs the handler of the event's own type (the switch ties each event to its handler). */
+const applyOne = (event: ProjectedEvent<MirrorEvent>, tx: SqlExecutor): Promise<void> => {
+  switch (event.type) {
+    case 'CourseRegistered':
+      return handlers.CourseRegistered(event, tx);
+    case 'CourseLmsResourceLinkChanged':
+      return handlers.CourseLmsResourceLinkChanged(event, tx);
+    case 'BatchCreated':
+      return handlers.BatchCreated(event, tx);
+    case 'BatchUpdated':
+      return handlers.BatchUpdated(event, tx);
+    case 'UserEnrolled':
+    case 'UserUnenrolled':
+      return enrolmentChanged(event, tx);
+    case 'LmsEnrollmentMirrored':
+    case 'LmsEnrollmentMirrorFailed':
+      return outcomeApplied(event, tx);
+    case 'LmsMirrorRequested':
+      return mirrorRequested(event, tx);
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+};
+
+/** Events applied many at a time: runs of one kind whose keys (learner, or pair) are distinct. */
+const runKindOf = (event: ProjectedEvent<MirrorEvent>) => {
+  switch (event.type) {
+    case 'UserEnrolled':
+    case 'UserUnenrolled':
+      return { kind: 'enrolments', key: event.data.userId } as const;
+    case 'LmsEnrollmentMirrored':
+    case 'LmsEnrollmentMirrorFailed':
+      return {
+        kind: 'outcomes',
+        key: `${event.data.userId}\u0000${event.data.resourceLink}`,
+      } as const;
+    case 'CourseRegistered':
+    case 'CourseLmsResourceLinkChanged':
+    case 'BatchCreated':
+    case 'BatchUpdated':
+    case 'LmsMirrorRequested':
+      return null;
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+};
+
+/**
+ * A bulk enrolment is thousands of enrolment events in a row, and the mirror thousands of
+ * outcomes: each run of them with distinct keys is applied with a few statements, everything
+ * else one event at a time, in order. Each comes out as if applied one by one.
+ */
+const applyBatch = async (
+  events: readonly ProjectedEvent<MirrorEvent>[],
+  tx: SqlExecutor,
+): Promise<void> => {
+  let enrolments: EnrolmentChange[] = [];
+  let outcomes: Outcome[] = [];
+  const keys = new Set<string>();
+  const flush = async () => {
+    if (enrolments.length > 0) await enrolmentsChanged(enrolments, tx);
+    if (outcomes.length > 0) await outcomesApplied(outcomes, tx);
+    enrolments = [];
+    outcomes = [];
+    keys.clear();
+  };
+  for (const event of events) {
+    const run = runKindOf(event);
+    const current = enrolments.length > 0 ? 'enrolments' : outcomes.length > 0 ? 'outcomes' : null;
+    if (run === null || (current !== null && current !== run.kind) || keys.has(run?.key ?? ''))
+      await flush();
+    if (run === null) {
+      await applyOne(event, tx);
+      continue;
+    }
+    keys.add(run.key);
+    if (event.type === 'UserEnrolled' || event.type === 'UserUnenrolled') enrolments.push(event);
+    else if (event.type === 'LmsEnrollmentMirrored' || event.type === 'LmsEnrollmentMirrorFailed')
+      outcomes.push(event);
+  }
+  await flush();
+};
+
 export const lmsMirrorProjection = defineProjection<MirrorEvent>({
   name: LMS_MIRROR_READ_MODEL,
-  version: 1,
+  version: 2,
   schema,
   tables: [
     'lms_mirror_courses',
@@ -225,66 +469,14 @@ export const lmsMirrorProjection = defineProjection<MirrorEvent>({
     'lms_mirror_enrolments',
     'lms_mirror_targets',
   ],
-  handlers: {
-    CourseRegistered: async (event, tx) => {
-      await tx.query(
-        `INSERT INTO lms_mirror_courses (course_id, resource_link, revision) VALUES ($1, $2, $3)
-         ON CONFLICT (course_id) DO NOTHING`,
-        [event.data.courseId, event.data.lmsResourceLink ?? null, event.revision.toString()],
-      );
-    },
-    CourseLmsResourceLinkChanged: async (event, tx) => {
-      const { courseId, from, to } = event.data;
-      const key = { column: 'course_id', value: courseId };
-      if (!(await claimStreamRevision(tx, 'lms_mirror_courses', key, event.revision))) return;
-      await tx.query('UPDATE lms_mirror_courses SET resource_link = $2 WHERE course_id = $1', [
-        courseId,
-        to,
-      ]);
-      // Only batches without a link of their own follow the course's.
-      const filter = 'b.course_id = $1 AND b.resource_link IS NULL';
-      await settleDesired(
-        tx,
-        batchPairs(filter, ['$2::text', '$3::text']),
-        [courseId, from, to],
-        event.position,
-      );
-    },
-    BatchCreated: async (event, tx) => {
-      const { batchId, courseId, organisationId } = event.data;
-      await tx.query(
-        `INSERT INTO lms_mirror_batches (batch_id, course_id, organisation_id, resource_link, revision)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (batch_id) DO NOTHING`,
-        [
-          batchId,
-          courseId,
-          organisationId,
-          event.data.lmsResourceLink ?? null,
-          event.revision.toString(),
-        ],
-      );
-    },
-    BatchUpdated: async (event, tx) => {
-      const change = event.data.changes.lmsResourceLink;
-      const key = { column: 'batch_id', value: event.data.batchId };
-      if (!(await claimStreamRevision(tx, 'lms_mirror_batches', key, event.revision)) || !change)
-        return;
-      const before = `coalesce($2::text, c.resource_link)`;
-      await tx.query('UPDATE lms_mirror_batches SET resource_link = $2 WHERE batch_id = $1', [
-        event.data.batchId,
-        change.to ?? null,
-      ]);
-      await settleDesired(
-        tx,
-        batchPairs('b.batch_id = $1', [before, EFFECTIVE_LINK]),
-        [event.data.batchId, change.from ?? null],
-        event.position,
-      );
-    },
-    UserEnrolled: enrolmentChanged,
-    UserUnenrolled: enrolmentChanged,
-    LmsEnrollmentMirrored: mirrored,
-    LmsEnrollmentMirrorFailed: mirrorFailed,
-    LmsMirrorRequested: mirrorRequested,
-  },
+  // Only the streams whose events it reads.
+  streamNamePrefixes: [
+    COURSE_STREAM_PREFIX,
+    BATCH_STREAM_PREFIX,
+    ENROLMENT_STREAM_PREFIX,
+    LMS_MIRROR_STREAM_PREFIX,
+  ],
+  batchSize: 2_000,
+  handlers,
+  applyBatch,
 });

@@ -9,6 +9,8 @@ export interface MirrorTarget {
   desiredActive: boolean;
   desiredVersion: string;
   attempts: number;
+  /** The claim's lease: its owner and claim, handed back by the outcome. */
+  lease: string;
 }
 
 interface TargetRow {
@@ -17,19 +19,21 @@ interface TargetRow {
   desired_active: boolean;
   desired_version: string;
   attempts: number;
+  lease_owner: string;
   [column: string]: unknown;
 }
 
 const DUE = `(handled_version IS NULL OR handled_version < desired_version)`;
 
 /**
- * Leases up to `limit` due pairs to `owner` until `leaseUntil`: those whose retry time has come
- * and that no live lease holds. SKIP LOCKED lets several instances claim side by side without
- * ever taking the same pair.
+ * Leases up to `limit` due pairs under `lease` (an instance and its claim) until `leaseUntil`:
+ * those whose retry time has come and that no live lease holds, retries that fell due first (a
+ * burst of new pairs must not hold them back), then the oldest wishes. SKIP LOCKED lets several
+ * instances claim side by side without ever taking the same pair.
  */
 export const claimDueTargets = async (
   db: SqlExecutor,
-  owner: string,
+  lease: string,
   now: Date,
   leaseUntil: Date,
   limit: number,
@@ -39,11 +43,11 @@ export const claimDueTargets = async (
        FROM (SELECT user_id, resource_link FROM lms_mirror_targets
               WHERE ${DUE} AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
                 AND (lease_until IS NULL OR lease_until <= $2)
-              ORDER BY next_attempt_at NULLS FIRST, desired_version
+              ORDER BY next_attempt_at NULLS LAST, desired_version
               LIMIT $4 FOR UPDATE SKIP LOCKED) due
       WHERE t.user_id = due.user_id AND t.resource_link = due.resource_link
-      RETURNING t.user_id, t.resource_link, t.desired_active, t.desired_version, t.attempts`,
-    [owner, now, leaseUntil, limit],
+      RETURNING t.user_id, t.resource_link, t.desired_active, t.desired_version, t.attempts, t.lease_owner`,
+    [lease, now, leaseUntil, limit],
   );
   return rows.map((row) => ({
     userId: row.user_id,
@@ -51,28 +55,16 @@ export const claimDueTargets = async (
     desiredActive: row.desired_active,
     desiredVersion: row.desired_version,
     attempts: Number(row.attempts),
+    lease: row.lease_owner,
   }));
 };
 
-/** Gives the pairs back once their outcome is in the read model (or the instance stops). */
-export const releaseTargets = async (
-  db: SqlExecutor,
-  owner: string,
-  targets: readonly Pick<MirrorTarget, 'userId' | 'resourceLink'>[] | 'all',
-): Promise<void> => {
-  if (targets === 'all') {
-    await db.query(
-      'UPDATE lms_mirror_targets SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1',
-      [owner],
-    );
-    return;
-  }
-  if (targets.length === 0) return;
+/** Gives back every pair an instance still holds (`${owner}:…` leases): it is stopping. */
+export const releaseLeasesOf = async (db: SqlExecutor, owner: string): Promise<void> => {
   await db.query(
-    `UPDATE lms_mirror_targets t SET lease_owner = NULL, lease_until = NULL
-       FROM unnest($2::text[], $3::text[]) AS r(user_id, resource_link)
-      WHERE t.user_id = r.user_id AND t.resource_link = r.resource_link AND t.lease_owner = $1`,
-    [owner, targets.map((t) => t.userId), targets.map((t) => t.resourceLink)],
+    `UPDATE lms_mirror_targets SET lease_owner = NULL, lease_until = NULL
+      WHERE starts_with(lease_owner, $1 || ':')`,
+    [owner],
   );
 };
 

@@ -32,6 +32,12 @@ export interface HubConfig {
   /** Streams whose folded state each instance keeps in memory (enrolments, batches, courses). */
   stateCacheSize: number;
   /**
+   * Estimated MiB those enrolment states may take together (HUB_STATE_CACHE_MB): states differ in
+   * size by ten times, so the count alone does not bound the memory. The least recently used go
+   * first until both bounds hold.
+   */
+  stateCacheMb: number;
+  /**
    * How long a background job's claim lasts without a heartbeat: when an instance dies, another
    * resumes its jobs this long after (HUB_JOB_LEASE_MS); 15 s when unset.
    */
@@ -285,6 +291,12 @@ export interface OidcConfig {
 
 export const HUB_CONFIG = Symbol('HUB_CONFIG');
 
+/**
+ * HUB_STATE_CACHE_MB when unset (BENCHMARKS.md "State cache by bytes"): about 60,000 enrolments as
+ * a progress sync leaves them, and a bounded share of a hub that should stay under 300 MB.
+ */
+export const DEFAULT_STATE_CACHE_MB = 64;
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -494,8 +506,10 @@ export const defaultLmsConfig = (): LmsConfig => ({
   backends: [],
   usernameField: 'externalId',
   concurrency: 16,
-  maxAttempts: 10,
-  retryBaseMs: 1_000,
+  // From 250 ms doubling to 5 min: a 503 is tried again at once, an LMS down for most of an
+  // hour is caught up with by itself, and 20 attempts span about 55 minutes.
+  maxAttempts: 20,
+  retryBaseMs: 250,
   retryMaxMs: 300_000,
   leaseMs: 60_000,
 });
@@ -546,6 +560,7 @@ export const loadConfig = (source: Env = process.env): HubConfig => {
     timeZone,
     scorePolicy,
     stateCacheSize: env.integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
+    stateCacheMb: env.integer('HUB_STATE_CACHE_MB', DEFAULT_STATE_CACHE_MB, 0, 65_536),
     jobLeaseMs: env.integer('HUB_JOB_LEASE_MS', 15_000, 1_000, 600_000),
     databasePoolSize: env.integer('DATABASE_POOL_SIZE', 32, 12, 500),
     metricsPort:

@@ -22,6 +22,8 @@ interface MirrorTarget {
   lmsCourseId: string;
   /** The desired state this outcome answers: the log position that last changed it. */
   desiredVersion: string;
+  /** The lease the outcome's claim took (an instance and its claim): applying it hands it back. */
+  lease: string;
 }
 
 export type LmsEnrollmentMirrored = DomainEvent<

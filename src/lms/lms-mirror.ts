@@ -12,13 +12,13 @@ import {
   LMS_MIRROR_READ_MODEL,
   MirrorTarget,
   nextDueAt,
-  releaseTargets,
+  releaseLeasesOf,
 } from '../../projections/lms-mirror/lms-mirror.query';
 import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
 import { HUB_CONFIG, HubConfig, LmsConfig } from '../config/hub-config';
 import { WakeSignal } from '../coordination/wake-signal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
-import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { EVENT_STORE, EventStore, Position } from '../event-store/event-store.port';
 import { CLOCK, Clock } from '../time/clock';
 import { LmsCallError } from './lms-backend';
 import { LmsBackends } from './lms-backends';
@@ -31,6 +31,7 @@ import {
 import { retryDelayMs } from './retry-delay';
 
 const IDLE_POLL_MS = 500;
+const UNCONFIRMED_PER_SLOT = 4;
 
 type Outcome =
   | { type: 'LmsEnrollmentMirrored'; data: LmsEnrollmentMirrored['data'] }
@@ -51,6 +52,10 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly wake = new WakeSignal();
   private readonly settings: LmsConfig;
   private inFlight = 0;
+  private claims = 0;
+  /** Outcomes appended since the read model was last seen to have applied them, and the last. */
+  private unconfirmed = 0;
+  private lastOutcome: Position | null = null;
   private loop: Promise<void> | null = null;
 
   constructor(
@@ -74,7 +79,7 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
     await this.loop;
-    await releaseTargets(this.db, this.owner, 'all').catch(() => undefined);
+    await releaseLeasesOf(this.db, this.owner).catch(() => undefined);
   }
 
   /** Look now rather than at the next poll (this instance recorded something to mirror). */
@@ -86,6 +91,7 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
     const { signal } = this.abort;
     const running = new Set<Promise<void>>();
     while (!signal.aborted) {
+      await this.keepPaceWithReadModel();
       const seen = this.wake.generation;
       const room = this.settings.concurrency - this.inFlight;
       const claimed = room > 0 ? await this.claim(room) : [];
@@ -105,9 +111,10 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
   private async claim(limit: number): Promise<MirrorTarget[]> {
     const now = this.clock.now();
     try {
+      this.claims++;
       return await claimDueTargets(
         this.db,
-        this.owner,
+        `${this.owner}:${this.claims}`,
         now,
         new Date(now.getTime() + this.settings.leaseMs),
         limit,
@@ -126,6 +133,10 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
     return Math.max(10, Math.min(IDLE_POLL_MS, next.getTime() - this.clock.now().getTime()));
   }
 
+  /**
+   * Mirrors one pair and records the outcome. The lease holds until the read model applies the
+   * outcome (its handler hands the pair back), so no instance repeats the call meanwhile.
+   */
   private async mirrorAndRelease(target: MirrorTarget): Promise<void> {
     this.inFlight++;
     try {
@@ -135,15 +146,26 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
         lmsMirrorStream(target.userId, target.resourceLink),
         [{ id: randomUUID(), ...outcome, metadata: { principal: 'lms-mirror' } }],
       );
-      // The lease holds until the read model shows the outcome, so no instance repeats the call.
-      if (await this.projections.awaitApplied(LMS_MIRROR_READ_MODEL, appended.position, 30_000))
-        await releaseTargets(this.db, this.owner, [target]);
+      this.lastOutcome = appended.position;
+      this.unconfirmed++;
     } catch (error) {
       if (!this.abort.signal.aborted)
         this.logger.error(`Mirroring ${target.userId} to ${target.resourceLink}: ${String(error)}`);
     } finally {
       this.inFlight--;
     }
+  }
+
+  /**
+   * Claims no more once many outcomes wait for the read model: a projection far behind would
+   * hold leases past their end, and another instance would read those pairs again.
+   */
+  private async keepPaceWithReadModel(): Promise<void> {
+    const position = this.lastOutcome;
+    if (position === null || this.unconfirmed < UNCONFIRMED_PER_SLOT * this.settings.concurrency)
+      return;
+    await this.projections.awaitApplied(LMS_MIRROR_READ_MODEL, position, this.settings.leaseMs);
+    this.unconfirmed = 0;
   }
 
   /** Reads, and writes when it differs; null when the instance is stopping mid-call. */
@@ -238,6 +260,7 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
       userId: target.userId,
       resourceLink: target.resourceLink,
       desiredVersion: target.desiredVersion,
+      lease: target.lease,
     };
   }
 }

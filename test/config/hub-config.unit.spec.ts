@@ -129,7 +129,7 @@ describe('LMS configuration', () => {
       LMS_USERNAME_FIELD: 'email',
       LMS_CONCURRENCY: '4',
     }).lms;
-    expect(lms).toMatchObject({ usernameField: 'email', concurrency: 4, maxAttempts: 10 });
+    expect(lms).toMatchObject({ usernameField: 'email', concurrency: 4, maxAttempts: 20 });
     expect(lms.backends).toHaveLength(1);
     expect(lms.backends[0]).toMatchObject({ backend: 'openedx', mode: 'honor', index: 0 });
   });

@@ -7,7 +7,7 @@ import { lmsMirrorProjection } from '../../projections/lms-mirror/lms-mirror.pro
 import {
   claimDueTargets,
   MirrorTarget,
-  releaseTargets,
+  releaseLeasesOf,
 } from '../../projections/lms-mirror/lms-mirror.query';
 import { batchStream } from '../../src/batches/batch.events';
 import { courseStream } from '../../src/courses/course.events';
@@ -80,6 +80,7 @@ describe('lms-mirror projection and its work queue', () => {
       userId: claimed.userId,
       resourceLink: claimed.resourceLink,
       desiredVersion: claimed.desiredVersion,
+      lease: claimed.lease,
       lms: 'openedx-0',
       lmsCourseId: 'course-v1:hub+A+2026',
       active,
@@ -93,6 +94,7 @@ describe('lms-mirror projection and its work queue', () => {
       userId: claimed.userId,
       resourceLink: claimed.resourceLink,
       desiredVersion: claimed.desiredVersion,
+      lease: claimed.lease,
       lms: 'openedx-0',
       lmsCourseId: 'course-v1:hub+A+2026',
       active: claimed.desiredActive,
@@ -103,7 +105,7 @@ describe('lms-mirror projection and its work queue', () => {
       failedAt: at(5),
     });
   const claim = (owner: string, now = new Date(), limit = 100) =>
-    claimDueTargets(db, owner, now, new Date(now.getTime() + 60_000), limit);
+    claimDueTargets(db, `${owner}:1`, now, new Date(now.getTime() + 60_000), limit);
 
   beforeAll(async () => {
     database = await openTestSqlDatabase('lms_mirror_projection');
@@ -163,7 +165,7 @@ describe('lms-mirror projection and its work queue', () => {
     expect(await claim('three')).toEqual([]);
     const later = new Date(Date.now() + 61_000);
     expect((await claim('three', later)).length).toBe(claimed.length);
-    await releaseTargets(db, 'three', 'all');
+    await releaseLeasesOf(db, 'three');
   });
 
   it('a mirrored outcome settles the pair; one for an older wish leaves the newer one due', async () => {
@@ -173,7 +175,7 @@ describe('lms-mirror projection and its work queue', () => {
     await enrolment('b1', 'ed', 'UserUnenrolled'); // changes while the call is out
     await mirrored(claimed, true);
     await catchUp();
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
     const row = (await target('ed', LINK_A))!;
     expect(row).toMatchObject({ desired_active: false, mirrored_active: true });
     const again = (await claim('w')).find((t) => t.userId === 'ed');
@@ -181,9 +183,31 @@ describe('lms-mirror projection and its work queue', () => {
     await mirrored(again!, false);
     await catchUp();
     expect(await target('ed', LINK_A)).toMatchObject({ mirrored_active: false, attempts: 0 });
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
     expect((await claim('w')).find((t) => t.userId === 'ed')).toBeUndefined();
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
+  });
+
+  it('an outcome hands back its own lease, and a stale one leaves a newer lease alone', async () => {
+    await enrolment('b1', 'ida', 'UserEnrolled');
+    await catchUp();
+    const first = (await claim('w')).find((t) => t.userId === 'ida')!;
+    await releaseLeasesOf(db, 'w');
+    await failed(first, new Date(Date.now() - 1).toISOString());
+    await catchUp();
+    const second = (await claim('v')).find((t) => t.userId === 'ida')!;
+    expect(second.lease).toBe('v:1');
+    // The first claim's outcome again (a redelivery) must not free the second claim's lease.
+    await db.transaction(async (tx) => {
+      for (const event of await store.readStream(lmsMirrorStream('ida', LINK_A)))
+        await lmsMirrorProjection.handlers[event.type]?.(event, tx);
+    });
+    expect((await claim('u')).find((t) => t.userId === 'ida')).toBeUndefined();
+    await mirrored(second, true);
+    await catchUp();
+    expect(await target('ida', LINK_A)).toMatchObject({ lease_owner: null, mirrored_active: true });
+    await releaseLeasesOf(db, 'u');
+    await releaseLeasesOf(db, 'v');
   });
 
   it('a failure waits for its retry time; one without a retry time waits for a new wish', async () => {
@@ -193,24 +217,24 @@ describe('lms-mirror projection and its work queue', () => {
     const retryAt = new Date(Date.now() + 30_000);
     await failed(claimed, retryAt.toISOString());
     await catchUp();
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
     expect(await target('flo', LINK_A)).toMatchObject({
       attempts: 1,
       last_error: 'Service Unavailable',
     });
     expect((await claim('w')).find((t) => t.userId === 'flo')).toBeUndefined();
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
     const retried = (await claim('w', new Date(retryAt.getTime() + 1))).find(
       (t) => t.userId === 'flo',
     )!;
     expect(retried.attempts).toBe(1);
     await failed(retried, null);
     await catchUp();
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
     expect(
       (await claim('w', new Date(Date.now() + 3_600_000))).find((t) => t.userId === 'flo'),
     ).toBeUndefined();
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
     // A request to mirror again makes it due, its attempts from zero.
     await append(lmsMirrorRequestStream('b1'), 'LmsMirrorRequested', {
       batchId: 'b1',
@@ -220,7 +244,7 @@ describe('lms-mirror projection and its work queue', () => {
     });
     await catchUp();
     expect((await claim('w')).find((t) => t.userId === 'flo')).toMatchObject({ attempts: 0 });
-    await releaseTargets(db, 'w', 'all');
+    await releaseLeasesOf(db, 'w');
   });
 
   it('moving the course’s link moves the learners of the batches that follow it', async () => {
