@@ -6,11 +6,20 @@ import { GROUP_STREAM_PREFIX, GroupEvent } from '../../src/groups/group.events';
 import { USER_STREAM_PREFIX, UserEvent } from '../../src/users/user.events';
 import { defineProjection } from '../engine/projection';
 import { GROUP_ACTIVITY_READ_MODEL } from './group-activity.query';
+import {
+  activityAdded,
+  activityRemoved,
+  memberCounted,
+  standingChanged,
+  TOTALS_TABLES,
+  totalsSchema,
+} from './group-activity-totals';
 
 /**
- * Groups with their members and activities, and each learner's standing in each course (from
- * the enrolment streams), so a group's aggregates for an activity are one query away and follow
- * every event: joining or leaving a group and progress alike.
+ * Groups with their members and activities, each learner's standing in each course (from the
+ * enrolment streams), and running totals per (group, activity) moved by each event's difference
+ * (group-activity-totals.ts), so a group's aggregates are a row away however large the group is,
+ * and follow every event: joining or leaving a group and progress alike.
  */
 const schema = `
 CREATE TABLE IF NOT EXISTS group_activity_groups (
@@ -72,7 +81,7 @@ CREATE TABLE IF NOT EXISTS group_activity_changes (
   changed_at text NOT NULL,
   PRIMARY KEY (group_id, activity_id)
 );
-`;
+${totalsSchema}`;
 
 /** Every activity of the group changed at `position` (members, details, the activity itself). */
 const groupChanged = (tx: SqlExecutor, groupId: string, position: Position) =>
@@ -130,42 +139,56 @@ const adjustCount = async (
   );
 };
 
-/** Adds the member or changes their role and status; 1 when the member is new, else 0. */
+const isCounted = (status: string | null | undefined) => (status === 'active' ? 1 : 0);
+
+/**
+ * Adds the member or changes their role and status, and moves the aggregates when they start or
+ * stop counting; 1 when the member is new, else 0.
+ */
 const upsertMember = async (
   tx: SqlExecutor,
   member: { groupId: string; userId: string; role: string; status: string; by: string; at: string },
 ): Promise<number> => {
-  const { rows } = await tx.query<{ inserted: boolean }>(
-    `INSERT INTO group_activity_members
+  const { rows } = await tx.query<{ inserted: boolean; previous: string | null }>(
+    `WITH previous AS (
+       SELECT status FROM group_activity_members WHERE group_id = $1 AND user_id = $2)
+     INSERT INTO group_activity_members
        (group_id, user_id, role, status, created_by, joined_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $6)
      ON CONFLICT (group_id, user_id) DO UPDATE
        SET role = $3, status = $4, updated_at = $6
-     RETURNING (xmax = 0) AS inserted`,
+     RETURNING (xmax = 0) AS inserted, (SELECT status FROM previous) AS previous`,
     [member.groupId, member.userId, member.role, member.status, member.by, member.at],
   );
+  const sign = isCounted(member.status) - isCounted(rows[0]?.previous);
+  await memberCounted(tx, member.groupId, member.userId, sign);
   return rows[0]?.inserted === true ? 1 : 0;
 };
 
-/** Updates an enrolment row when the event is newer than what the row has applied. */
-const updateEnrolment = (
+/**
+ * Updates an enrolment row when the event is newer than what the row has applied, and then
+ * the learner's standing: a redelivered event moves no aggregate.
+ */
+const updateEnrolment = async (
   tx: SqlExecutor,
-  key: { batchId: string; userId: string },
+  key: { batchId: string; userId: string; courseId: string },
   revision: bigint,
   assignments: string,
   values: unknown[],
-) =>
-  tx.query(
+): Promise<void> => {
+  const { rows } = await tx.query(
     `UPDATE group_activity_enrolments SET ${assignments}, revision = $3
-      WHERE batch_id = $1 AND user_id = $2 AND revision < $3`,
+      WHERE batch_id = $1 AND user_id = $2 AND revision < $3 RETURNING 1`,
     [key.batchId, key.userId, revision.toString(), ...values],
   );
+  if (rows.length > 0) await standingChanged(tx, key.userId, key.courseId);
+};
 
 export const groupActivityProjection = defineProjection<
   GroupEvent | EnrolmentEvent | ConsentEvent | UserEvent
 >({
   name: GROUP_ACTIVITY_READ_MODEL,
-  version: 2,
+  version: 3,
   schema,
   tables: [
     'group_activity_groups',
@@ -173,6 +196,7 @@ export const groupActivityProjection = defineProjection<
     'group_activity_activities',
     'group_activity_enrolments',
     'group_activity_changes',
+    ...TOTALS_TABLES,
   ],
   streamNamePrefixes: [
     GROUP_STREAM_PREFIX,
@@ -220,10 +244,11 @@ export const groupActivityProjection = defineProjection<
     },
     GroupMemberRemoved: async ({ data, revision, position }, tx) => {
       if (!(await claimRevision(tx, data.groupId, revision, data.removedAt))) return;
-      const { rows } = await tx.query(
-        'DELETE FROM group_activity_members WHERE group_id = $1 AND user_id = $2 RETURNING 1',
+      const { rows } = await tx.query<{ status: string }>(
+        'DELETE FROM group_activity_members WHERE group_id = $1 AND user_id = $2 RETURNING status',
         [data.groupId, data.userId],
       );
+      await memberCounted(tx, data.groupId, data.userId, -isCounted(rows[0]?.status));
       await adjustCount(tx, data.groupId, 'member_count', -rows.length);
       await groupChanged(tx, data.groupId, position);
     },
@@ -237,6 +262,7 @@ export const groupActivityProjection = defineProjection<
         [data.groupId, data.activityId, data.activityType, data.addedAt],
       );
       await adjustCount(tx, data.groupId, 'activity_count', rows[0]?.inserted === true ? 1 : 0);
+      await activityAdded(tx, data.groupId, data.activityId);
       await groupChanged(tx, data.groupId, position);
     },
     GroupActivityRemoved: async ({ data, revision, position }, tx) => {
@@ -246,6 +272,7 @@ export const groupActivityProjection = defineProjection<
         [data.groupId, data.activityId],
       );
       await adjustCount(tx, data.groupId, 'activity_count', -rows.length);
+      await activityRemoved(tx, data.groupId, data.activityId);
       await tx.query(
         'DELETE FROM group_activity_changes WHERE group_id = $1 AND activity_id = $2',
         [data.groupId, data.activityId],
@@ -255,7 +282,7 @@ export const groupActivityProjection = defineProjection<
 
     UserEnrolled: async ({ data, revision, position }, tx) => {
       const { progress } = data;
-      await tx.query(
+      const { rows } = await tx.query(
         `INSERT INTO group_activity_enrolments (batch_id, user_id, course_id, active, enrolled_at,
            status, progress_percent, completed_count, completed_on, scores, updated_at, revision)
          VALUES ($1, $2, $3, true, $4, 0, $5, $6, NULL, '{}', $4, $7)
@@ -264,7 +291,8 @@ export const groupActivityProjection = defineProjection<
                progress_percent = CASE WHEN group_activity_enrolments.completed_on IS NOT NULL
                  THEN 100 ELSE coalesce($8, group_activity_enrolments.progress_percent) END,
                completed_count = coalesce($9, group_activity_enrolments.completed_count)
-         WHERE group_activity_enrolments.revision < $7`,
+         WHERE group_activity_enrolments.revision < $7
+         RETURNING 1`,
         [
           data.batchId,
           data.userId,
@@ -277,6 +305,7 @@ export const groupActivityProjection = defineProjection<
           progress?.completedCount ?? null,
         ],
       );
+      if (rows.length > 0) await standingChanged(tx, data.userId, data.courseId);
       await memberChanged(tx, data.userId, data.courseId, position);
     },
     UserUnenrolled: async ({ data, revision, position }, tx) => {

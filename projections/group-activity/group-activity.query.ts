@@ -167,13 +167,21 @@ interface AssessmentRow {
   [column: string]: unknown;
 }
 
-const bucketColumns = Array.from(
-  { length: PROGRESS_BUCKETS },
-  (_, bucket) =>
-    `count(*) FILTER (WHERE least(progress_percent / 10, ${PROGRESS_BUCKETS - 1}) = ${bucket})`,
-).join(', ');
+const toAssessment = (row: AssessmentRow): AssessmentAggregate => ({
+  contentId: row.content_id,
+  attempted: Number(row.attempted),
+  averageScore: Number(row.average_score),
+  lowestScore: Number(row.lowest_score),
+  highestScore: Number(row.highest_score),
+  maxScore: Number(row.max_score),
+  attempts: Number(row.attempts),
+  lastUpdatedOn: new Date(row.last_updated),
+});
 
-/** The activity's aggregates over the group's active members, computed from the read model. */
+/**
+ * The activity's aggregates over the group's active members, as the projection keeps them
+ * (group-activity-totals.ts). The average is the numeric quotient `avg` itself would give.
+ */
 export const groupActivityAggregates = async (
   db: SqlExecutor,
   groupId: string,
@@ -181,49 +189,31 @@ export const groupActivityAggregates = async (
 ): Promise<GroupActivityAggregates> => {
   const [totals, assessments] = await Promise.all([
     db.query<TotalsRow>(
-      `WITH chosen AS (${chosenEnrolments(true)})
-       SELECT (SELECT count(*) FROM group_activity_members
-                WHERE group_id = $1 AND status = 'active') AS member_count,
-              count(*) AS enrolment_count,
-              count(*) FILTER (WHERE completed_on IS NOT NULL) AS completed_count,
-              avg(progress_percent)::float8 AS average_progress,
-              max(updated_at) AS last_updated,
-              ARRAY[${bucketColumns}] AS buckets
-         FROM chosen`,
+      `SELECT member_count, enrolment_count, completed_count, last_updated, buckets,
+              (progress_sum::numeric / nullif(enrolment_count, 0))::float8 AS average_progress
+         FROM group_activity_totals WHERE group_id = $1 AND activity_id = $2`,
       [groupId, courseId],
     ),
     db.query<AssessmentRow>(
-      `WITH chosen AS (${chosenEnrolments(true)})
-       SELECT s.key AS content_id, count(*) AS attempted,
-              avg((s.value->>'score')::float8) AS average_score,
-              min((s.value->>'score')::float8) AS lowest_score,
-              max((s.value->>'score')::float8) AS highest_score,
-              max((s.value->>'maxScore')::float8) AS max_score,
-              sum((s.value->>'attempts')::int) AS attempts,
-              max(s.value->>'at') AS last_updated
-         FROM chosen c CROSS JOIN LATERAL jsonb_each(c.scores) s
-        GROUP BY s.key ORDER BY s.key`,
+      `SELECT content_id, attempted, score_sum / attempted AS average_score,
+              lowest AS lowest_score, highest AS highest_score, max_score, attempts, last_updated
+         FROM group_activity_assessment_totals
+        WHERE group_id = $1 AND activity_id = $2 AND attempted > 0
+        ORDER BY content_id`,
       [groupId, courseId],
     ),
   ]);
-  const row = totals.rows[0]!;
+  const row = totals.rows[0];
   return {
-    memberCount: Number(row.member_count),
-    enrolmentCount: Number(row.enrolment_count),
-    completedCount: Number(row.completed_count),
-    averageProgress: row.average_progress === null ? null : Number(row.average_progress),
-    progressDistribution: row.buckets.map(Number),
-    assessments: assessments.rows.map((assessment) => ({
-      contentId: assessment.content_id,
-      attempted: Number(assessment.attempted),
-      averageScore: Number(assessment.average_score),
-      lowestScore: Number(assessment.lowest_score),
-      highestScore: Number(assessment.highest_score),
-      maxScore: Number(assessment.max_score),
-      attempts: Number(assessment.attempts),
-      lastUpdatedOn: new Date(assessment.last_updated),
-    })),
-    lastUpdatedOn: row.last_updated === null ? null : new Date(row.last_updated),
+    memberCount: Number(row?.member_count ?? 0),
+    enrolmentCount: Number(row?.enrolment_count ?? 0),
+    completedCount: Number(row?.completed_count ?? 0),
+    averageProgress:
+      row === undefined || row.average_progress === null ? null : Number(row.average_progress),
+    progressDistribution: row?.buckets.map(Number) ?? Array<number>(PROGRESS_BUCKETS).fill(0),
+    assessments: assessments.rows.map(toAssessment),
+    lastUpdatedOn:
+      row === undefined || row.last_updated === null ? null : new Date(row.last_updated),
   };
 };
 

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readCheckpoint } from '../../projections/engine/checkpoints';
 import { runProjection } from '../../projections/engine/projection-runner';
 import { rebuildProjection } from '../../projections/engine/rebuild';
 import { groupActivityProjection } from '../../projections/group-activity/group-activity.projection';
 import {
+  GroupActivityAggregates,
   groupActivityAggregates,
   listGroupActivityMembers,
+  PROGRESS_BUCKETS,
   readGroupAccess,
 } from '../../projections/group-activity/group-activity.query';
 import { listGroups } from '../../projections/group-activity/groups.query';
-import { SqlDatabase } from '../../src/database/sql-database';
+import { SqlDatabase, SqlExecutor } from '../../src/database/sql-database';
 import { EnrolmentEvent, enrolmentStream } from '../../src/enrolments/enrolment.events';
 import { SqlEventStore } from '../../src/event-store/sql/sql-event-store';
 import { GroupEvent, groupStream } from '../../src/groups/group.events';
@@ -34,8 +37,8 @@ const progressOf = (percent: number, completedCount: number) => ({
 });
 
 /** Enrolment events as the enrolment decider writes them, for one learner in one batch. */
-const learner = (batchId: string, userId: string) => {
-  const key = { batchId, courseId: COURSE, userId };
+const learner = (batchId: string, userId: string, courseId = COURSE) => {
+  const key = { batchId, courseId, userId };
   return {
     stream: enrolmentStream(batchId, userId),
     enrolled: (minute: number): EnrolmentEvent => ({
@@ -64,6 +67,7 @@ const learner = (batchId: string, userId: string) => {
       minute: number,
       contentId: string,
       counted: { score: number; attempts: number },
+      maxScore = 10,
     ): EnrolmentEvent => ({
       type: 'AssessmentAttemptRecorded',
       data: {
@@ -74,12 +78,12 @@ const learner = (batchId: string, userId: string) => {
         recordedAt: at(minute),
         responses: [],
         score: counted.score,
-        maxScore: 10,
+        maxScore,
         digest: randomUUID(),
         replaced: false,
-        assessment: { contentId, attemptId: 'a', maxScore: 10, ...counted },
+        assessment: { contentId, attemptId: 'a', maxScore, ...counted },
         totalScore: counted.score,
-        totalMaxScore: 10,
+        totalMaxScore: maxScore,
         policy: 'best',
       },
     }),
@@ -108,6 +112,196 @@ const member = (userId: string, minute: number, role: 'admin' | 'member' = 'memb
     addedBy: 'org-admin',
     addedAt: at(minute),
   });
+
+const oracleBuckets = Array.from(
+  { length: PROGRESS_BUCKETS },
+  (_, bucket) =>
+    `count(*) FILTER (WHERE least(progress_percent / 10, ${PROGRESS_BUCKETS - 1}) = ${bucket})`,
+).join(', ');
+
+const oracleChosen = `
+  SELECT DISTINCT ON (e.user_id) e.*
+    FROM group_activity_enrolments e
+    JOIN group_activity_members m ON m.group_id = $1 AND m.user_id = e.user_id
+   WHERE e.course_id = $2 AND e.active AND m.status = 'active'
+   ORDER BY e.user_id, e.progress_percent DESC, e.enrolled_at DESC, e.batch_id`;
+
+/**
+ * The test oracle: the aggregates computed from scratch over every member, as reads computed
+ * them before the projection kept totals.
+ */
+const aggregatesFromScratch = async (
+  db: SqlExecutor,
+  groupId: string,
+  courseId: string,
+): Promise<GroupActivityAggregates> => {
+  const totals = await db.query<
+    Record<string, unknown> & { buckets: unknown[]; last_updated: Date | string | null }
+  >(
+    `WITH chosen AS (${oracleChosen})
+     SELECT (SELECT count(*) FROM group_activity_members
+              WHERE group_id = $1 AND status = 'active') AS member_count,
+            count(*) AS enrolment_count,
+            count(*) FILTER (WHERE completed_on IS NOT NULL) AS completed_count,
+            avg(progress_percent)::float8 AS average_progress,
+            max(updated_at) AS last_updated,
+            ARRAY[${oracleBuckets}] AS buckets
+       FROM chosen`,
+    [groupId, courseId],
+  );
+  const assessments = await db.query(
+    `WITH chosen AS (${oracleChosen})
+     SELECT s.key AS content_id, count(*) AS attempted,
+            avg((s.value->>'score')::float8) AS average_score,
+            min((s.value->>'score')::float8) AS lowest_score,
+            max((s.value->>'score')::float8) AS highest_score,
+            max((s.value->>'maxScore')::float8) AS max_score,
+            sum((s.value->>'attempts')::int) AS attempts,
+            max(s.value->>'at') AS last_updated
+       FROM chosen c CROSS JOIN LATERAL jsonb_each(c.scores) s
+      GROUP BY s.key ORDER BY s.key`,
+    [groupId, courseId],
+  );
+  const row = totals.rows[0]!;
+  return {
+    memberCount: Number(row.member_count),
+    enrolmentCount: Number(row.enrolment_count),
+    completedCount: Number(row.completed_count),
+    averageProgress: row.average_progress === null ? null : Number(row.average_progress),
+    progressDistribution: row.buckets.map(Number),
+    assessments: assessments.rows.map((assessment) => ({
+      contentId: String(assessment.content_id),
+      attempted: Number(assessment.attempted),
+      averageScore: Number(assessment.average_score),
+      lowestScore: Number(assessment.lowest_score),
+      highestScore: Number(assessment.highest_score),
+      maxScore: Number(assessment.max_score),
+      attempts: Number(assessment.attempts),
+      lastUpdatedOn: new Date(String(assessment.last_updated)),
+    })),
+    lastUpdatedOn: row.last_updated === null ? null : new Date(row.last_updated),
+  };
+};
+
+const USERS = ['u1', 'u2', 'u3'];
+const GROUPS = ['g1', 'g2'];
+/** Batches with their course: two of c1, so a learner can be in both. */
+const BATCHES: Record<string, string> = { b1: 'c1', b2: 'c1', b3: 'c2' };
+
+/** One step of a random history: a group event, or an enrolment event of a learner. */
+const step = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('joined', 'changed', 'left'),
+      group: fc.constantFrom(...GROUPS),
+      user: fc.constantFrom(...USERS),
+      active: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('activityAdded', 'activityRemoved'),
+      group: fc.constantFrom(...GROUPS),
+      course: fc.constantFrom('c1', 'c2'),
+    }),
+  },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      // Attempts weigh most: the lowest and highest scores are what is hard to keep.
+      kind: fc.constantFrom(
+        ...(['enrolled', 'unenrolled', 'completed', 'progressed', 'attempted'] as const),
+        ...(['enrolled', 'progressed', 'attempted', 'attempted'] as const),
+      ),
+      batch: fc.constantFrom(...Object.keys(BATCHES)),
+      user: fc.constantFrom(...USERS),
+      minute: fc.integer({ min: 0, max: 59 }),
+      percent: fc.integer({ min: 0, max: 100 }),
+      quiz: fc.constantFrom('q1', 'q2'),
+      score: fc.integer({ min: 0, max: 10 }),
+      maxScore: fc.constantFrom(5, 10),
+    }),
+  },
+);
+
+type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
+
+/** What a step appends in run `run`: every id is the run's own, so runs do not meet. */
+const eventOf = (run: string, s: Step): [string, GroupEvent | EnrolmentEvent] => {
+  const id = (name: string) => `${run}-${name}`;
+  if ('batch' in s) {
+    const one = learner(id(s.batch), id(s.user), id(BATCHES[s.batch]!));
+    const events: Record<typeof s.kind, () => EnrolmentEvent> = {
+      enrolled: () => one.enrolled(s.minute),
+      unenrolled: () => one.unenrolled(s.minute),
+      completed: () => one.completed(s.minute),
+      progressed: () => one.progressed(s.minute, s.percent, s.percent % 10),
+      attempted: () =>
+        one.attempted(
+          s.minute,
+          s.quiz,
+          { score: s.score, attempts: 1 + (s.minute % 3) },
+          s.maxScore,
+        ),
+    };
+    return [one.stream, events[s.kind]()];
+  }
+  const group = id(s.group);
+  const by = { userId: 'user' in s ? id(s.user) : '', role: 'member' as const };
+  const status = 'active' in s && s.active ? 'active' : 'inactive';
+  const event =
+    s.kind === 'joined'
+      ? groupEvent('GroupMemberAdded', { ...by, status, addedBy: 'a', addedAt: at(1) }, group)
+      : s.kind === 'changed'
+        ? groupEvent(
+            'GroupMemberChanged',
+            { ...by, status, changedBy: 'a', changedAt: at(1) },
+            group,
+          )
+        : s.kind === 'left'
+          ? groupEvent(
+              'GroupMemberRemoved',
+              { userId: by.userId, removedBy: 'a', removedAt: at(1) },
+              group,
+            )
+          : 'course' in s && s.kind === 'activityAdded'
+            ? groupEvent(
+                'GroupActivityAdded',
+                { activityId: id(s.course), activityType: 'Course', addedBy: 'a', addedAt: at(1) },
+                group,
+              )
+            : groupEvent(
+                'GroupActivityRemoved',
+                { activityId: 'course' in s ? id(s.course) : '', removedBy: 'a', removedAt: at(1) },
+                group,
+              );
+  return [groupStream(group), event];
+};
+
+const enrolled = (batch: string, user: string): Step => ({
+  kind: 'enrolled',
+  batch,
+  user,
+  minute: 0,
+  percent: 0,
+  quiz: 'q1',
+  score: 0,
+  maxScore: 10,
+});
+
+/** Where every run starts, so that most random steps meet counted members. */
+const PRELUDE: Step[] = [
+  { kind: 'activityAdded', group: 'g1', course: 'c1' },
+  { kind: 'activityAdded', group: 'g1', course: 'c2' },
+  { kind: 'activityAdded', group: 'g2', course: 'c1' },
+  ...USERS.map((user): Step => ({ kind: 'joined', group: 'g1', user, active: true })),
+  { kind: 'joined', group: 'g2', user: 'u1', active: true },
+  { kind: 'joined', group: 'g2', user: 'u2', active: false },
+  ...USERS.map((user) => enrolled('b1', user)),
+  enrolled('b3', 'u1'),
+];
 
 describe('group-activity projection', () => {
   let database: TestSqlDatabase;
@@ -358,6 +552,11 @@ describe('group-activity projection', () => {
       activities: (await db.query('SELECT * FROM group_activity_activities ORDER BY 1, 2')).rows,
       enrolments: (await db.query('SELECT * FROM group_activity_enrolments ORDER BY 1, 2')).rows,
       changes: (await db.query('SELECT * FROM group_activity_changes ORDER BY 1, 2')).rows,
+      standings: (await db.query('SELECT * FROM group_activity_standings ORDER BY 1, 2')).rows,
+      totals: (await db.query('SELECT * FROM group_activity_totals ORDER BY 1, 2')).rows,
+      assessments: (
+        await db.query('SELECT * FROM group_activity_assessment_totals ORDER BY 1, 2, 3')
+      ).rows,
     });
     const before = await snapshot();
     const events = await store.readAll({ maxCount: 1_000 });
@@ -369,4 +568,46 @@ describe('group-activity projection', () => {
     await catchUp();
     expect(await snapshot()).toEqual(before);
   });
+
+  it('keeps the same aggregates as computing them from scratch, after any history', async () => {
+    let runs = 0;
+    const expectFromScratch = async (run: string) => {
+      const { rows } = await db.query<{ group_id: string; activity_id: string }>(
+        'SELECT group_id, activity_id FROM group_activity_activities WHERE group_id LIKE $1',
+        [`${run}-%`],
+      );
+      for (const { group_id: groupId, activity_id: activityId } of rows)
+        expect(await groupActivityAggregates(db, groupId, activityId)).toEqual(
+          await aggregatesFromScratch(db, groupId, activityId),
+        );
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 10, maxLength: 40 }), async (steps) => {
+        const run = `r${++runs}`;
+        for (const group of GROUPS)
+          await append(
+            groupStream(`${run}-${group}`),
+            groupEvent(
+              'GroupCreated',
+              {
+                organisationId: 'org-1',
+                name: group,
+                description: null,
+                createdBy: 'a',
+                createdAt: at(0),
+              },
+              `${run}-${group}`,
+            ),
+          );
+        for (const s of PRELUDE) await append(...eventOf(run, s));
+        // Checked along the way: the totals must be right at every point, not only at the end.
+        for (let from = 0; from < steps.length; from += 8) {
+          for (const s of steps.slice(from, from + 8)) await append(...eventOf(run, s));
+          await catchUp();
+          await expectFromScratch(run);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  }, 120_000);
 });
