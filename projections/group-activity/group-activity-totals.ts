@@ -11,7 +11,7 @@ export const totalsSchema = `
 CREATE TABLE IF NOT EXISTS group_activity_standings (
   course_id text NOT NULL,
   user_id text NOT NULL,
-  -- The chosen enrolment: the most advanced active one, then the latest (see chosenEnrolments).
+  -- The chosen enrolment: the most advanced active one, then the latest, then by batch id.
   batch_id text NOT NULL,
   progress_percent smallint NOT NULL,
   completed boolean NOT NULL,

@@ -92,17 +92,6 @@ export interface MemberCursor {
   userId: string;
 }
 
-/**
- * Each member's enrolment in the course: active ones only (an unenrolled member is not
- * enrolled), one per member however many batches they are in.
- */
-const chosenEnrolments = (activeMembersOnly: boolean) => `
-  SELECT DISTINCT ON (e.user_id) e.*
-    FROM group_activity_enrolments e
-    JOIN group_activity_members m ON m.group_id = $1 AND m.user_id = e.user_id
-   WHERE e.course_id = $2 AND e.active ${activeMembersOnly ? "AND m.status = 'active'" : ''}
-   ORDER BY e.user_id, e.progress_percent DESC, e.enrolled_at DESC, e.batch_id`;
-
 /** The group, whether `userId` is in it, and its activity: one round trip for every read. */
 export const readGroupAccess = async (
   db: SqlExecutor,
@@ -282,22 +271,29 @@ const pageByUserId = (afterUser: string | null, limit: string) => `
        ORDER BY e.progress_percent DESC, e.enrolled_at DESC, e.batch_id LIMIT 1) c ON true
    ORDER BY m.user_id`;
 
-/** By progress or score every member's standing is needed to know the page. */
+/**
+ * By progress or score every member's key is needed to know the page: it comes from the kept
+ * standings (one row per member), and only the page's members are then read in full.
+ */
 const pageBySortKey = (sortKey: string, after: string, limit: string) => `
-  WITH chosen AS (${chosenEnrolments(false)}),
-  listed AS (
-    SELECT ${MEMBER_COLUMNS}
-      FROM group_activity_members m LEFT JOIN chosen c ON c.user_id = m.user_id
+  WITH keyed AS (
+    SELECT m.user_id, s.batch_id AS chosen_batch, ${sortKey} AS sort_key
+      FROM group_activity_members m
+      LEFT JOIN group_activity_standings s ON s.course_id = $2 AND s.user_id = m.user_id
      WHERE m.group_id = $1),
-  keyed AS (SELECT listed.*, ${sortKey} AS sort_key FROM listed)
-  SELECT * FROM keyed ${after}
-   ORDER BY sort_key DESC, user_id
-   LIMIT ${limit}`;
+  page AS (SELECT * FROM keyed ${after} ORDER BY sort_key DESC, user_id LIMIT ${limit})
+  SELECT ${MEMBER_COLUMNS}, p.sort_key
+    FROM page p
+    JOIN group_activity_members m ON m.group_id = $1 AND m.user_id = p.user_id
+    LEFT JOIN group_activity_enrolments c ON c.batch_id = p.chosen_batch AND c.user_id = p.user_id
+   ORDER BY p.sort_key DESC, p.user_id`;
 
 // Not enrolled (or no attempt) sorts after every value: progress and scores are never negative.
 const SORT_KEYS: Record<Exclude<MemberSort, 'userId'>, string> = {
-  progress: 'coalesce(progress_percent::float8, -1)',
-  score: 'coalesce(score_percent, -1)',
+  progress: 'coalesce(s.progress_percent::float8, -1)',
+  score: `coalesce((SELECT sum((x.value->>'score')::float8) * 100
+                           / nullif(sum((x.value->>'maxScore')::float8), 0)
+                      FROM jsonb_each(s.scores) x), -1)`,
 };
 
 /**
