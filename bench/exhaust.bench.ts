@@ -49,6 +49,11 @@ const FRESH_HUB = envInt('BENCH_FRESH_HUB', 0, 0) === 1;
  */
 const KEEP_DATABASE = envInt('BENCH_KEEP_DATABASE', 0, 0) === 1;
 const REUSE_DATABASE = process.env.BENCH_REUSE_DATABASE ?? '';
+/**
+ * Seconds the hub for the reports sits idle before the first is asked for (default 0): time for
+ * V8's memory reducer, which runs on an idle process, to give back heap the set-up left committed.
+ */
+const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 0, 0);
 /** Requests in flight while setting up. */
 const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
 const UPDATES_PER_REQUEST = 100;
@@ -762,6 +767,10 @@ const main = async () => {
       hub = await Hub.start(scratch.url, { adminToken: TOKEN, env: hubEnv });
     }
     await waitForReadModels(db);
+    if (IDLE_SECONDS > 0) {
+      progress(`idling ${IDLE_SECONDS} s before the reports; hub rss ${mib(rssOf(hub.pid))}`);
+      await sleep(IDLE_SECONDS * 1000);
+    }
     progress(`hub for the reports: rss ${mib(rssOf(hub.pid))}`);
     const updates = progressRequests().reduce((sum, contents) => sum + contents.length, 0);
     const attempts = plannedAttempts().length;
@@ -798,7 +807,7 @@ const main = async () => {
     const lines = [
       `Exhaust benchmark, ${new Date().toISOString()}`,
       `cores: ${os.cpus().length} (${cpu}), memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; postgres ${pg.rows[0]?.server_version}; load average ${load.toFixed(2)} when the reports began`,
-      `hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR; ${hubOrigin(setup)}`,
+      `hub: one process (PostgreSQL server adapter), driven over HTTP from the benchmark process; files in a temporary EXHAUST_DIR; ${hubOrigin(setup)}${IDLE_SECONDS > 0 ? `, idle ${IDLE_SECONDS} s before them` : ''}`,
       `course: ${UNITS} units x ${CONTENTS_PER_UNIT} contents, units 1-${ASSESSED_UNITS} with an assessment (maxScore ${QUIZ_MAX_SCORE}); batch of ${fmtInt(LEARNERS)} learners`,
       `set-up (not measured, ${setup === null ? `done by an earlier run, database ${scratch.name}` : `${setup.seconds.toFixed(0)} s`}): ${fmtInt(activeConsents())} active consents, ${fmtInt(LEARNERS / 100)} erasures, ${fmtInt(updates)} completed contents for ${PROGRESS_PERCENT} % of learners, ${fmtInt(attempts)} attempts by ${fmtInt(ATTEMPT_LEARNERS)} learners`,
       '',

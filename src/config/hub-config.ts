@@ -292,10 +292,11 @@ export interface OidcConfig {
 export const HUB_CONFIG = Symbol('HUB_CONFIG');
 
 /**
- * HUB_STATE_CACHE_MB when unset (BENCHMARKS.md "State cache by bytes"): about 60,000 enrolments as
- * a progress sync leaves them, and a bounded share of a hub that should stay under 300 MB.
+ * HUB_STATE_CACHE_MB when unset (BENCHMARKS.md "State cache by bytes"): 100,000 enrolments as
+ * bench:enrolment leaves them are estimated at 80 MiB, and with 64 MiB its progress load at
+ * 5,000 updates/s already fell behind (re-reading the evicted streams); with 96 it keeps up.
  */
-export const DEFAULT_STATE_CACHE_MB = 64;
+export const DEFAULT_STATE_CACHE_MB = 96;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

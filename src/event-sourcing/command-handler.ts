@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError, StaleRevisionError, WrongExpectedRevisionError } from '../errors/hub-error';
 import {
   AppendResult,
@@ -11,7 +12,7 @@ import { StateCache, StreamState } from './state-cache';
 
 export interface CommandContext<State = unknown> {
   metadata?: EventMetadata;
-  /** Re-runs after a revision conflict before giving up; defaults to 3. */
+  /** Re-runs after a revision conflict before giving up; defaults to 8. */
   maxRetries?: number;
   /** Event ids for the decided events; defaults to random UUIDs. Tests pass fixed ones. */
   newEventId?: () => string;
@@ -47,6 +48,14 @@ const PAGE = 1_000;
  * An append proves it current; a refusal or a decision to do nothing proves nothing, so those are
  * decided again on the stream as read before they are answered.
  */
+/**
+ * Conflicts with concurrent writers tolerated before the command fails with 409: a learner's
+ * player may send several attempts at once, and each one that loses a race re-reads and tries
+ * again after a short random pause.
+ */
+const DEFAULT_MAX_RETRIES = 8;
+const CONFLICT_JITTER_MS = 5;
+
 export const handleCommand = async <Command, Event extends DomainEvent, State>(
   store: EventStore,
   stream: string,
@@ -54,7 +63,7 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
   command: Command,
   context: CommandContext<State> = {},
 ): Promise<CommandOutcome<Event, State>> => {
-  const maxRetries = context.maxRetries ?? 3;
+  const maxRetries = context.maxRetries ?? DEFAULT_MAX_RETRIES;
   const { cache, ifRevision } = context;
   let known: StreamState<State> | undefined =
     cache?.get(stream) ??
@@ -117,6 +126,8 @@ export const handleCommand = async <Command, Event extends DomainEvent, State>(
       if (ifRevision !== undefined) throw new StaleRevisionError(ifRevision, error.actual);
       // A guess that turned out stale is not a conflict with a concurrent writer.
       if (verified && ++conflicts > maxRetries) throw error;
+      // Writers that collided would collide again if they all re-read at once.
+      if (verified) await sleep(Math.random() * CONFLICT_JITTER_MS * conflicts);
       await readLatest();
     }
   }

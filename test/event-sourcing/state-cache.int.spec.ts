@@ -407,6 +407,17 @@ describe('handleCommand with a state cache', () => {
       });
     });
 
+    it('by default, eight writers racing on one stream all get through, cache or not', async () => {
+      for (const cache of [undefined, new StateCache<TallyState>(10)]) {
+        const id = await newTally(cache);
+        const outcomes = await Promise.all(
+          Array.from({ length: 8 }, () => tally(inc(id, 1), cache ? { cache } : {})),
+        );
+        expect(outcomes.every((outcome) => outcome.appended !== null)).toBe(true);
+        expect((await fresh(id)).state).toEqual({ status: 'open', total: 8 });
+      }
+    });
+
     it('gives up after maxRetries conflicts with a concurrent writer, cache or not', async () => {
       for (const maxRetries of [0, 2]) {
         const cache = new StateCache<TallyState>(10);

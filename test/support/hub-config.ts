@@ -23,6 +23,7 @@ export const testConfig = (
   timeZone: 'UTC',
   scorePolicy: 'best',
   stateCacheSize: 200_000,
+  stateCacheMb: 96,
   databasePoolSize: 20,
   metricsPort: null,
   metricsHost: '127.0.0.1',
