@@ -37,6 +37,12 @@ const envFraction = (name: string, fallback: number): number => {
   return value;
 };
 const FAIL_RATE = envFraction('BENCH_FAIL_RATE', 0.1);
+/**
+ * BENCH_MIRROR_INSTANCE=1: a second hub on the same database does the mirroring, and the one
+ * the API calls go to runs with LMS_CONCURRENCY=0 (a deployment that keeps the API's event loop
+ * free of mirror work).
+ */
+const MIRROR_INSTANCE = process.env.BENCH_MIRROR_INSTANCE === '1';
 
 const TOKEN = 'bench-admin-token-0123456789abcdef-lms';
 const EDX_KEY = 'bench-edx-api-key-0123456789';
@@ -171,6 +177,7 @@ const main = async () => {
   );
   let scratch: ScratchDatabase | null = null;
   let hub: Hub | null = null;
+  let mirrorHub: Hub | null = null;
   let fake: FakeOpenEdx | null = null;
   let ok = false;
   try {
@@ -183,20 +190,27 @@ const main = async () => {
     const edx = fake;
     const resourceLink = `${edx.baseUrl}/courses/${RUN}/course`;
     scratch = await createScratchDatabase(url);
+    const lmsBackends = JSON.stringify([
+      {
+        BACKEND: 'openedx',
+        BASE_URL: edx.baseUrl,
+        SELECTOR_REGEX: `^${edx.baseUrl}/courses/`,
+        COURSE_REGEX: '^.*/courses/(?P<course_id>.*)/course/?$',
+        API_TOKEN: EDX_KEY,
+      },
+    ]);
     hub = await Hub.start(scratch.url, {
       adminToken: TOKEN,
       env: {
-        LMS_BACKENDS: JSON.stringify([
-          {
-            BACKEND: 'openedx',
-            BASE_URL: edx.baseUrl,
-            SELECTOR_REGEX: `^${edx.baseUrl}/courses/`,
-            COURSE_REGEX: '^.*/courses/(?P<course_id>.*)/course/?$',
-            API_TOKEN: EDX_KEY,
-          },
-        ]),
+        LMS_BACKENDS: lmsBackends,
+        ...(MIRROR_INSTANCE ? { LMS_CONCURRENCY: '0' } : {}),
       },
     });
+    if (MIRROR_INSTANCE)
+      mirrorHub = await Hub.start(scratch.url, {
+        adminToken: TOKEN,
+        env: { LMS_BACKENDS: lmsBackends },
+      });
     const running = hub;
     const db = new Client({ connectionString: scratch.url });
     db.on('error', () => undefined);
@@ -569,7 +583,7 @@ const main = async () => {
       [
         `LMS mirroring benchmark, ${new Date().toISOString()}`,
         `cores: ${os.cpus().length}, memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os.loadavg()[0]?.toFixed(2)}; node ${process.version}; postgres ${pg.rows[0]?.server_version}; set-up ${setupSeconds.toFixed(0)} s`,
-        `fake Open edX in the bench process: fail rate ${FAIL_RATE} (seed ${SEED}); mirror at its defaults`,
+        `fake Open edX in the bench process: fail rate ${FAIL_RATE} (seed ${SEED}); mirror at its defaults${MIRROR_INSTANCE ? ', in a second hub (the API hub has LMS_CONCURRENCY=0)' : ''}`,
         '',
         renderTable(['measure', 'value', 'target', 'met?'], rows),
         '',
@@ -585,6 +599,7 @@ const main = async () => {
         `FAILED: ${allMirrored ? '' : 'not every learner mirrored; '}${noneTwice ? '' : 'some learner did not get exactly one POST'}\n`,
       );
   } finally {
+    await mirrorHub?.stop();
     await hub?.stop();
     await fake?.close();
     await scratch?.drop();
