@@ -32,6 +32,7 @@ import { retryDelayMs } from './retry-delay';
 
 const IDLE_POLL_MS = 500;
 const UNCONFIRMED_PER_SLOT = 4;
+const PACE_CHECK_MS = 2_000;
 
 type Outcome =
   | { type: 'LmsEnrollmentMirrored'; data: LmsEnrollmentMirrored['data'] }
@@ -91,7 +92,7 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
     const { signal } = this.abort;
     const running = new Set<Promise<void>>();
     while (!signal.aborted) {
-      await this.keepPaceWithReadModel();
+      if (!(await this.caughtUpWithReadModel())) continue;
       const seen = this.wake.generation;
       const room = this.settings.concurrency - this.inFlight;
       const claimed = room > 0 ? await this.claim(room) : [];
@@ -158,14 +159,17 @@ export class LmsMirror implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Claims no more once many outcomes wait for the read model: a projection far behind would
-   * hold leases past their end, and another instance would read those pairs again.
+   * hold leases past their end, and another instance would read those pairs again. False while
+   * they still wait, so the loop looks again (and notices a stop in between).
    */
-  private async keepPaceWithReadModel(): Promise<void> {
+  private async caughtUpWithReadModel(): Promise<boolean> {
     const position = this.lastOutcome;
     if (position === null || this.unconfirmed < UNCONFIRMED_PER_SLOT * this.settings.concurrency)
-      return;
-    await this.projections.awaitApplied(LMS_MIRROR_READ_MODEL, position, this.settings.leaseMs);
+      return true;
+    if (!(await this.projections.awaitApplied(LMS_MIRROR_READ_MODEL, position, PACE_CHECK_MS)))
+      return false;
     this.unconfirmed = 0;
+    return true;
   }
 
   /** Reads, and writes when it differs; null when the instance is stopping mid-call. */
