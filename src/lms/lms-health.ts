@@ -20,31 +20,35 @@ export interface LmsHealthView {
   lastError: { status: number | null; message: string } | null;
 }
 
+interface LmsRecord {
+  /** In the order made: the oldest are dropped from the front as they leave the window. */
+  calls: CallRecord[];
+  successAt: number | null;
+  failureAt: number | null;
+  error: LmsHealthView['lastError'];
+}
+
+const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
+
 /** What this instance saw of each LMS in its last five minutes of calls. */
 export class LmsHealth {
-  private readonly calls = new Map<string, CallRecord[]>();
-  private readonly last = new Map<
-    string,
-    { successAt: number | null; failureAt: number | null; error: LmsHealthView['lastError'] }
-  >();
+  private readonly records = new Map<string, LmsRecord>();
 
   succeeded(lms: string, now: number): void {
-    this.record(lms, now, true);
-    this.entry(lms).successAt = now;
+    this.record(lms, now, true).successAt = now;
   }
 
   /** A refusal (4xx) shows an LMS that answers: only what may pass on retry counts against it. */
   failed(lms: string, now: number, error: LmsCallError): void {
-    this.record(lms, now, !error.retryable);
-    const entry = this.entry(lms);
-    entry.failureAt = now;
-    entry.error = { status: error.status, message: error.message };
+    const record = this.record(lms, now, !error.retryable);
+    record.failureAt = now;
+    record.error = { status: error.status, message: error.message };
   }
 
   view(lms: string, now: number): LmsHealthView {
-    const recent = this.recent(lms, now);
+    const record = this.records.get(lms);
+    const recent = (record?.calls ?? []).filter((call) => call.at > now - WINDOW_MS);
     const failures = recent.filter((call) => !call.ok).length;
-    const entry = this.last.get(lms);
     const lastFive = recent.slice(-5);
     const status =
       recent.length === 0
@@ -58,28 +62,22 @@ export class LmsHealth {
       status,
       callsLastFiveMinutes: recent.length,
       failuresLastFiveMinutes: failures,
-      lastSuccessAt: entry?.successAt ? new Date(entry.successAt).toISOString() : null,
-      lastFailureAt: entry?.failureAt ? new Date(entry.failureAt).toISOString() : null,
-      lastError: entry?.error ?? null,
+      lastSuccessAt: iso(record?.successAt ?? null),
+      lastFailureAt: iso(record?.failureAt ?? null),
+      lastError: record?.error ?? null,
     };
   }
 
-  private entry(lms: string) {
-    let entry = this.last.get(lms);
-    if (!entry) {
-      entry = { successAt: null, failureAt: null, error: null };
-      this.last.set(lms, entry);
+  /** Notes a call; runs on every LMS call, so it only trims the front instead of filtering all. */
+  private record(lms: string, now: number, ok: boolean): LmsRecord {
+    let record = this.records.get(lms);
+    if (!record) {
+      record = { calls: [], successAt: null, failureAt: null, error: null };
+      this.records.set(lms, record);
     }
-    return entry;
-  }
-
-  private record(lms: string, now: number, ok: boolean): void {
-    const recent = this.recent(lms, now);
-    recent.push({ at: now, ok });
-    this.calls.set(lms, recent);
-  }
-
-  private recent(lms: string, now: number): CallRecord[] {
-    return (this.calls.get(lms) ?? []).filter((call) => call.at > now - WINDOW_MS);
+    const expired = record.calls.findIndex((call) => call.at > now - WINDOW_MS);
+    if (expired !== 0) record.calls.splice(0, expired === -1 ? record.calls.length : expired);
+    record.calls.push({ at: now, ok });
+    return record;
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { readUserProfile } from '../../projections/users/users.query';
+import { readUserProfiles } from '../../projections/users/users.query';
 import { HUB_CONFIG, HubConfig, LmsConfig } from '../config/hub-config';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { UserProfiles } from '../users/users.lookups';
@@ -27,20 +27,33 @@ export class LmsLearners {
    * longer knows who they are, so it cannot name them to an LMS either).
    */
   async learnerOf(userId: string): Promise<LmsLearner | null> {
-    if (this.field === 'userId')
-      return { username: userId, email: null, firstName: null, lastName: null };
-    const profile = await readUserProfile(this.db, userId);
-    const personal = profile
-      ? (await this.profiles.personalDataOf([profile])).get(userId)
-      : undefined;
-    const username = personal?.[this.field];
-    if (!username) return null;
-    const [firstName, ...rest] = (personal?.name ?? '').trim().split(/\s+/);
-    return {
-      username,
-      email: personal?.email ?? null,
-      firstName: firstName || null,
-      lastName: rest.length > 0 ? rest.join(' ') : null,
-    };
+    return (await this.learnersOf([userId])).get(userId) ?? null;
+  }
+
+  /** The same for many (a page of a reconcile): one read of their profiles and of their keys. */
+  async learnersOf(userIds: readonly string[]): Promise<Map<string, LmsLearner>> {
+    const field = this.field;
+    if (field === 'userId')
+      return new Map(
+        userIds.map((userId) => [
+          userId,
+          { username: userId, email: null, firstName: null, lastName: null },
+        ]),
+      );
+    const profiles = await readUserProfiles(this.db, userIds);
+    const personal = await this.profiles.personalDataOf([...profiles.values()]);
+    const learners = new Map<string, LmsLearner>();
+    for (const [userId, data] of personal) {
+      const username = data[field];
+      if (!username) continue;
+      const [firstName, ...rest] = (data.name ?? '').trim().split(/\s+/);
+      learners.set(userId, {
+        username,
+        email: data.email,
+        firstName: firstName || null,
+        lastName: rest.length > 0 ? rest.join(' ') : null,
+      });
+    }
+    return learners;
   }
 }

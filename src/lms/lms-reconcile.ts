@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import {
   LearnerMirrorState,
   listBatchMirrorStates,
@@ -14,7 +13,7 @@ import { CLOCK, Clock } from '../time/clock';
 import { LmsCallError } from './lms-backend';
 import { LmsBackends, SelectedLms } from './lms-backends';
 import { LmsLearners } from './lms-learners';
-import { lmsMirrorRequestStream, LmsMirrorRequested } from './lms-mirror.events';
+import { requestMirror } from './mirror-requests';
 
 export const LMS_RECONCILE_JOB = 'lms-reconcile';
 const PAGE = 500;
@@ -119,9 +118,10 @@ export class LmsReconcileJob implements JobHandler, OnModuleInit {
     signal: AbortSignal,
   ): Promise<LearnerDrift[]> {
     const found: LearnerDrift[] = [];
+    const identities = await this.learners.learnersOf(page.map((learner) => learner.userId));
     await runConcurrently(page, CONCURRENCY, async (learner) => {
       const hub = learner.desiredActive ?? false;
-      const identity = await this.learners.learnerOf(learner.userId);
+      const identity = identities.get(learner.userId);
       if (!identity) {
         if (hub) found.push({ userId: learner.userId, hub, lms: null, error: 'no LMS username' });
         return;
@@ -138,23 +138,15 @@ export class LmsReconcileJob implements JobHandler, OnModuleInit {
   }
 
   private async remirror(batchId: string, drifted: readonly LearnerDrift[], job: Job) {
-    for (const entry of drifted) {
-      const event: LmsMirrorRequested = {
-        type: 'LmsMirrorRequested',
-        data: {
-          batchId,
-          userId: entry.userId,
-          requestedBy: job.requestedBy,
-          requestedAt: this.clock.now().toISOString(),
-        },
-      };
-      await this.store.appendToStream(lmsMirrorRequestStream(batchId), [
-        {
-          id: randomUUID(),
-          ...event,
-          metadata: { principal: job.requestedBy, causationId: job.id },
-        },
-      ]);
-    }
+    await requestMirror(
+      this.store,
+      batchId,
+      drifted.map((entry) => entry.userId),
+      {
+        requestedBy: job.requestedBy,
+        requestedAt: this.clock.now(),
+        metadata: { principal: job.requestedBy, causationId: job.id },
+      },
+    );
   }
 }

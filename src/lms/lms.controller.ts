@@ -6,7 +6,6 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { readBatch } from '../../projections/batch-status/batch-status.query';
 import {
@@ -31,7 +30,7 @@ import { publicView } from './lms-selection';
 import { LmsBackends } from './lms-backends';
 import { LmsLearners } from './lms-learners';
 import { LmsMirror } from './lms-mirror';
-import { lmsMirrorRequestStream, LmsMirrorRequested } from './lms-mirror.events';
+import { requestMirror } from './mirror-requests';
 import { LMS_RECONCILE_JOB, LmsReconcilePayload } from './lms-reconcile';
 import {
   LmsBackendsView,
@@ -144,28 +143,17 @@ export class LmsController {
   ): Promise<LmsResyncView> {
     const batch = await this.managedBatch(batchId, principal);
     if (!batch.resourceLink) throw notMirrored(batchId);
-    const event: LmsMirrorRequested = {
-      type: 'LmsMirrorRequested',
-      data: {
-        batchId,
-        userId: body.userId ?? null,
-        requestedBy: principal.userId,
-        requestedAt: this.clock.now().toISOString(),
+    const [requested] = await requestMirror(this.store, batchId, [body.userId ?? null], {
+      requestedBy: principal.userId,
+      requestedAt: this.clock.now(),
+      metadata: {
+        principal: principal.userId,
+        tenant: principal.organisationId,
+        correlationId: requestId,
       },
-    };
-    await this.store.appendToStream(lmsMirrorRequestStream(batchId), [
-      {
-        id: randomUUID(),
-        ...event,
-        metadata: {
-          principal: principal.userId,
-          tenant: principal.organisationId,
-          correlationId: requestId,
-        },
-      },
-    ]);
+    });
     this.mirror.nudge();
-    return event.data;
+    return requested!;
   }
 
   @Post('batches/:batchId/lms-reconcile')
