@@ -4,8 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { fmtInt, progress, renderTable, envInt } from './bench-support';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
-import { recordLearnerProfiles } from './learner-profiles';
-import { UserProfileAttributes } from '../src/users/user.events';
+import { NO_ATTRIBUTES, recordLearnerProfiles } from './learner-profiles';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
 /**
@@ -29,18 +28,6 @@ const BATCH_ID = 'bench-batch';
 const COURSE_ID = 'bench-course';
 const CONTENTS_PER_UNIT = 6;
 const UNITS = 4;
-
-const NO_ATTRIBUTES: UserProfileAttributes = {
-  userType: null,
-  userSubType: null,
-  state: null,
-  district: null,
-  block: null,
-  cluster: null,
-  schoolId: null,
-  schoolName: null,
-  organisationName: null,
-};
 
 const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
 

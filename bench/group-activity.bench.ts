@@ -9,7 +9,7 @@ import { encodeMemberCursor } from '../src/groups/group-activity-views';
 import { envInt, fmtInt, progress, renderTable } from './bench-support';
 import { HttpClient } from './http-client';
 import { Hub, percentile, rssOf } from './hub-process';
-import { inParallel, recordLearnerProfiles } from './learner-profiles';
+import { inParallel, NO_ATTRIBUTES, recordLearnerProfiles } from './learner-profiles';
 import { ms, openLoop, sorted, spread, yesNo } from './open-loop';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
@@ -151,17 +151,7 @@ const setUp = async (hub: Hub, url: string, db: Client): Promise<void> => {
     count: BIG_GROUP,
     idOf: learnerId,
     organisationId: ORG,
-    attributesOf: () => ({
-      userType: 'student',
-      userSubType: null,
-      state: null,
-      district: null,
-      block: null,
-      cluster: null,
-      schoolId: null,
-      schoolName: null,
-      organisationName: null,
-    }),
+    attributesOf: () => ({ ...NO_ATTRIBUTES, userType: 'student' }),
   });
   const userIds = Array.from({ length: BIG_GROUP }, (_, n) => learnerId(n));
   const bulk: { jobId: string } = await hub.expect(

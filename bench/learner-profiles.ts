@@ -7,6 +7,19 @@ import { PersonalData, PersonalDataVault } from '../src/users/personal-data-vaul
 import { UserProfileAttributes } from '../src/users/user.events';
 import { fmtInt, progress } from './bench-support';
 
+/** A profile's attributes with none given: what benches spread their own few over. */
+export const NO_ATTRIBUTES: UserProfileAttributes = {
+  userType: null,
+  userSubType: null,
+  state: null,
+  district: null,
+  block: null,
+  cluster: null,
+  schoolId: null,
+  schoolName: null,
+  organisationName: null,
+};
+
 /** Runs `work` for every index with `concurrency` in flight, printing progress every 10 %. */
 export const inParallel = async (
   count: number,

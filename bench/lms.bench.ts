@@ -6,7 +6,7 @@ import { FakeOpenEdx, RecordedCall } from '../test/support/fake-openedx';
 import { envInt, fmtInt, progress, renderTable, sampleCpu, measuredSince } from './bench-support';
 import { HttpClient } from './http-client';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
-import { recordLearnerProfiles } from './learner-profiles';
+import { NO_ATTRIBUTES, recordLearnerProfiles } from './learner-profiles';
 import { ms, sorted, spread, yesNo } from './open-loop';
 import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './scratch-database';
 
@@ -248,17 +248,7 @@ const main = async () => {
       count: LEARNERS,
       idOf: learnerId,
       organisationId: ORG,
-      attributesOf: () => ({
-        userType: 'student',
-        userSubType: null,
-        state: null,
-        district: null,
-        block: null,
-        cluster: null,
-        schoolId: null,
-        schoolName: null,
-        organisationName: null,
-      }),
+      attributesOf: () => ({ ...NO_ATTRIBUTES, userType: 'student' }),
       personalOf: (n) => ({
         name: `Learner ${n}`,
         email: `${learnerId(n)}@example.org`,
