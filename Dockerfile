@@ -15,4 +15,4 @@ COPY package.json ./
 USER node
 EXPOSE 3000
 # The flags of `npm start` (see package.json).
-CMD ["node", "--max-semi-space-size=32", "--heap-growing-percent=50", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=32", "--heap-growing-percent=50", "--expose-gc", "dist/src/main.js"]

@@ -50,10 +50,12 @@ const FRESH_HUB = envInt('BENCH_FRESH_HUB', 0, 0) === 1;
 const KEEP_DATABASE = envInt('BENCH_KEEP_DATABASE', 0, 0) === 1;
 const REUSE_DATABASE = process.env.BENCH_REUSE_DATABASE ?? '';
 /**
- * Seconds the hub for the reports sits idle before the first is asked for (default 0): time for
- * V8's memory reducer, which runs on an idle process, to give back heap the set-up left committed.
+ * Seconds the hub for the reports sits idle before the first is asked for, once its read models
+ * have caught up (default 15): a hub that has been calm for 10 s trims its caches and compacts
+ * the heap the set-up's load left behind (MemoryRoom), as one between bulk loads would have.
+ * 0 asks for the reports on the heels of the load.
  */
-const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 0, 0);
+const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 15, 0);
 /** Requests in flight while setting up. */
 const CONCURRENCY = envInt('BENCH_CONCURRENCY', 8);
 const UPDATES_PER_REQUEST = 100;
@@ -72,7 +74,8 @@ const QUIZ_MAX_SCORE = 10;
 const PROGRESS_EXHAUST_TARGET_S = 10;
 const COURSE_REPORT_TARGET_S = 15;
 const OTHER_REPORT_TARGET_S = 15;
-const PEAK_RSS_TARGET = 300 * 1024 * 1024;
+/** The issue's 300 MB, in bytes: 286 MiB. */
+const PEAK_RSS_TARGET = 300_000_000;
 
 const learnerId = (n: number) => `learner-${String(n).padStart(6, '0')}`;
 
@@ -181,7 +184,9 @@ const backendTicks = (pids: readonly number[]): Map<number, number> =>
   new Map(pids.map((pid) => [pid, cpuTicksOf(pid)]));
 
 const waitForReadModels = async (db: Client): Promise<void> => {
-  for (const projection of ['enrolments', 'assessment-responses']) {
+  // The read models of every enrolment event: one still catching up would take CPU from the
+  // reports. (lms-mirror reads only enrolments and unenrolments, so its checkpoint stays behind.)
+  for (const projection of ['enrolments', 'assessment-responses', 'group-activity']) {
     for (;;) {
       const behind = await eventsBehind(db, projection);
       if (behind === 0) break;
@@ -720,7 +725,7 @@ const rowsFor = (run: ExhaustRun, target: { seconds: number | null; label: strin
     [
       '  hub rss before / peak (sampled every 100 ms) / growth',
       `${mib(run.rssBefore)} / ${mib(run.rssPeak)} / ${mib(run.rssPeak - run.rssBefore)}`,
-      `<= ${mib(PEAK_RSS_TARGET)}`,
+      `<= ${mib(PEAK_RSS_TARGET)} (300 MB)`,
       run.rssPeak <= PEAK_RSS_TARGET ? 'yes' : 'no',
     ],
     [

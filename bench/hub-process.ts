@@ -86,7 +86,8 @@ export class Hub {
         PORT: String(port),
         HOST: '127.0.0.1',
         HUB_ADMIN_TOKEN: options.adminToken,
-        LOG_LEVEL: 'warn',
+        // BENCH_HUB_LOG_LEVEL: e.g. info, to see what the hub reports of itself.
+        LOG_LEVEL: process.env.BENCH_HUB_LOG_LEVEL ?? 'warn',
         ...options.env,
       },
       stdio: ['ignore', stdout, 'inherit'],

@@ -2,8 +2,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { FakeOpenEdx, RecordedCall } from '../test/support/fake-openedx';
 import { envInt, fmtInt, progress, renderTable, sampleCpu, measuredSince } from './bench-support';
+import { CallRecord, FakeOpenEdxProcess } from './fake-openedx-process';
 import { HttpClient } from './http-client';
 import { cpuTicksOf, Hub, percentile, rssOf } from './hub-process';
 import { NO_ATTRIBUTES, recordLearnerProfiles } from './learner-profiles';
@@ -12,7 +12,7 @@ import { createScratchDatabase, redactUrl, ScratchDatabase, serverUrl } from './
 
 /**
  * LMS mirroring benchmark: a hub process on a scratch PostgreSQL database, with LMS_BACKENDS
- * pointing at a fake Open edX in this process that answers a seeded BENCH_FAIL_RATE of its calls
+ * pointing at a fake Open edX in a child process (bench/fake-openedx-process.ts) that answers a seeded BENCH_FAIL_RATE of its calls
  * with 503. The mirror runs with its default concurrency and retry settings.
  * Set-up, not measured: LEARNERS learner profiles (their external id is the LMS username, sealed
  * as the API would), a course whose lmsResourceLink names the fake's course run, and a batch.
@@ -43,6 +43,8 @@ const FAIL_RATE = envFraction('BENCH_FAIL_RATE', 0.1);
  * free of mirror work).
  */
 const MIRROR_INSTANCE = process.env.BENCH_MIRROR_INSTANCE === '1';
+/** BENCH_FAKE_NICE: the fake LMS's CPU priority (0–19), standing for a machine of its own. */
+const FAKE_NICE = envInt('BENCH_FAKE_NICE', 0, 0);
 
 const TOKEN = 'bench-admin-token-0123456789abcdef-lms';
 const EDX_KEY = 'bench-edx-api-key-0123456789';
@@ -68,7 +70,7 @@ const hierarchy = () => [
 ];
 
 /** The LMS username a call to the fake was about (GET in the path, POST in the body). */
-const userOfCall = (call: RecordedCall): string | null => {
+const userOfCall = (call: CallRecord): string | null => {
   if (call.method === 'GET' && call.path.startsWith(`${ENROLLMENT_PATH}/`)) {
     const rest = call.path.slice(ENROLLMENT_PATH.length + 1);
     const comma = rest.indexOf(',');
@@ -178,15 +180,13 @@ const main = async () => {
   let scratch: ScratchDatabase | null = null;
   let hub: Hub | null = null;
   let mirrorHub: Hub | null = null;
-  let fake: FakeOpenEdx | null = null;
+  let fake: FakeOpenEdxProcess | null = null;
   let ok = false;
   try {
-    fake = await FakeOpenEdx.start({
-      apiKey: EDX_KEY,
-      courses: { [RUN]: undefined },
-      failRate: FAIL_RATE,
-      seed: SEED,
-    });
+    fake = await FakeOpenEdxProcess.start(
+      { apiKey: EDX_KEY, courses: { [RUN]: ['audit', 'honor'] }, failRate: FAIL_RATE, seed: SEED },
+      FAKE_NICE,
+    );
     const edx = fake;
     const resourceLink = `${edx.baseUrl}/courses/${RUN}/course`;
     scratch = await createScratchDatabase(url);
@@ -319,12 +319,7 @@ const main = async () => {
       finishedAt?: string | null;
     } | null = null;
     let jobSeenDoneAt: number | null = null;
-    const enrolledInFake = () => {
-      let count = 0;
-      for (let n = 0; n < LEARNERS; n++)
-        if (edx.enrollment(usernameOf(n), RUN)?.isActive) count += 1;
-      return count;
-    };
+    const enrolledInFake = () => edx.activeCount(RUN);
     let fakeDoneAt: number | null = null;
     let summary: Summary | null = null;
     let lastReport = 0;
@@ -344,7 +339,7 @@ const main = async () => {
         } else if (job?.status !== 'queued' && job?.status !== 'running')
           throw new Error(`bulk enrolment ended ${JSON.stringify(job)}`);
       }
-      const inFake = enrolledInFake();
+      const inFake = await enrolledInFake();
       if (fakeDoneAt === null && inFake === LEARNERS) fakeDoneAt = performance.now();
       if (performance.now() - lastReport >= 1_000) {
         lastReport = performance.now();
@@ -358,7 +353,7 @@ const main = async () => {
           ...targets,
           outcomesBehind: behind.outcomes,
           enrolmentsBehind: behind.enrolments,
-          calls: edx.calls.length,
+          calls: await edx.callCount(),
           rss: rssOf(running.pid),
         });
         const last = samples.at(-1)!;
@@ -406,13 +401,15 @@ const main = async () => {
     const fakeSeconds = fakeDoneAt === null ? Number.NaN : (fakeDoneAt - started) / 1000;
 
     // The calls the fake got, per learner.
+    const usernames = Array.from({ length: LEARNERS }, (_, n) => usernameOf(n));
+    const report = await edx.report(usernames, RUN);
     const perUser = new Map<string, { calls: number; posts: number; failed: number }>();
     /** When each learner's enrolment was made (the handled POST), in s after the bulk request. */
     const enrolledAt: number[] = [];
     let answered503 = 0;
     let gets = 0;
     let posts = 0;
-    for (const call of edx.calls) {
+    for (const call of report.calls) {
       if (call.status === 503) answered503 += 1;
       if (call.method === 'GET') gets += 1;
       if (call.method === 'POST') posts += 1;
@@ -429,18 +426,18 @@ const main = async () => {
     let mirroredInFake = 0;
     let handledPostsOne = 0;
     let handledPostsNone = 0;
-    const handledPostsMany = edx.calledMoreThanOnce().length;
+    const handledPostsMany = report.postedMoreThanOnce;
     const callsPerLearner: number[] = [];
     for (let n = 0; n < LEARNERS; n++) {
-      const user = usernameOf(n);
-      if (edx.enrollment(user, RUN)?.isActive) mirroredInFake += 1;
-      const handled = edx.stateChangingCalls(user, RUN);
+      const user = usernames[n]!;
+      if (report.active[n]) mirroredInFake += 1;
+      const handled = report.stateChangingCalls[n]!;
       if (handled === 1) handledPostsOne += 1;
       if (handled === 0) handledPostsNone += 1;
       callsPerLearner.push(perUser.get(user)?.calls ?? 0);
     }
     const callSpread = sorted(callsPerLearner);
-    const totalCalls = edx.calls.length;
+    const totalCalls = report.calls.length;
     const enrolledTimes = sorted(enrolledAt);
     const failedAttempts = sorted([...perUser.values()].map((entry) => entry.failed));
     const slowest = [...perUser].sort(([, a], [, b]) => b.failed - a.failed)[0];
@@ -573,7 +570,7 @@ const main = async () => {
       [
         `LMS mirroring benchmark, ${new Date().toISOString()}`,
         `cores: ${os.cpus().length}, memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${os.loadavg()[0]?.toFixed(2)}; node ${process.version}; postgres ${pg.rows[0]?.server_version}; set-up ${setupSeconds.toFixed(0)} s`,
-        `fake Open edX in the bench process: fail rate ${FAIL_RATE} (seed ${SEED}); mirror at its defaults${MIRROR_INSTANCE ? ', in a second hub (the API hub has LMS_CONCURRENCY=0)' : ''}`,
+        `fake Open edX in a child process${FAKE_NICE ? ` at nice ${FAKE_NICE}` : ''}: fail rate ${FAIL_RATE} (seed ${SEED}); mirror at its defaults${MIRROR_INSTANCE ? ', in a second hub (the API hub has LMS_CONCURRENCY=0)' : ''}`,
         '',
         renderTable(['measure', 'value', 'target', 'met?'], rows),
         '',

@@ -18,7 +18,7 @@ import { freePort } from './hub-process';
 
 const DIST = join(__dirname, '..');
 const MAIN = join(DIST, 'src', 'main.js');
-const START_FLAGS = ['--max-semi-space-size=32', '--heap-growing-percent=50'];
+const START_FLAGS = ['--max-semi-space-size=32', '--heap-growing-percent=50', '--expose-gc'];
 
 const untilHealthy = async (base: string, exited: () => boolean): Promise<void> => {
   const deadline = Date.now() + 120_000;

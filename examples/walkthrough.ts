@@ -121,7 +121,12 @@ const startHub = async (dataDir: string): Promise<{ url: string; child: ChildPro
     delete env[name];
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=32', '--heap-growing-percent=50', join(ROOT, 'dist', 'src', 'main.js')],
+    [
+      '--max-semi-space-size=32',
+      '--heap-growing-percent=50',
+      '--expose-gc',
+      join(ROOT, 'dist', 'src', 'main.js'),
+    ],
     {
       env: { ...env, HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],

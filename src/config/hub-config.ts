@@ -38,6 +38,11 @@ export interface HubConfig {
    */
   stateCacheMb: number;
   /**
+   * What they may keep while a memory-heavy job (a report) runs (HUB_STATE_CACHE_REPORT_MB): the
+   * rest is dropped when it starts and the heap collected, so the report has the memory.
+   */
+  stateCacheReportMb: number;
+  /**
    * How long a background job's claim lasts without a heartbeat: when an instance dies, another
    * resumes its jobs this long after (HUB_JOB_LEASE_MS); 15 s when unset.
    */
@@ -562,6 +567,7 @@ export const loadConfig = (source: Env = process.env): HubConfig => {
     scorePolicy,
     stateCacheSize: env.integer('HUB_STATE_CACHE_SIZE', 200_000, 0, 10_000_000),
     stateCacheMb: env.integer('HUB_STATE_CACHE_MB', DEFAULT_STATE_CACHE_MB, 0, 65_536),
+    stateCacheReportMb: env.integer('HUB_STATE_CACHE_REPORT_MB', 4, 0, 65_536),
     jobLeaseMs: env.integer('HUB_JOB_LEASE_MS', 15_000, 1_000, 600_000),
     databasePoolSize: env.integer('DATABASE_POOL_SIZE', 32, 12, 500),
     metricsPort:

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, Optional } from '@nestjs/common';
 import { newUlid } from '../ids/ulid';
 import { ENROLMENTS_READ_MODEL } from '../../projections/enrolments/enrolments.query';
 import { ProjectionEngine } from '../../projections/engine/projection-engine.service';
@@ -7,6 +7,7 @@ import { HUB_CONFIG, HubConfig } from '../config/hub-config';
 import { CommandOutcome, handleCommand, loadState } from '../event-sourcing/command-handler';
 import { StateCache } from '../event-sourcing/state-cache';
 import { EVENT_STORE, EventMetadata, EventStore, Position } from '../event-store/event-store.port';
+import { MemoryRoom } from '../jobs/memory-room';
 import { CLOCK, Clock } from '../time/clock';
 import {
   certificateDue,
@@ -36,6 +37,7 @@ const DICTIONARY_CONTENT_BYTES = 140;
 const DICTIONARY_FROM = 20;
 const ATTEMPT_BYTES = 400;
 const CERTIFICATE_BYTES = 140;
+const MIB = 1024 * 1024;
 
 const countKeys = (record: object): number => {
   let count = 0;
@@ -64,8 +66,9 @@ export const estimateEnrolmentBytes = (state: EnrolmentState): number => {
  * batch's criteria.
  */
 @Injectable()
-export class EnrolmentWriter {
+export class EnrolmentWriter implements OnModuleDestroy {
   private readonly cache: StateCache<EnrolmentState>;
+  private readonly leaveMemoryRoom: () => void;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -73,11 +76,27 @@ export class EnrolmentWriter {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly lookups: EnrolmentLookups,
     private readonly projections: ProjectionEngine,
+    @Optional() memoryRoom?: MemoryRoom,
   ) {
     this.cache = new StateCache(config.stateCacheSize, {
-      maxBytes: config.stateCacheMb * 1024 * 1024,
+      maxBytes: config.stateCacheMb * MIB,
       sizeOf: estimateEnrolmentBytes,
     });
+    const reportBytes = Math.min(config.stateCacheReportMb, config.stateCacheMb) * MIB;
+    this.leaveMemoryRoom =
+      memoryRoom?.register({
+        shrink: () => this.cache.limitBytes(reportBytes),
+        restore: () => this.cache.limitBytes(undefined),
+      }) ?? (() => undefined);
+  }
+
+  onModuleDestroy(): void {
+    this.leaveMemoryRoom();
+  }
+
+  /** Enrolment states this instance keeps (for operators and tests). */
+  get cachedStates(): number {
+    return this.cache.size;
   }
 
   async execute(

@@ -29,11 +29,20 @@ export interface ByteBudget<State> {
 export class StateCache<State> {
   private readonly entries = new Map<string, StreamState<State>>();
   private heldBytes = 0;
+  private maxBytes: number;
 
   constructor(
     readonly capacity: number,
     private readonly budget?: ByteBudget<State>,
-  ) {}
+  ) {
+    this.maxBytes = budget?.maxBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Sets the byte bound (the budget's own when `maxBytes` is undefined), evicting to fit it now. */
+  limitBytes(maxBytes: number | undefined): void {
+    this.maxBytes = maxBytes ?? this.budget?.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.evictOverBounds();
+  }
 
   get(stream: string): StreamState<State> | undefined {
     const entry = this.entries.get(stream);
@@ -73,8 +82,7 @@ export class StateCache<State> {
 
   /** Drops least recently used entries (the Map's first) until both bounds hold. */
   private evictOverBounds(): void {
-    const maxBytes = this.budget?.maxBytes ?? Number.POSITIVE_INFINITY;
-    while (this.entries.size > this.capacity || this.heldBytes > maxBytes) {
+    while (this.entries.size > this.capacity || this.heldBytes > this.maxBytes) {
       const oldest = this.entries.keys().next();
       if (oldest.done) return;
       this.delete(oldest.value);

@@ -58,6 +58,7 @@ export const USERINFO_NOT_APPLICABLE =
 export class ExhaustJob implements JobHandler, OnModuleInit {
   readonly kind = EXHAUST_JOB;
   readonly maxAttempts = MAX_RUNS;
+  readonly needsMemoryRoom = true;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,

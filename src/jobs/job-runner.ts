@@ -12,6 +12,7 @@ import {
 import { WakeSignal } from '../coordination/wake-signal';
 import { SQL_DATABASE, SqlDatabase } from '../database/sql-database';
 import { CLOCK, Clock } from '../time/clock';
+import { MemoryRoom } from './memory-room';
 import {
   Job,
   JOB_COLUMNS,
@@ -110,6 +111,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SQL_DATABASE) private readonly db: SqlDatabase,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(JOB_RUNNER_OPTIONS) options?: Partial<JobRunnerOptions>,
+    @Optional() private readonly memoryRoom: MemoryRoom = new MemoryRoom(),
   ) {
     this.options = { ...DEFAULT_JOB_RUNNER_OPTIONS, ...options };
   }
@@ -225,7 +227,10 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<void> {
     let result: unknown;
     try {
-      result = await handler.run(job, this.contextFor(job, lease, signal));
+      const context = this.contextFor(job, lease, signal);
+      result = handler.needsMemoryRoom
+        ? await this.memoryRoom.during(() => handler.run(job, context))
+        : await handler.run(job, context);
     } catch (error) {
       if (error instanceof JobLeaseLostError) this.abort(job.id, 'lost');
       if (signal.aborted) return this.afterStop(job, lease, signal);

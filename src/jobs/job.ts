@@ -52,6 +52,8 @@ export interface JobHandler {
   readonly maxAttempts?: number;
   /** The delay before the first retry, doubling with each further one; 1 s by default. */
   readonly retryBaseMs?: number;
+  /** Memory-heavy: while it runs, caches shrink and the heap is collected (MemoryRoom). */
+  readonly needsMemoryRoom?: boolean;
   /** Does the work; resolves to the job's result (JSON), or returns early once `signal` aborts. */
   run(job: Job, context: JobContext): Promise<unknown>;
   /** After the last attempt failed, before the job shows failed: at least once. */

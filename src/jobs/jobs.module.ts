@@ -8,8 +8,12 @@ import {
 } from './job-runner';
 import { Jobs } from './jobs';
 import { JobsController } from './jobs.controller';
+import { MemoryRoom } from './memory-room';
 
-/** The job runner and the jobs API; slices register their kinds with the JobRunner. */
+/**
+ * The job runner and the jobs API; slices register their kinds with the JobRunner, and caches
+ * that can give memory back to memory-heavy jobs with the MemoryRoom.
+ */
 @Global()
 @Module({
   controllers: [JobsController],
@@ -22,9 +26,10 @@ import { JobsController } from './jobs.controller';
         leaseMs: config.jobLeaseMs ?? DEFAULT_JOB_RUNNER_OPTIONS.leaseMs,
       }),
     },
+    { provide: MemoryRoom, useFactory: () => new MemoryRoom() },
     JobRunner,
     Jobs,
   ],
-  exports: [JobRunner, Jobs],
+  exports: [JobRunner, Jobs, MemoryRoom],
 })
 export class JobsModule {}

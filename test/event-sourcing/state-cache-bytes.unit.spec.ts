@@ -174,4 +174,26 @@ describe('HUB_STATE_CACHE_MB', () => {
     expect(loadConfig({ HUB_STATE_CACHE_MB: '16' }).stateCacheMb).toBe(16);
     expect(() => loadConfig({ HUB_STATE_CACHE_MB: '1.5' })).toThrow(/HUB_STATE_CACHE_MB/);
   });
+
+  it('keeps 4 MiB while a report runs unless HUB_STATE_CACHE_REPORT_MB says otherwise', () => {
+    expect(loadConfig({}).stateCacheReportMb).toBe(4);
+    expect(loadConfig({ HUB_STATE_CACHE_REPORT_MB: '0' }).stateCacheReportMb).toBe(0);
+    expect(() => loadConfig({ HUB_STATE_CACHE_REPORT_MB: '-1' })).toThrow(
+      /HUB_STATE_CACHE_REPORT_MB/,
+    );
+  });
+});
+
+describe('StateCache.limitBytes', () => {
+  it('evicts the least recently used down to a lower bound at once, and refills after the bound is lifted', () => {
+    const cache = bySize(100, 1_000);
+    for (const key of ['a', 'b', 'c', 'd']) cache.set(key, entry(200));
+    cache.limitBytes(450);
+    expect(held(cache, ['a', 'b', 'c', 'd'])).toEqual(['c', 'd']);
+    cache.set('e', entry(200)); // the lower bound holds for new entries too
+    expect(cache.bytes).toBe(400);
+    cache.limitBytes(undefined); // back to the budget's 1,000
+    for (const key of ['f', 'g', 'h']) cache.set(key, entry(200));
+    expect(cache.bytes).toBe(1_000);
+  });
 });

@@ -6,6 +6,7 @@ import { SqlDatabase } from '../../src/database/sql-database';
 import { Job, JobContext, JobHandler, JobLeaseLostError } from '../../src/jobs/job';
 import { JobRunner, JobRunnerOptions } from '../../src/jobs/job-runner';
 import { Jobs } from '../../src/jobs/jobs';
+import { MemoryRoom } from '../../src/jobs/memory-room';
 import { systemClock } from '../../src/time/clock';
 import { eventually } from '../support/eventually';
 import { openTestSqlDatabase, TestSqlDatabase } from '../support/test-databases';
@@ -32,8 +33,13 @@ describe.each(['pglite', 'server'] as const)('the job runner on %s', (where) => 
   const runners: JobRunner[] = [];
 
   /** One "instance": a runner (with `handlers`) and the Jobs service bound to it. */
-  const instance = (handlers: JobHandler[], options: Partial<JobRunnerOptions> = {}) => {
-    const runner = new JobRunner(db, systemClock, { pollMs: 100, leaseMs: 2_000, ...options });
+  const instance = (
+    handlers: JobHandler[],
+    options: Partial<JobRunnerOptions> = {},
+    memoryRoom?: MemoryRoom,
+  ) => {
+    const runnerOptions = { pollMs: 100, leaseMs: 2_000, ...options };
+    const runner = new JobRunner(db, systemClock, runnerOptions, memoryRoom);
     for (const handler of handlers) runner.register(handler);
     runner.start();
     runners.push(runner);
@@ -273,6 +279,29 @@ describe.each(['pglite', 'server'] as const)('the job runner on %s', (where) => 
     // Only a failed job runs again.
     expect(await jobs.requeue(id)).toBeNull();
     expect(runs).toBe(2);
+  });
+
+  it('makes memory room while a memory-heavy job runs, and only then', async () => {
+    const log: string[] = [];
+    const room = new MemoryRoom({
+      collect: () => log.push('collect'),
+      oldSpace: () => ({ committed: 0, slack: 0 }),
+    });
+    room.register({ shrink: () => log.push('shrink'), restore: () => log.push('restore') });
+    const { jobs } = instance(
+      [
+        { kind: 'report', needsMemoryRoom: true, run: async () => room.needed },
+        { kind: 'light', run: async () => room.needed },
+      ],
+      {},
+      room,
+    );
+    const light = await jobs.enqueue(request('light'));
+    expect(await finished(jobs, light.job.id)).toMatchObject({ result: false });
+    expect(log).toEqual([]);
+    const report = await jobs.enqueue(request('report'));
+    expect(await finished(jobs, report.job.id)).toMatchObject({ result: true });
+    expect(log).toEqual(['shrink', 'collect', 'restore']);
   });
 
   it('hands a running job back to the queue on shutdown, for the next instance to resume', async () => {

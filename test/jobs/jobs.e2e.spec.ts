@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runJobsCommand } from '../../src/cli/jobs-command';
+import { EnrolmentWriter } from '../../src/enrolments/enrolment-writer';
 import { JobRunner } from '../../src/jobs/job-runner';
 import { Jobs } from '../../src/jobs/jobs';
 import {
@@ -34,7 +35,8 @@ describe('Jobs API', () => {
 
   beforeAll(async () => {
     storage = await freshStorage('jobs-e2e');
-    hub = await startHub(storage.storage);
+    // While a report runs the state cache keeps nothing (HUB_STATE_CACHE_REPORT_MB=0).
+    hub = await startHub(storage.storage, { stateCacheReportMb: 0 });
     [alice, mia, olga, eve] = await Promise.all([
       issueKey(hub, 'alice', 'org-a', ['CONTENT_CREATOR']),
       issueKey(hub, 'mia', 'org-a', ['COURSE_MENTOR']),
@@ -51,6 +53,12 @@ describe('Jobs API', () => {
         stoppedAt = performance.now();
         return null;
       },
+    });
+    // A memory-heavy kind that reports how many enrolment states the write side keeps meanwhile.
+    hub.app.get(JobRunner).register({
+      kind: 'test-heavy',
+      needsMemoryRoom: true,
+      run: async () => ({ cachedStates: hub.app.get(EnrolmentWriter).cachedStates }),
     });
     await createCourseAndOpenBatch(hub, alice, {
       courseId: 'course-jobs',
@@ -112,6 +120,27 @@ describe('Jobs API', () => {
     const cancel = await hub.call(token(), 'POST', `/v1/jobs/${bulkJob}/cancel`);
     if (status === 200) expectProblem(cancel, 409, 'JOB_NOT_CANCELLABLE');
     else expectProblem(cancel, 404, 'JOB_NOT_FOUND');
+  });
+
+  it('empties the enrolment state cache while a memory-heavy job runs', async () => {
+    const writer = hub.app.get(EnrolmentWriter);
+    // The bulk enrolment above left the two learners' states cached.
+    expect(writer.cachedStates).toBeGreaterThan(0);
+    const { job } = await hub.app.get(Jobs).enqueue({
+      kind: 'test-heavy',
+      organisationId: 'org-a',
+      requestedBy: 'alice',
+      payload: {},
+    });
+    let read = await hub.call(alice, 'GET', `/v1/jobs/${job.id}`);
+    while (read.body.state === 'queued' || read.body.state === 'running') {
+      await sleep(10);
+      read = await hub.call(alice, 'GET', `/v1/jobs/${job.id}`);
+    }
+    expect(read.body).toMatchObject({ state: 'completed', result: { cachedStates: 0 } });
+    // Its bound is back afterwards: reading a learner's enrolment caches its state again.
+    expect(await writer.current('batch-jobs', 'u-1')).toMatchObject({ exists: true, active: true });
+    expect(writer.cachedStates).toBe(1);
   });
 
   it('shows and cancels jobs from the CLI (npm run hub -- jobs show|cancel <id>)', async () => {
